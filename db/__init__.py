@@ -1,0 +1,23 @@
+"""The domain model: one module per aggregate. Importing this package registers every table."""
+from db import (access_log, application, audit, certificate, connection, corrective_action,
+                document, environment, factory, organization, outbox)
+from db.access_log import AccessLogEntry
+from db.application import Application, Fee, WorkflowTransition
+from db.audit import Audit, Auditor, Finding
+from db.base import Base
+from db.certificate import Certificate
+from db.connection import CustomerConnection
+from db.corrective_action import CorrectiveAction, CorrectiveActionPlan, corrective_action_evidence
+from db.document import Document
+from db.environment import EnvironmentalAssessment
+from db.factory import Factory
+from db.organization import LoginAttempt, Organization, User
+from db.outbox import Notification
+
+__all__ = [
+    "AccessLogEntry", "Application", "Audit", "Auditor", "Base", "Certificate", "CorrectiveAction",
+    "CorrectiveActionPlan", "CustomerConnection", "Document", "EnvironmentalAssessment", "Factory",
+    "Fee", "Finding", "LoginAttempt", "Notification", "Organization", "User", "WorkflowTransition",
+    "access_log", "application", "audit", "certificate", "connection", "corrective_action",
+    "corrective_action_evidence", "document", "environment", "factory", "organization", "outbox",
+]

@@ -1,0 +1,62 @@
+"""Engine and session factories. The app's lifespan owns them; nothing here is a global."""
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import (AsyncConnection, AsyncEngine, AsyncSession,
+                                    async_sessionmaker, create_async_engine)
+
+from db.embedded import DatabaseUnavailable, to_async_url
+
+
+def make_engine(url: str, **kwargs: object) -> AsyncEngine:
+    options: dict[str, object] = {"pool_size": 10, "max_overflow": 20, "pool_pre_ping": True}
+    options.update(kwargs)
+    return create_async_engine(to_async_url(url), **options)
+
+
+@dataclass
+class Database:
+    """What a request needs of the database: short read connections and one-unit-of-work sessions."""
+
+    engine: AsyncEngine
+
+    def __post_init__(self) -> None:
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A short connection for one loader batch or read resolver."""
+        async with self.engine.connect() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def unit_of_work(self) -> AsyncIterator[AsyncSession]:
+        """One mutation: commits once on success, rolls back on any exception."""
+        async with self.sessions() as session, session.begin():
+            yield session
+
+    async def ping(self, timeout: float = 2.0) -> bool:
+        try:
+            async with asyncio.timeout(timeout), self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            return True
+        except Exception:
+            return False
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+async def check_reachable(url: str) -> None:
+    engine = make_engine(url, pool_pre_ping=False)
+    try:
+        async with asyncio.timeout(10), engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except Exception as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DatabaseUnavailable(f"cannot reach the database: {reason}") from exc
+    finally:
+        await engine.dispose()

@@ -1,0 +1,28 @@
+"""A real PostgreSQL for the test session: TEST_DATABASE_URL, or an embedded server in a temp dir.
+
+Each pytest process (and each xdist worker) gets its own database, built by `alembic upgrade head`.
+"""
+import os
+import tempfile
+from pathlib import Path
+
+from db.embedded import ensure_database, start_embedded
+
+_server_url: str | None = None
+
+
+def server_url() -> str:
+    global _server_url
+    if _server_url is None:
+        given = os.environ.get("TEST_DATABASE_URL")
+        if given:
+            _server_url = given
+        else:
+            data = Path(tempfile.mkdtemp(prefix="escp-test-pg-"))
+            _server_url = start_embedded(data, cleanup="delete")
+    return _server_url
+
+
+async def fresh_database(name: str) -> str:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    return await ensure_database(server_url(), f"{name}_{worker}", drop_first=True)
