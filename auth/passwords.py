@@ -1,0 +1,62 @@
+"""Password hashing (argon2id) and the password policy.
+
+`verify_password` never raises for a wrong password or a hash it cannot read: sign-in treats
+both as "no". `DUMMY_HASH` lets sign-in verify against something for an unknown email, so an
+unknown and a known email cost the same time and response timing does not reveal who is a user.
+"""
+import functools
+import secrets
+
+from argon2 import PasswordHasher, profiles
+from argon2.exceptions import InvalidHashError, VerificationError
+
+MIN_LENGTH = 10
+# An upper bound keeps one request from spending the hasher on megabytes of input.
+MAX_LENGTH = 1024
+
+# RFC 9106's second recommended option (argon2id, t=3, 64 MiB, p=4): about 50 ms per hash,
+# named here so a change of argon2-cffi's defaults does not silently change our hashes.
+_hasher = PasswordHasher.from_parameters(profiles.RFC_9106_LOW_MEMORY)
+
+DUMMY_HASH: str  # computed on first access, see __getattr__
+
+
+def hash_password(plain: str) -> str:
+    return _hasher.hash(plain)
+
+
+def verify_password(password_hash: str, plain: str) -> bool:
+    """True only if `plain` matches; False for a mismatch or a hash that is not argon2."""
+    try:
+        return _hasher.verify(password_hash, plain)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(password_hash: str) -> bool:
+    """True if the hash was made with other parameters (or is unreadable): hash again on sign-in."""
+    try:
+        return _hasher.check_needs_rehash(password_hash)
+    except InvalidHashError:
+        return True
+
+
+def password_problem(plain: str) -> str | None:
+    """What is wrong with a new password, in words for its owner; None if it is acceptable."""
+    if len(plain) < MIN_LENGTH:
+        return f"The password must be at least {MIN_LENGTH} characters long."
+    if len(plain) > MAX_LENGTH:
+        return f"The password must be at most {MAX_LENGTH} characters long."
+    return None
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    # Hashing costs ~50 ms, so it is paid on the first sign-in rather than at import.
+    return hash_password(secrets.token_urlsafe(32))
+
+
+def __getattr__(name: str) -> str:
+    if name == "DUMMY_HASH":
+        return _dummy_hash()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
