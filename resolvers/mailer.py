@@ -1,0 +1,168 @@
+"""SMTP delivery with the standard library: URL parsing, message building, one blocking batch.
+
+Everything here is synchronous; the outbox sender runs `send_batch` in a thread.
+"""
+import smtplib
+import ssl
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime
+from typing import Literal
+from urllib.parse import unquote, urlsplit
+
+Security = Literal["plain", "starttls", "tls"]
+
+# scheme -> (how the connection is secured, default port)
+_SCHEMES: dict[str, tuple[Security, int]] = {
+    "smtp": ("plain", 25),
+    "smtp+starttls": ("starttls", 587),
+    "smtps": ("tls", 465),
+}
+_MAX_ERROR_LENGTH = 500
+# The server refused one message; smtplib has reset the transaction and the session can go on.
+_REFUSALS = (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError,
+             smtplib.SMTPNotSupportedError)
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str
+    port: int
+    security: Security = "plain"
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One notice ready to go: the outbox row's id and the message built from it."""
+
+    notification_id: int
+    message: EmailMessage
+
+
+def parse_smtp_url(url: str) -> SmtpConfig:
+    """`smtp://`, `smtp+starttls://` or `smtps://`, optionally `user:password@`, host, port."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in _SCHEMES:
+        raise ValueError(f"SMTP URL scheme must be one of {', '.join(_SCHEMES)}, not {scheme!r}")
+    if not parts.hostname:
+        raise ValueError("SMTP URL has no host")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ValueError("SMTP URL takes no path, query or fragment")
+    if (parts.username is None) != (parts.password is None):
+        raise ValueError("SMTP URL needs both a user and a password, or neither")
+    try:
+        port = parts.port
+    except ValueError as exc:  # urllib says "Port out of range 0-65535" and the like
+        raise ValueError(f"SMTP URL has an invalid port: {exc}") from None
+    if port == 0:
+        raise ValueError("SMTP URL has an invalid port: 0")
+    security, default_port = _SCHEMES[scheme]
+    return SmtpConfig(
+        host=parts.hostname,
+        port=default_port if port is None else port,
+        security=security,
+        username=unquote(parts.username) if parts.username is not None else None,
+        password=unquote(parts.password) if parts.password is not None else None,
+    )
+
+
+def build_message(*, notification_id: int, created_at: datetime, sender: str, recipient: str,
+                  subject: str, body: str) -> EmailMessage:
+    """A plain-text message whose Message-ID derives from the outbox row.
+
+    A notice sent twice (a worker died between the server's acceptance and recording it) then
+    carries the same Message-ID both times, which lets mail clients fold the duplicate.
+    """
+    domain = sender.rpartition("@")[2] or "localhost"
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = recipient
+    message["Subject"] = subject
+    message["Date"] = format_datetime(created_at)
+    message["Message-ID"] = (
+        f"<notification.{notification_id}.{created_at:%Y%m%d%H%M%S%f}@{domain}>"
+    )
+    message.set_content(body)
+    return message
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line for `last_error`: the server's reply when there is one."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        replies = [_reply(code, text) for code, text in exc.recipients.values()]
+        text = "recipient refused: " + "; ".join(replies)
+    elif isinstance(exc, smtplib.SMTPResponseException):
+        text = _reply(exc.smtp_code, exc.smtp_error)
+    else:
+        text = f"{type(exc).__name__}: {exc}"
+    return " ".join(text.split())[:_MAX_ERROR_LENGTH]
+
+
+def _reply(code: int, text: bytes | str) -> str:
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    return f"{code} {text}"
+
+
+def _connect(config: SmtpConfig, timeout: float) -> smtplib.SMTP:
+    smtp: smtplib.SMTP
+    if config.security == "tls":
+        smtp = smtplib.SMTP_SSL(config.host, config.port, timeout=timeout,
+                                context=ssl.create_default_context())
+    else:
+        smtp = smtplib.SMTP(config.host, config.port, timeout=timeout)
+    try:
+        if config.security == "starttls":
+            smtp.starttls(context=ssl.create_default_context())
+        if config.username is not None and config.password is not None:
+            smtp.login(config.username, config.password)
+    except BaseException:
+        smtp.close()
+        raise
+    return smtp
+
+
+def send_batch(config: SmtpConfig, batch: Sequence[Outgoing], *, timeout: float,
+               deadline: float) -> dict[int, str | None]:
+    """Send over one connection; per notification id, None if accepted or the error.
+
+    Notices not started before `deadline` (time.monotonic) are left out of the result: they keep
+    their lease and go out later, so a slow server cannot make a lease expire mid-batch.
+    A refused message does not end the batch; a lost connection fails everything not yet sent.
+    """
+    try:
+        smtp = _connect(config, timeout)
+    except OSError as exc:  # smtplib's errors are OSErrors too
+        error = describe_error(exc)
+        return {item.notification_id: error for item in batch}
+    outcomes: dict[int, str | None] = {}
+    try:
+        for position, item in enumerate(batch):
+            if time.monotonic() > deadline:
+                break
+            try:
+                smtp.send_message(item.message)
+                outcomes[item.notification_id] = None
+            except _REFUSALS as exc:
+                outcomes[item.notification_id] = describe_error(exc)
+            except OSError as exc:  # connection lost or in an unknown state: fail the rest
+                error = describe_error(exc)
+                outcomes.update({rest.notification_id: error for rest in batch[position:]})
+                break
+    finally:
+        _quit(smtp)
+    return outcomes
+
+
+def _quit(smtp: smtplib.SMTP) -> None:
+    """Say goodbye; what the server accepted stays accepted whatever QUIT answers."""
+    try:
+        smtp.quit()
+    except OSError:
+        smtp.close()
