@@ -1,4 +1,5 @@
-"""Certificates (the seal of compliance). Expiry is by date: see db.queries.certificate_status."""
+"""Certificates (the seal of compliance). Expiry is by date: see db.queries and
+resolvers.certification_rules.certificate_status."""
 from datetime import date, datetime
 
 from sqlalchemy import (BigInteger, CheckConstraint, Date, ForeignKey, Index, Sequence, Text,

@@ -2,6 +2,7 @@
 import os
 import secrets
 from dataclasses import dataclass, field
+from functools import cached_property
 from decimal import Decimal
 from pathlib import Path
 
@@ -40,7 +41,7 @@ class Settings:
         return Path(self.documents_dir_env).resolve() if self.documents_dir_env else (
             self.data_dir / "documents")
 
-    @property
+    @cached_property
     def jwt_secret(self) -> str:
         """ESCP_JWT_SECRET, or a secret generated once and kept in the data dir."""
         if self.jwt_secret_env:

@@ -1,12 +1,19 @@
 """Fixtures: one migrated database per test session, tables truncated between tests."""
+import os
+
+os.environ.setdefault("ESCP_PASSWORD_HASH", "fast")  # before auth.passwords is imported
 from collections.abc import AsyncIterator
 
+import httpx
 import pytest
 from sqlalchemy import text
+from starlette.applications import Starlette
 
 import db
 from db import migrate
+from app import create_app
 from db.engine import Database, make_engine
+from db.settings import Settings
 from tests.database import fresh_database
 
 
@@ -34,3 +41,25 @@ async def clean_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     tables = ", ".join(t.name for t in db.Base.metadata.sorted_tables)
     async with database.engine.begin() as conn:
         await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    data = tmp_path_factory.mktemp("escp-data")
+    return Settings(database_url=database_url, data_dir=data,
+                    jwt_secret_env="test-secret-" + "x" * 40)
+
+
+@pytest.fixture(scope="session")
+async def app(settings: Settings) -> AsyncIterator[Starlette]:
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app: Starlette, database: Database) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client driving the ASGI app as a browser or script would."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://escp.test") as c:
+        yield c

@@ -1,0 +1,90 @@
+"""What a viewer may see of each factory: one SQL statement for all factories of a response."""
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import Select, and_, literal, select, true
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from auth.policies import connection_is_live, factories_audited_by, visible_factories
+from auth.viewer import Viewer
+from db import CustomerConnection, Factory
+from db.enums import ConnectionStatus, ShareScope
+
+ALL_SCOPES = frozenset(ShareScope)
+# An audit firm sees the profile of the factories it audits, and (row-filtered) its own audits.
+AUDIT_FIRM_SCOPES = frozenset({ShareScope.PROFILE, ShareScope.AUDITS,
+                               ShareScope.CORRECTIVE_ACTIONS})
+
+
+@dataclass(frozen=True)
+class FactoryAccess:
+    factory_id: int
+    visible: bool
+    is_owner: bool
+    is_program: bool
+    is_auditing_firm: bool
+    scopes: frozenset[ShareScope]
+    connection_id: int | None
+
+    @property
+    def sees_private(self) -> bool:
+        """Owner-or-program data: connections, access log, fees."""
+        return self.is_owner or self.is_program
+
+
+NO_ACCESS = frozenset[ShareScope]()
+
+
+def _statement(viewer: Viewer, factory_ids: list[int]) -> Select:
+    org = viewer.organization_id if viewer.organization_id is not None else -1
+    latest_connection = (
+        select(CustomerConnection.id, CustomerConnection.granted_scopes,
+               connection_is_live().label("live"))
+        .where(CustomerConnection.factory_id == Factory.id, CustomerConnection.customer_id == org)
+        # The live connection first, else the most recent one.
+        .order_by(CustomerConnection.status.in_([ConnectionStatus.PENDING.value,
+                                                 ConnectionStatus.ACCEPTED.value]).desc(),
+                  CustomerConnection.requested_at.desc())
+        .limit(1)
+        .lateral("conn")
+    )
+    audits_it = factories_audited_by(org) if viewer.is_audit_firm else literal(False)
+    return (
+        select(Factory.id, Factory.supplier_id, visible_factories(viewer).label("visible"),
+               audits_it.label("audits_it"), latest_connection.c.id.label("connection_id"),
+               latest_connection.c.granted_scopes, latest_connection.c.live)
+        .outerjoin(latest_connection, true())
+        .where(and_(Factory.id.in_(factory_ids)))
+    )
+
+
+def _access_of(viewer: Viewer, row) -> FactoryAccess:  # type: ignore[no-untyped-def]
+    is_owner = viewer.is_supplier and row.supplier_id == viewer.organization_id
+    if viewer.is_program or is_owner:
+        scopes = ALL_SCOPES
+    elif viewer.is_audit_firm and row.audits_it:
+        scopes = AUDIT_FIRM_SCOPES
+    elif viewer.is_customer and row.live:
+        scopes = frozenset(ShareScope(s) for s in row.granted_scopes)
+    else:
+        scopes = NO_ACCESS
+    return FactoryAccess(
+        factory_id=row.id, visible=bool(row.visible), is_owner=is_owner,
+        is_program=viewer.is_program, is_auditing_firm=bool(row.audits_it), scopes=scopes,
+        connection_id=row.connection_id if viewer.is_customer else None,
+    )
+
+
+def _anonymous(factory_id: int) -> FactoryAccess:
+    return FactoryAccess(factory_id, visible=False, is_owner=False, is_program=False,
+                         is_auditing_firm=False, scopes=NO_ACCESS, connection_id=None)
+
+
+async def load_access(conn: AsyncConnection, viewer: Viewer,
+                      factory_ids: Iterable[int]) -> dict[int, FactoryAccess]:
+    """The viewer's access to each factory. Unknown ids map to no access."""
+    ids = sorted(set(factory_ids))
+    result = {fid: _anonymous(fid) for fid in ids}
+    rows = (await conn.execute(_statement(viewer, ids))).all()
+    result.update({row.id: _access_of(viewer, row) for row in rows})
+    return result

@@ -1,0 +1,76 @@
+"""From a bearer token to a Viewer, for HTTP (Starlette middleware) and WebSocket alike."""
+from typing import Any
+
+from sqlalchemy import select
+from starlette.authentication import (AuthCredentials, AuthenticationBackend,
+                                      AuthenticationError, BaseUser)
+from starlette.requests import HTTPConnection
+from starlette.responses import JSONResponse
+
+from auth.tokens import InvalidToken, verify_token
+from auth.viewer import Viewer
+from db import Organization, User
+from db.engine import Database
+from db.enums import OrganizationKind, Role
+from db.settings import Settings
+
+
+class ViewerUser(BaseUser):
+    def __init__(self, viewer: Viewer) -> None:
+        self.viewer = viewer
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def display_name(self) -> str:
+        return str(self.viewer.user_id)
+
+
+def bearer_token(header: str | None) -> str | None:
+    """The token of an `Authorization: Bearer …` value; InvalidToken for any other scheme."""
+    if not header:
+        return None
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise InvalidToken("malformed")
+    return token.strip()
+
+
+async def viewer_for_token(database: Database, settings: Settings, token: str) -> Viewer:
+    """Verify the token, then read the user fresh: a deleted or deactivated user's token stops
+    working at once, and a changed role takes effect."""
+    claims = verify_token(settings, token)
+    statement = (select(User.id, User.role, User.active, User.organization_id,
+                        Organization.kind)
+                 .join(Organization, Organization.id == User.organization_id)
+                 .where(User.id == claims.user_id))
+    async with database.read() as conn:
+        row = (await conn.execute(statement)).first()
+    if row is None or not row.active:
+        raise InvalidToken("user inactive")
+    return Viewer(user_id=row.id, organization_id=row.organization_id,
+                  organization_kind=OrganizationKind(row.kind), role=Role(row.role))
+
+
+class TokenBackend(AuthenticationBackend):
+    async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, BaseUser] | None:
+        if conn.scope["type"] == "websocket":
+            return None  # WebSockets send the token in connection_init instead
+        state = conn.app.state
+        try:
+            token = bearer_token(conn.headers.get("authorization"))
+            if token is None:
+                return None
+            viewer = await viewer_for_token(state.database, state.settings, token)
+        except InvalidToken as exc:
+            raise AuthenticationError(exc.reason) from exc
+        return AuthCredentials(["authenticated"]), ViewerUser(viewer)
+
+
+def unauthenticated(conn: HTTPConnection, exc: Exception) -> Any:
+    """A bad token is refused outright (401), never treated as anonymous."""
+    body = {"data": None, "errors": [{"message": f"Invalid token: {exc}",
+                                      "extensions": {"code": "UNAUTHENTICATED"}}]}
+    return JSONResponse(body, status_code=401, headers={"WWW-Authenticate": "Bearer"})

@@ -1,0 +1,203 @@
+"""Permission classes, declared on schema fields. No resolver checks a role by hand.
+
+Every object type that belongs to a factory carries `factory_id` (and, for audit data,
+`audit_firm_id`); a rule reads the viewer's access to that factory from the request's batched
+access loader, so a check costs no query of its own. A denied field resolves to null with one
+error at its path: extensions {code: FORBIDDEN, requiredScope: <scope or role>}.
+"""
+from typing import Any
+
+import strawberry
+from strawberry.permission import BasePermission, PermissionExtension
+from strawberry.schema_directive import Location
+from strawberry.types import Info
+
+from db.enums import Announcement, Role, ShareScope
+
+
+@strawberry.schema_directive(locations=[Location.FIELD_DEFINITION], name="requires",
+                             description="The scope or role a viewer needs to see this field.")
+class Requires:
+    rule: str
+
+
+class Rule(BasePermission):
+    """A named rule; `required` is what the error and the SDL say the viewer lacks."""
+
+    required: str = "FORBIDDEN"
+    code: str = "FORBIDDEN"
+
+    def __init__(self) -> None:
+        self.message = f"You need {self.required} to see this field."
+        self.error_extensions = {"code": self.code, "requiredScope": self.required}
+        self._schema_directive = Requires(rule=self.required)
+
+    @property
+    def description(self) -> str:
+        return f"Requires {self.required}."
+
+
+class Scope(Rule):
+    """The factory shares this scope with the viewer (owner and program have all scopes).
+
+    An audit firm's scopes cover only the audits it performs: objects with another firm's
+    `audit_firm_id` are denied to it.
+    """
+
+    def __init__(self, scope: ShareScope) -> None:
+        self.scope = scope
+        self.required = scope.value
+        super().__init__()
+
+    @property
+    def description(self) -> str:
+        return f"Requires the {self.scope.value} scope."
+
+    async def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        ctx = info.context
+        access = await ctx.access(source.factory_id)
+        if self.scope not in access.scopes:
+            return False
+        firm = getattr(source, "audit_firm_id", None)
+        if ctx.viewer.is_audit_firm and not access.is_owner and firm != ctx.viewer.organization_id:
+            return self.scope is ShareScope.PROFILE
+        if ctx.viewer.is_customer:
+            ctx.scoped_reads.add((source.factory_id, self.scope))
+        return True
+
+
+class OwnerOrProgram(Rule):
+    """The factory's own organization and the program: connections, access log."""
+
+    required = "OWNER"
+
+    async def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        return (await info.context.access(source.factory_id)).sees_private
+
+
+class ConnectionParty(Rule):
+    """A connection is seen by its two sides (the customer, the factory's owner) and the program."""
+
+    required = "CONNECTION_PARTY"
+
+    async def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        ctx = info.context
+        if ctx.viewer.is_customer:
+            return source.customer_id == ctx.viewer.organization_id
+        return (await ctx.access(source.factory_id)).sees_private
+
+
+class ApplicationAccess(Rule):
+    """CERTIFICATION on the factory, or being the audit firm the application is assigned to."""
+
+    required = ShareScope.CERTIFICATION.value
+
+    async def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        ctx = info.context
+        if ctx.viewer.is_audit_firm:
+            return source.audit_firm_id == ctx.viewer.organization_id
+        return await Scope(ShareScope.CERTIFICATION).has_permission(source, info)
+
+
+class FeeAccess(Rule):
+    """Owner and program see fees; the audit firm sees the AUDIT fee it is payee of."""
+
+    required = "OWNER"
+
+    async def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        ctx = info.context
+        if ctx.viewer.is_audit_firm:
+            return source.payee_id == ctx.viewer.organization_id and source.kind == "AUDIT"
+        return (await ctx.access(source.factory_id)).sees_private
+
+
+class ApplicationFees(Rule):
+    """An application's fees: owner and program; the assigned firm (its AUDIT fee, by policy)."""
+
+    required = "OWNER"
+
+    async def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        ctx = info.context
+        if ctx.viewer.is_audit_firm:
+            return source.audit_firm_id == ctx.viewer.organization_id
+        return (await ctx.access(source.factory_id)).sees_private
+
+
+class AuditPlan(Rule):
+    """Unannounced audits stay unannounced.
+
+    The program and the performing firm always see the plan. The owning factory sees the window
+    of ANNOUNCED and SEMI_ANNOUNCED audits and the planned date of ANNOUNCED ones, and all of it
+    once the audit is conducted. Customers never see plans.
+    """
+
+    required = "AUDITOR"
+
+    def __init__(self, planned_date: bool) -> None:
+        self.planned_date = planned_date
+        super().__init__()
+
+    @property
+    def description(self) -> str:
+        shown = "ANNOUNCED" if self.planned_date else "ANNOUNCED or SEMI_ANNOUNCED"
+        return (f"The program and the performing firm; the factory for {shown} audits or once "
+                "conducted; never customers.")
+
+    async def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        viewer = info.context.viewer
+        if viewer.is_program or (viewer.is_audit_firm
+                                 and source.audit_firm_id == viewer.organization_id):
+            return True
+        if not (await info.context.access(source.factory_id)).is_owner:
+            return False
+        if source.conducted_on is not None:
+            return True
+        shown = {Announcement.ANNOUNCED.value}
+        if not self.planned_date:
+            shown.add(Announcement.SEMI_ANNOUNCED.value)
+        return source.announcement in shown
+
+
+class SameOrganizationOrProgram(Rule):
+    """A user's contact details: their own organization and the program."""
+
+    required = "SAME_ORGANIZATION"
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        viewer = info.context.viewer
+        return viewer.is_program or viewer.organization_id == source.organization_id
+
+
+class SignedIn(Rule):
+    required = "SIGNED_IN"
+    code = "UNAUTHENTICATED"
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        return info.context.viewer.is_authenticated
+
+
+class RoleIn(Rule):
+    """The viewer's role is one of these. Pair it with SignedIn first (see `roles`)."""
+
+    def __init__(self, *roles: Role) -> None:
+        self.roles = frozenset(roles)
+        self.required = "|".join(sorted(r.value for r in roles))
+        super().__init__()
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        return info.context.viewer.role in self.roles
+
+
+def roles(*allowed: Role) -> list[Rule]:
+    """Anonymous callers get UNAUTHENTICATED, signed-in callers with another role FORBIDDEN."""
+    return [SignedIn(), RoleIn(*allowed)]
+
+
+def guarded(rule: Rule | list[Rule], **field_kwargs: Any) -> Any:
+    """A Strawberry field guarded by rules; the last rule is shown in the field's description."""
+    rules = rule if isinstance(rule, list) else [rule]
+    description = field_kwargs.pop("description", None)
+    shown = rules[-1].description
+    text = shown if description is None else f"{description} {shown}"
+    return strawberry.field(description=text,
+                            extensions=[PermissionExtension(permissions=rules)], **field_kwargs)

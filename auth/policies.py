@@ -1,0 +1,116 @@
+"""Row-visibility policies: every list and every node lookup starts from one of these (SQL).
+
+Each function returns a WHERE clause for the viewer, so rows the viewer may not know exist are
+never loaded. Field-level rules (scopes) live in auth.permissions and auth.access.
+"""
+from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, true
+
+from auth.viewer import Viewer
+from db import (Application, Audit, CorrectiveActionPlan, CustomerConnection, Factory, Fee,
+                Organization, User)
+from db.enums import ConnectionStatus, FeeKind, OrganizationKind
+
+
+def connection_is_live(now: ColumnElement | None = None) -> ColumnElement[bool]:
+    """An ACCEPTED connection that has not passed its expiry: the only kind that grants."""
+    now = now if now is not None else func.now()
+    return and_(
+        CustomerConnection.status == ConnectionStatus.ACCEPTED.value,
+        or_(CustomerConnection.expires_at.is_(None), CustomerConnection.expires_at > now),
+    )
+
+
+def factories_audited_by(firm_id: int) -> ColumnElement[bool]:
+    assigned = exists().where(Application.factory_id == Factory.id,
+                              Application.audit_firm_id == firm_id)
+    audited = exists().where(Audit.factory_id == Factory.id, Audit.audit_firm_id == firm_id)
+    return or_(assigned, audited)
+
+
+def factories_connected_to(customer_id: int) -> ColumnElement[bool]:
+    return exists().where(CustomerConnection.factory_id == Factory.id,
+                          CustomerConnection.customer_id == customer_id, connection_is_live())
+
+
+def visible_factories(viewer: Viewer) -> ColumnElement[bool]:
+    """Listed factories for everyone; unlisted ones for those entitled to them."""
+    if viewer.is_program:
+        return true()
+    listed = Factory.listed.is_(True)
+    if viewer.organization_id is None:
+        return listed
+    if viewer.is_supplier:
+        return or_(listed, Factory.supplier_id == viewer.organization_id)
+    if viewer.is_audit_firm:
+        return or_(listed, factories_audited_by(viewer.organization_id))
+    if viewer.is_customer:
+        return or_(listed, factories_connected_to(viewer.organization_id))
+    return listed
+
+
+def visible_audits(viewer: Viewer) -> ColumnElement[bool]:
+    """An audit firm sees only the audits it performs; others are filtered by factory scope."""
+    if viewer.is_audit_firm:
+        return Audit.audit_firm_id == viewer.organization_id
+    return true()
+
+
+def visible_corrective_action_plans(viewer: Viewer) -> ColumnElement[bool]:
+    if viewer.is_audit_firm:
+        return CorrectiveActionPlan.audit_id.in_(
+            select(Audit.id).where(Audit.audit_firm_id == viewer.organization_id))
+    return true()
+
+
+def visible_applications(viewer: Viewer) -> ColumnElement[bool]:
+    """Applications through a factory's CERTIFICATION scope, or the firm they are assigned to."""
+    if viewer.is_audit_firm:
+        return Application.audit_firm_id == viewer.organization_id
+    return true()
+
+
+def visible_fees(viewer: Viewer) -> ColumnElement[bool]:
+    """A firm sees only the AUDIT fees it is payee of; the rest is for owner and program."""
+    if viewer.is_audit_firm:
+        return and_(Fee.kind == FeeKind.AUDIT.value, Fee.payee_id == viewer.organization_id)
+    return true()
+
+
+def visible_connections(viewer: Viewer) -> ColumnElement[bool]:
+    """A customer sees its own connections; a supplier those of its factories; the program all."""
+    if viewer.is_program:
+        return true()
+    if viewer.is_customer:
+        return CustomerConnection.customer_id == viewer.organization_id
+    if viewer.is_supplier:
+        return CustomerConnection.factory_id.in_(
+            select(Factory.id).where(Factory.supplier_id == viewer.organization_id))
+    return false()
+
+
+def visible_organizations(viewer: Viewer) -> ColumnElement[bool]:
+    """The program and audit firms are public; others: members, counterparts, the program."""
+    public = Organization.kind.in_([OrganizationKind.PROGRAM.value,
+                                    OrganizationKind.AUDIT_FIRM.value])
+    if viewer.is_program:
+        return true()
+    if viewer.organization_id is None:
+        return public
+    own = Organization.id == viewer.organization_id
+    counterpart = Organization.id.in_(
+        select(CustomerConnection.customer_id).where(visible_connections(viewer))
+    ) if viewer.is_supplier else Organization.id.in_(
+        select(Factory.supplier_id).join(
+            CustomerConnection, CustomerConnection.factory_id == Factory.id
+        ).where(CustomerConnection.customer_id == viewer.organization_id, connection_is_live())
+    ) if viewer.is_customer else false()
+    return or_(public, own, counterpart)
+
+
+def visible_users(viewer: Viewer) -> ColumnElement[bool]:
+    """Users are visible to themselves, their own organization and the program."""
+    if viewer.is_program:
+        return true()
+    if viewer.organization_id is None:
+        return false()
+    return User.organization_id == viewer.organization_id

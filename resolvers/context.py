@@ -1,0 +1,46 @@
+"""The per-request context: viewer, database, settings, loaders made per request."""
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from aiodataloader import DataLoader
+
+from auth.access import FactoryAccess
+from auth.viewer import ANONYMOUS, Viewer
+from db.engine import Database
+from db.enums import ShareScope
+from db.settings import Settings
+
+L = TypeVar("L", bound=DataLoader)
+
+
+@dataclass
+class Context:
+    database: Database
+    settings: Settings
+    viewer: Viewer = ANONYMOUS
+    request: Any = None
+    response: Any = None
+    # Set by Strawberry from the WebSocket connection_init payload.
+    connection_params: dict[str, Any] | None = None
+    # Shared app services (event hub, …) by name; owned by the app's lifespan.
+    services: dict[str, Any] = field(default_factory=dict)
+    # (factory id, scope) pairs a customer read in this request, for the access log.
+    scoped_reads: set[tuple[int, ShareScope]] = field(default_factory=set)
+    _loaders: dict[type, DataLoader] = field(default_factory=dict)
+
+    def loader(self, cls: type[L]) -> L:
+        """The request's one instance of a loader class (a batch and a cache per request)."""
+        found = self._loaders.get(cls)
+        if found is None:
+            found = self._loaders[cls] = cls(self)
+        return found  # type: ignore[return-value]
+
+    async def access(self, factory_id: int) -> FactoryAccess:
+        from resolvers.loaders import AccessByFactory
+
+        return await self.loader(AccessByFactory).load(factory_id)
+
+    def fresh(self) -> "Context":
+        """The same viewer with empty loaders: one per subscription event, so data is current."""
+        return Context(self.database, self.settings, self.viewer, self.request, self.response,
+                       self.connection_params, self.services)

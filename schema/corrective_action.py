@@ -1,0 +1,86 @@
+"""Corrective action plans and their actions."""
+from datetime import date, datetime
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from auth.permissions import Scope, guarded
+from db.enums import CapStatus as CapStatusEnum
+from db.enums import ShareScope
+from resolvers.certification_rules import is_overdue
+from resolvers.loaders import ActionsByCap, EvidenceByAction, FindingById, VisibleAuditById
+from schema.audit import Audit, Finding
+from schema.common import Node
+from schema.document import Document
+from schema.enums import ActionStatus, CapStatus, Severity
+from schema.ids import encode_id
+
+CORRECTIVE_ACTIONS = ShareScope.CORRECTIVE_ACTIONS
+
+
+@strawberry.type
+class CorrectiveAction(Node):
+    action_id: strawberry.Private[int]
+    factory_id: strawberry.Private[int]
+    audit_firm_id: strawberry.Private[int]
+    finding_id: strawberry.Private[int]
+    action: str = guarded(Scope(CORRECTIVE_ACTIONS))
+    due_date: date = guarded(Scope(CORRECTIVE_ACTIONS))
+    status: ActionStatus = guarded(Scope(CORRECTIVE_ACTIONS))
+    agrees_with_finding: bool = guarded(Scope(CORRECTIVE_ACTIONS))
+    factory_comment: str | None = guarded(Scope(CORRECTIVE_ACTIONS))
+
+    @guarded(Scope(CORRECTIVE_ACTIONS))
+    async def finding(self, info: Info) -> Finding:
+        row = await info.context.loader(FindingById).load(self.finding_id)
+        return Finding(id=strawberry.ID(encode_id("Finding", row.id)), factory_id=self.factory_id,
+                       audit_firm_id=self.audit_firm_id, clause=row.clause,
+                       category=row.category, severity=Severity(row.severity),
+                       description=row.description)
+
+    @guarded(Scope(CORRECTIVE_ACTIONS))
+    async def evidence(self, info: Info) -> list[Document]:
+        rows = await info.context.loader(EvidenceByAction).load(self.action_id)
+        return [Document.from_row(row) for row in rows]
+
+    @classmethod
+    def from_row(cls, row: Any, plan: "CorrectiveActionPlan") -> "CorrectiveAction":
+        return cls(id=strawberry.ID(encode_id("CorrectiveAction", row.id)), action_id=row.id,
+                   factory_id=plan.factory_id, audit_firm_id=plan.audit_firm_id,
+                   finding_id=row.finding_id, action=row.action, due_date=row.due_date,
+                   status=ActionStatus(row.status), agrees_with_finding=row.agrees_with_finding,
+                   factory_comment=row.factory_comment)
+
+
+@strawberry.type(description="The factory's plan to correct an audit's findings.")
+class CorrectiveActionPlan(Node):
+    plan_id: strawberry.Private[int]
+    audit_id: strawberry.Private[int]
+    factory_id: strawberry.Private[int]
+    audit_firm_id: strawberry.Private[int]
+    status: CapStatus = guarded(Scope(CORRECTIVE_ACTIONS))
+    submitted_at: datetime | None = guarded(Scope(CORRECTIVE_ACTIONS))
+    due_on: date = guarded(Scope(CORRECTIVE_ACTIONS),
+                           description="Due 5 working days after the audit report.")
+
+    @guarded(Scope(CORRECTIVE_ACTIONS), description="Past due and not yet submitted.")
+    def is_overdue(self) -> bool:
+        return is_overdue(self.due_on, self.status is not CapStatusEnum.DRAFT and
+                          self.status is not CapStatusEnum.RETURNED, date.today())
+
+    @guarded(Scope(CORRECTIVE_ACTIONS))
+    async def audit(self, info: Info) -> Audit:
+        row = await info.context.loader(VisibleAuditById).load(self.audit_id)
+        return Audit.from_row(row)
+
+    @guarded(Scope(CORRECTIVE_ACTIONS))
+    async def actions(self, info: Info) -> list[CorrectiveAction]:
+        rows = await info.context.loader(ActionsByCap).load(self.plan_id)
+        return [CorrectiveAction.from_row(row, self) for row in rows]
+
+    @classmethod
+    def from_row(cls, row: Any) -> "CorrectiveActionPlan":
+        return cls(id=strawberry.ID(encode_id("CorrectiveActionPlan", row.id)), plan_id=row.id,
+                   audit_id=row.audit_id, factory_id=row.factory_id, audit_firm_id=row.audit_firm_id,
+                   status=CapStatus(row.status), submitted_at=row.submitted_at, due_on=row.due_on)

@@ -1,0 +1,62 @@
+"""Schema extensions: the security baseline, error masking and the access log."""
+import logging
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+from graphql import GraphQLError
+from strawberry.extensions import (MaxAliasesLimiter, MaxTokensLimiter, ParserCache,
+                                   QueryDepthLimiter, SchemaExtension, ValidationCache)
+
+from resolvers.access_log import record_reads
+
+log = logging.getLogger("escp.graphql")
+
+MAX_DEPTH = 12
+MAX_ALIASES = 30
+MAX_TOKENS = 5000
+
+
+class MaskInternalErrors(SchemaExtension):
+    """Errors we did not raise on purpose become 'Internal server error' with an id that is
+    also in the log, next to the stack trace; no SQL or trace reaches the client."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        if result is None or not result.errors:
+            return
+        result.errors = [self._mask(error) for error in result.errors]
+
+    @staticmethod
+    def _mask(error: GraphQLError) -> GraphQLError:
+        original = error.original_error
+        if original is None or isinstance(original, GraphQLError):
+            return error
+        error_id = uuid.uuid4().hex
+        log.error("internal error %s at %s", error_id, error.path, exc_info=original)
+        return GraphQLError("Internal server error.", nodes=error.nodes, path=error.path,
+                            extensions={"code": "INTERNAL_SERVER_ERROR", "errorId": error_id})
+
+
+class AccessLog(SchemaExtension):
+    """After the response resolved, one INSERT records the customer's scoped reads."""
+
+    async def on_operation(self) -> AsyncIterator[None]:
+        yield
+        context = self.execution_context.context
+        if hasattr(context, "scoped_reads"):
+            await record_reads(context)
+
+
+def security_extensions() -> list:
+    """Factories: Strawberry builds a fresh extension per request."""
+    return [
+        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+    ]
+
+
+def caches() -> list:
+    """Parsed and validated documents are cached at module level, shared by all requests."""
+    return [lambda: ParserCache(maxsize=512), lambda: ValidationCache(maxsize=512)]

@@ -1,0 +1,192 @@
+"""Factories: public directory fields, and scoped fields each declaring the scope it needs."""
+from datetime import date, datetime
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from auth.permissions import OwnerOrProgram, Scope, guarded
+from db.enums import ConnectionStatus as ConnectionStatusEnum
+from db.enums import ShareScope as S
+from resolvers import access_log
+from resolvers.loaders import (ApplicationsByFactory, AssessmentsByFactory, AuditsByFactory,
+                               CapsByFactory, CertificateById, CertificatesByFactory,
+                               CertificationByFactory, ConnectionsByFactory, OrganizationById,
+                               VisibleFactoryById)
+from schema.application import Application
+from schema.audit import Audit, AuditConnection, AuditEdge
+from schema.certificate import Certificate
+from schema.common import (Node, PageInfo, decode_cursor, encode_cursor, page_size)
+from schema.connection import CustomerConnection, FactoryAccess
+from schema.corrective_action import CorrectiveActionPlan
+from schema.enums import CertificationStatus, ConnectionStatus
+from schema.environment import EnvironmentalAssessment
+from schema.ids import encode_id
+from schema.organization import Organization
+
+
+@strawberry.type(description="Who viewed what of a factory's shared data.")
+class AccessLogEntry:
+    organization_id: strawberry.Private[int]
+    viewed_at: datetime
+    scope: S
+
+    @strawberry.field
+    async def organization(self, info: Info) -> Organization:
+        return Organization.from_row(await info.context.loader(OrganizationById)
+                                     .load(self.organization_id))
+
+
+@strawberry.type
+class AccessLogEdge:
+    cursor: str
+    node: AccessLogEntry
+
+
+@strawberry.type
+class AccessLogConnection:
+    edges: list[AccessLogEdge]
+    nodes: list[AccessLogEntry]
+    page_info: PageInfo
+    total_count: int
+
+
+@strawberry.type(description="A production site. Directory fields are public for listed "
+                             "factories; the rest needs the scope each field names.")
+class Factory(Node):
+    factory_id: strawberry.Private[int]
+    supplier_id: strawberry.Private[int]
+    name: str
+    country: str = strawberry.field(description="ISO 3166-1 alpha-2.")
+    city: str | None
+    product_categories: list[str]
+    listed: bool
+    address: str | None = guarded(Scope(S.PROFILE))
+    worker_count: int | None = guarded(Scope(S.PROFILE))
+    contact_email: str | None = guarded(Scope(S.PROFILE))
+
+    @strawberry.field
+    async def certification_status(self, info: Info) -> CertificationStatus:
+        row = await info.context.loader(CertificationByFactory).load(self.factory_id)
+        return CertificationStatus(row.status)
+
+    @strawberry.field
+    async def certified_until(self, info: Info) -> date | None:
+        row = await info.context.loader(CertificationByFactory).load(self.factory_id)
+        return row.certified_until  # type: ignore[no-any-return]
+
+    @strawberry.field(description="The viewer's scopes for this factory; ask it first to avoid "
+                                  "FORBIDDEN errors.")
+    async def viewer_access(self, info: Info) -> FactoryAccess:
+        return FactoryAccess.of(await info.context.access(self.factory_id))
+
+    @strawberry.field(description="The supplier organization that owns this factory.")
+    async def supplier(self, info: Info) -> Organization:
+        return Organization.from_row(await info.context.loader(OrganizationById)
+                                     .load(self.supplier_id))
+
+    @guarded(Scope(S.CERTIFICATION))
+    async def current_certificate(self, info: Info) -> Certificate | None:
+        row = await info.context.loader(CertificationByFactory).load(self.factory_id)
+        if row.certificate_id is None:
+            return None
+        return Certificate.from_row(await info.context.loader(CertificateById)
+                                    .load(row.certificate_id))
+
+    @guarded(Scope(S.CERTIFICATION))
+    async def certificates(self, info: Info) -> list[Certificate] | None:
+        rows = await info.context.loader(CertificatesByFactory).load(self.factory_id)
+        return [Certificate.from_row(row) for row in rows]
+
+    @guarded(Scope(S.CERTIFICATION))
+    async def applications(self, info: Info) -> list[Application] | None:
+        rows = await info.context.loader(ApplicationsByFactory).load(self.factory_id)
+        return [Application.from_row(row) for row in rows]
+
+    @guarded(Scope(S.AUDITS), description="Newest first.")
+    async def audits(self, info: Info, first: int | None = None,
+                     after: str | None = None) -> AuditConnection | None:
+        size, start = page_size(first), decode_cursor(after, 1)
+        rows = await info.context.loader(AuditsByFactory).load(self.factory_id)
+        offset = int(start[0]) if start else 0
+        chosen = rows[offset:offset + size]
+        edges = [AuditEdge(cursor=encode_cursor([offset + i + 1]), node=Audit.from_row(row))
+                 for i, row in enumerate(chosen)]
+        return AuditConnection(
+            edges=edges, nodes=[e.node for e in edges], total_count=len(rows),
+            page_info=PageInfo(has_next_page=offset + size < len(rows),
+                               has_previous_page=offset > 0,
+                               start_cursor=edges[0].cursor if edges else None,
+                               end_cursor=edges[-1].cursor if edges else None))
+
+    @guarded(Scope(S.AUDITS))
+    async def latest_audit(self, info: Info) -> Audit | None:
+        rows = await info.context.loader(AuditsByFactory).load(self.factory_id)
+        return Audit.from_row(rows[0]) if rows else None
+
+    @guarded(Scope(S.CORRECTIVE_ACTIONS))
+    async def corrective_action_plans(self, info: Info) -> list[CorrectiveActionPlan] | None:
+        rows = await info.context.loader(CapsByFactory).load(self.factory_id)
+        return [CorrectiveActionPlan.from_row(row) for row in rows]
+
+    @guarded(Scope(S.ENVIRONMENT))
+    async def environmental_assessments(self,
+                                        info: Info) -> list[EnvironmentalAssessment] | None:
+        rows = await info.context.loader(AssessmentsByFactory).load(self.factory_id)
+        return [EnvironmentalAssessment.from_row(row) for row in rows]
+
+    @guarded(OwnerOrProgram())
+    async def connections(self, info: Info, status: ConnectionStatus | None = None
+                          ) -> list[CustomerConnection] | None:
+        rows = await info.context.loader(ConnectionsByFactory).load(self.factory_id)
+        found = [CustomerConnection.from_row(row) for row in rows]
+        wanted = ConnectionStatusEnum(status) if status else None
+        return [c for c in found if wanted is None or c.status is wanted]
+
+    @guarded(OwnerOrProgram(), description="Newest first.")
+    async def access_log(self, info: Info, first: int | None = None,
+                         after: str | None = None) -> AccessLogConnection | None:
+        rows, has_next, total = await access_log.page(info.context, self.factory_id,
+                                                      page_size(first), decode_cursor(after, 2))
+        edges = [AccessLogEdge(cursor=encode_cursor([r.viewed_at.isoformat(), r.id]),
+                               node=AccessLogEntry(organization_id=r.organization_id,
+                                                   viewed_at=r.viewed_at, scope=S(r.scope)))
+                 for r in rows]
+        return AccessLogConnection(
+            edges=edges, nodes=[e.node for e in edges], total_count=total,
+            page_info=PageInfo(has_next_page=has_next, has_previous_page=after is not None,
+                               start_cursor=edges[0].cursor if edges else None,
+                               end_cursor=edges[-1].cursor if edges else None))
+
+    @classmethod
+    def from_row(cls, row: Any) -> "Factory":
+        return cls(id=strawberry.ID(encode_id("Factory", row.id)), factory_id=row.id,
+                   supplier_id=row.supplier_id, name=row.name, country=row.country,
+                   city=row.city, product_categories=list(row.product_categories),
+                   listed=row.listed, address=row.address, worker_count=row.worker_count,
+                   contact_email=row.contact_email)
+
+
+async def factory_by_id(info: Info, factory_id: int) -> Factory | None:
+    row = await info.context.loader(VisibleFactoryById).load(factory_id)
+    return Factory.from_row(row) if row else None
+
+
+@strawberry.type
+class FactoryEdge:
+    cursor: str
+    node: Factory
+
+
+@strawberry.type
+class FactoryConnection:
+    edges: list[FactoryEdge]
+    nodes: list[Factory]
+    page_info: PageInfo
+    count_statement: strawberry.Private[Any]
+
+    @strawberry.field
+    async def total_count(self, info: Info) -> int:
+        from resolvers.factory import count
+
+        return await count(info.context, self.count_statement)

@@ -1,0 +1,64 @@
+"""Organizations, users and auditors."""
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from auth.permissions import SameOrganizationOrProgram, guarded
+from resolvers.loaders import OrganizationById
+from schema.common import Node
+from schema.enums import OrganizationKind, Role
+from schema.ids import encode_id
+
+
+@strawberry.type(description="A program, supplier, customer or audit firm. Its name and kind are "
+                             "public wherever the organization itself may be seen.")
+class Organization(Node):
+    name: str
+    kind: OrganizationKind
+
+    @classmethod
+    def from_row(cls, row: Any) -> "Organization":
+        return cls(id=strawberry.ID(encode_id("Organization", row.id)), name=row.name,
+                   kind=OrganizationKind(row.kind))
+
+
+async def organization(info: Info, organization_id: int | None) -> Organization | None:
+    if organization_id is None:
+        return None
+    row = await info.context.loader(OrganizationById).load(organization_id)
+    return Organization.from_row(row) if row else None
+
+
+@strawberry.type(description="A person who signs in. Visible to their organization and the program.")
+class User(Node):
+    organization_id: strawberry.Private[int]
+    name: str
+    role: Role
+    email: str = guarded(SameOrganizationOrProgram())
+
+    @strawberry.field
+    async def organization(self, info: Info) -> Organization:
+        return await organization(info, self.organization_id)  # type: ignore[return-value]
+
+    @classmethod
+    def from_row(cls, row: Any) -> "User":
+        return cls(id=strawberry.ID(encode_id("User", row.id)), organization_id=row.organization_id,
+                   name=row.name, role=Role(row.role), email=row.email)
+
+
+@strawberry.type(description="An accredited auditor of an audit firm; public, for verification.")
+class Auditor(Node):
+    audit_firm_id: strawberry.Private[int]
+    name: str
+    registration_number: str
+    active: bool
+
+    @strawberry.field
+    async def audit_firm(self, info: Info) -> Organization:
+        return await organization(info, self.audit_firm_id)  # type: ignore[return-value]
+
+    @classmethod
+    def from_row(cls, row: Any) -> "Auditor":
+        return cls(id=strawberry.ID(encode_id("Auditor", row.id)), audit_firm_id=row.audit_firm_id,
+                   name=row.name, registration_number=row.registration_number, active=row.active)

@@ -1,0 +1,121 @@
+"""The Query root and the Viewer."""
+import strawberry
+from strawberry.types import Info
+
+from resolvers import factory as factories
+from resolvers import verification
+from resolvers.factory import FactoryFilter as Filter
+from resolvers.loaders import ConnectionsByCustomer, ConnectionsBySupplier, UserById
+from schema.certificate import AuditorVerification, CertificateVerification
+from schema.common import Node, PageInfo, decode_cursor, encode_cursor, page_size
+from schema.connection import CustomerConnection
+from schema.enums import CertificationStatus, ConnectionStatus
+from schema.factory import Factory, FactoryConnection, FactoryEdge, factory_by_id
+from schema.ids import decode_as
+from schema.node import resolve_node
+from schema.organization import Organization, User, organization
+
+
+@strawberry.input
+class FactoryFilter:
+    search: str | None = strawberry.field(default=None,
+                                          description="Name or city, case-insensitive.")
+    country: str | None = None
+    certification_status: CertificationStatus | None = None
+    connected_only: bool | None = strawberry.field(
+        default=None, description="Customers: only factories connected to the viewer's "
+                                  "organization.")
+
+
+async def factory_page(info: Info, first: int | None, after: str | None,
+                       f: Filter) -> FactoryConnection:
+    size, start = page_size(first), decode_cursor(after, 2)
+    page = await factories.list_factories(info.context, size, start, f)
+    edges = [FactoryEdge(cursor=encode_cursor([row.name, row.id]), node=Factory.from_row(row))
+             for row in page.rows]
+    return FactoryConnection(
+        edges=edges, nodes=[e.node for e in edges], count_statement=page.count_statement,
+        page_info=PageInfo(has_next_page=page.has_next_page,
+                           has_previous_page=page.has_previous_page,
+                           start_cursor=edges[0].cursor if edges else None,
+                           end_cursor=edges[-1].cursor if edges else None))
+
+
+def _connections_of(rows: list, status: ConnectionStatus | None) -> list[CustomerConnection]:
+    found = [CustomerConnection.from_row(row) for row in rows]
+    return [c for c in found if status is None or c.status == status]
+
+
+@strawberry.type(description="The signed-in user and their organization.")
+class Viewer:
+    user_id: strawberry.Private[int]
+    organization_id: strawberry.Private[int]
+
+    @strawberry.field
+    async def user(self, info: Info) -> User:
+        return User.from_row(await info.context.loader(UserById).load(self.user_id))
+
+    @strawberry.field
+    async def organization(self, info: Info) -> Organization:
+        return await organization(info, self.organization_id)  # type: ignore[return-value]
+
+    @strawberry.field(description="Suppliers: the factories they own, listed or not.")
+    async def factories(self, info: Info, first: int | None = None,
+                        after: str | None = None) -> FactoryConnection:
+        return await factory_page(info, first, after, Filter(owned_only=True))
+
+    @strawberry.field(description="Customers: their requests; suppliers: their factories'.")
+    async def connections(self, info: Info, status: ConnectionStatus | None = None
+                          ) -> list[CustomerConnection]:
+        viewer = info.context.viewer
+        if viewer.is_customer:
+            rows = await info.context.loader(ConnectionsByCustomer).load(self.organization_id)
+        elif viewer.is_supplier:
+            rows = await info.context.loader(ConnectionsBySupplier).load(self.organization_id)
+        else:
+            rows = []
+        return _connections_of(rows, status)
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        return await resolve_node(info, id)
+
+    @strawberry.field(description="Null when not signed in.")
+    def viewer(self, info: Info) -> Viewer | None:
+        v = info.context.viewer
+        if not v.is_authenticated:
+            return None
+        return Viewer(user_id=v.user_id, organization_id=v.organization_id)
+
+    @strawberry.field
+    async def factory(self, info: Info, id: strawberry.ID) -> Factory | None:
+        pk = decode_as(id, "Factory")
+        return await factory_by_id(info, pk) if pk is not None else None
+
+    @strawberry.field(description="The directory: listed factories, plus those the viewer is "
+                                  "entitled to. Ordered by name; first is 1..100 (default 20).")
+    async def factories(self, info: Info, first: int | None = None, after: str | None = None,
+                        filter: FactoryFilter | None = None) -> FactoryConnection:
+        f = filter or FactoryFilter()
+        return await factory_page(info, first, after, Filter(
+            search=f.search, country=f.country, certification_status=f.certification_status,
+            connected_only=bool(f.connected_only)))
+
+    @strawberry.field(description="Public.")
+    async def verify_certificate(self, info: Info,
+                                 number: str) -> CertificateVerification | None:
+        found = await verification.certificate(info.context, number)
+        return CertificateVerification(**found) if found else None
+
+    @strawberry.field(description="Public.")
+    async def verify_auditor(self, info: Info,
+                             registration_number: str) -> AuditorVerification | None:
+        found = await verification.auditor(info.context, registration_number)
+        return AuditorVerification(**found) if found else None
+
+    @strawberry.field(description="Public list of active accredited audit firms.")
+    async def audit_firms(self, info: Info) -> list[Organization]:
+        return [Organization.from_row(row) for row in await verification.audit_firms(info.context)]
