@@ -15,6 +15,7 @@ from app import create_app
 from db.engine import Database, make_engine
 from db.settings import Settings
 from tests.database import fresh_database
+from tests.helpers import Cast, standard_cast
 
 
 @pytest.fixture(scope="session")
@@ -63,3 +64,8 @@ async def client(app: Starlette, database: Database) -> AsyncIterator[httpx.Asyn
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://escp.test") as c:
         yield c
+
+
+@pytest.fixture
+async def cast(database: Database, settings: Settings) -> Cast:
+    return await standard_cast(database, settings)

@@ -1,0 +1,132 @@
+"""Test helpers: a GraphQL client call, and a cast of organizations, users and factories.
+
+The cast is written straight into the database (it is the "given" of a test); everything a test
+then checks goes through the API over HTTP.
+"""
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from auth.passwords import hash_password
+from auth.tokens import issue_token
+from db import Auditor, Factory, Organization, User
+from db.engine import Database
+from db.enums import OrganizationKind, Role
+from db.settings import Settings
+from schema.ids import encode_id
+
+PASSWORD = "correct horse battery"
+
+
+async def gql(client: httpx.AsyncClient, query: str, token: str | None = None,
+              **variables: Any) -> dict[str, Any]:
+    """POST a GraphQL operation; asserts HTTP 200 and returns the JSON body."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    response = await client.post("/graphql", json={"query": query, "variables": variables},
+                                 headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+def errors_at(body: dict[str, Any]) -> dict[tuple[Any, ...], dict[str, Any]]:
+    """The response's errors keyed by path, for asserting denials one field at a time."""
+    return {tuple(e.get("path") or ()): e for e in body.get("errors", [])}
+
+
+@dataclass
+class Person:
+    user_id: int
+    organization_id: int
+    email: str
+    token: str
+
+
+@dataclass
+class Cast:
+    """Who is who in a test: ids, global ids and tokens."""
+
+    settings: Settings
+    people: dict[str, Person] = field(default_factory=dict)
+    organizations: dict[str, int] = field(default_factory=dict)
+    factories: dict[str, int] = field(default_factory=dict)
+    auditors: dict[str, int] = field(default_factory=dict)
+
+    def token(self, who: str) -> str:
+        return self.people[who].token
+
+    def factory_gid(self, name: str) -> str:
+        return encode_id("Factory", self.factories[name])
+
+    def org_gid(self, name: str) -> str:
+        return encode_id("Organization", self.organizations[name])
+
+
+async def add_organization(database: Database, cast: Cast, key: str,
+                           kind: OrganizationKind) -> int:
+    async with database.unit_of_work() as session:
+        org = Organization(name=f"{key} org", kind=kind.value)
+        session.add(org)
+        await session.flush()
+        cast.organizations[key] = org.id
+        return org.id
+
+
+async def add_person(database: Database, cast: Cast, key: str, organization: str,
+                     role: Role) -> Person:
+    email = f"{key}@example.test"
+    async with database.unit_of_work() as session:
+        user = User(email=email, name=key, password_hash=hash_password(PASSWORD),
+                    role=role.value, organization_id=cast.organizations[organization])
+        session.add(user)
+        await session.flush()
+        token, _ = issue_token(cast.settings, user_id=user.id, organization_id=user.organization_id,
+                               role=role.value)
+        cast.people[key] = Person(user.id, user.organization_id, email, token)
+        return cast.people[key]
+
+
+async def add_factory(database: Database, cast: Cast, key: str, supplier: str,
+                      listed: bool = True, country: str = "BD") -> int:
+    async with database.unit_of_work() as session:
+        factory = Factory(supplier_id=cast.organizations[supplier], name=f"{key} factory",
+                          country=country, city="Dhaka", address=f"{key} street 1",
+                          worker_count=100, contact_email=f"{key}@factory.test", listed=listed,
+                          product_categories=["knitwear"])
+        session.add(factory)
+        await session.flush()
+        cast.factories[key] = factory.id
+        return factory.id
+
+
+async def add_auditor(database: Database, cast: Cast, key: str, firm: str) -> int:
+    async with database.unit_of_work() as session:
+        auditor = Auditor(audit_firm_id=cast.organizations[firm], name=key,
+                          registration_number=f"REG-{key}".upper())
+        session.add(auditor)
+        await session.flush()
+        cast.auditors[key] = auditor.id
+        return auditor.id
+
+
+async def standard_cast(database: Database, settings: Settings) -> Cast:
+    """The program (admin, reviewer), two audit firms, two suppliers with factories (one of them
+    unlisted), and two customers, each with one signed-in user."""
+    cast = Cast(settings)
+    await add_organization(database, cast, "program", OrganizationKind.PROGRAM)
+    await add_person(database, cast, "admin", "program", Role.ADMIN)
+    await add_person(database, cast, "reviewer", "program", Role.REVIEWER)
+    for firm in ("firm_a", "firm_b"):
+        await add_organization(database, cast, firm, OrganizationKind.AUDIT_FIRM)
+        await add_person(database, cast, f"{firm}_user", firm, Role.AUDITOR)
+        await add_auditor(database, cast, f"{firm}_lead", firm)
+    for supplier in ("supplier_a", "supplier_b"):
+        await add_organization(database, cast, supplier, OrganizationKind.SUPPLIER)
+        await add_person(database, cast, f"{supplier}_user", supplier, Role.SUPPLIER)
+    await add_factory(database, cast, "alpha", "supplier_a")
+    await add_factory(database, cast, "hidden", "supplier_a", listed=False)
+    await add_factory(database, cast, "beta", "supplier_b", country="VN")
+    for customer in ("customer_a", "customer_b"):
+        await add_organization(database, cast, customer, OrganizationKind.CUSTOMER)
+        await add_person(database, cast, f"{customer}_user", customer, Role.CUSTOMER)
+    return cast
