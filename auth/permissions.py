@@ -194,10 +194,14 @@ def roles(*allowed: Role) -> list[Rule]:
 
 
 def guarded(rule: Rule | list[Rule], **field_kwargs: Any) -> Any:
-    """A Strawberry field guarded by rules; the last rule is shown in the field's description."""
+    """A Strawberry field guarded by rules; the last rule is shown in the field's description
+    and as its one @requires directive (the SDL allows one per field; with `roles` the last rule
+    names the roles and SignedIn is implied)."""
     rules = rule if isinstance(rule, list) else [rule]
     description = field_kwargs.pop("description", None)
     shown = rules[-1].description
     text = shown if description is None else f"{description} {shown}"
-    return strawberry.field(description=text,
-                            extensions=[PermissionExtension(permissions=rules)], **field_kwargs)
+    return strawberry.field(description=text, directives=[rules[-1].schema_directive],
+                            extensions=[PermissionExtension(permissions=rules,
+                                                            use_directives=False)],
+                            **field_kwargs)

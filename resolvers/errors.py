@@ -12,6 +12,24 @@ class BusinessRuleError(Exception):
         self.message = message
         self.field = field
 
+    def all(self) -> list["BusinessRuleError"]:
+        """Each broken rule, for one userError apiece."""
+        return [self]
+
+
+class BusinessRuleErrors(BusinessRuleError):
+    """Several rules broken at once (e.g. every reason an approval is refused)."""
+
+    def __init__(self, errors: list[BusinessRuleError]) -> None:
+        if not errors:
+            raise ValueError("BusinessRuleErrors needs at least one error")
+        first = errors[0]
+        super().__init__(first.code, first.message, first.field)
+        self.errors = list(errors)
+
+    def all(self) -> list[BusinessRuleError]:
+        return list(self.errors)
+
 
 def not_found(what: str, field: list[str] | None = None) -> BusinessRuleError:
     """Absent and invisible look the same, so nobody learns what exists."""

@@ -15,7 +15,7 @@ from auth import policies
 from auth.access import load_access
 from db import (Application, Audit, Auditor, Certificate, CorrectiveAction, CorrectiveActionPlan,
                 CustomerConnection, Document, EnvironmentalAssessment, Factory, Fee, Finding,
-                Organization, User, corrective_action_evidence)
+                Organization, User, WorkflowTransition, corrective_action_evidence)
 from db.enums import Severity
 from db.queries import certification_of_factories
 
@@ -121,6 +121,15 @@ class FeesByApplication(RowLoader):
 
     def policy(self) -> ColumnElement[bool]:
         return policies.visible_fees(self.ctx.viewer)
+
+
+class TransitionsByApplication(RowLoader):
+    """An application's history, oldest first (the field's rule decides who reads it)."""
+
+    model = WorkflowTransition
+    key = "application_id"
+    many = True
+    order_by = (WorkflowTransition.occurred_at, WorkflowTransition.id)
 
 
 class AuditsByFactory(RowLoader):

@@ -11,10 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Interval, Table, bindparam, func, select, update
+from sqlalchemy import Interval, Table, any_, bindparam, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from auth.policies import connection_is_live
+from db.connection import CustomerConnection
 from db.engine import Database
+from db.enums import ShareScope
 from db.factory import Factory
 from db.organization import User
 from db.outbox import Notification
@@ -69,6 +72,20 @@ async def recipients_of_factory(session: AsyncSession, factory_id: int) -> list[
         select(User.id, User.email)
         .join(Factory, Factory.supplier_id == User.organization_id)
         .where(Factory.id == factory_id, User.active.is_(True))
+        .order_by(User.id)
+    )
+    return [(user_id, email) for user_id, email in rows]
+
+
+async def recipients_of_connected_customers(session: AsyncSession, factory_id: int,
+                                            scope: ShareScope) -> list[tuple[int, str]]:
+    """The active users of customers whose live connection to the factory grants `scope`."""
+    rows = await session.execute(
+        select(User.id, User.email)
+        .join(CustomerConnection, CustomerConnection.customer_id == User.organization_id)
+        .where(CustomerConnection.factory_id == factory_id, connection_is_live(),
+               literal(scope.value) == any_(CustomerConnection.granted_scopes),
+               User.active.is_(True))
         .order_by(User.id)
     )
     return [(user_id, email) for user_id, email in rows]

@@ -3,16 +3,19 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
-from auth.permissions import AuditPlan, Scope, guarded
-from db.enums import ShareScope
+from auth.permissions import AuditPlan, Scope, guarded, roles
+from db.enums import Role, ShareScope
+from resolvers import audit as audits
 from resolvers.certification_rules import is_overdue, report_due_on
 from resolvers.loaders import (AuditorById, CapByAudit, FindingsByAudit, FindingsSummaryByAudit)
-from schema.common import Node, PageInfo
+from schema.common import Node, PageInfo, UserError
 from schema.document import Document, document
-from schema.enums import Announcement, AuditStatus, AuditType, Severity
+from schema.enums import Announcement, AuditStatus, AuditType, ReviewDecision, Severity
 from schema.ids import encode_id
+from schema.mutation import optional_id, perform, require_id
 from schema.organization import Auditor, Organization, organization
 
 if TYPE_CHECKING:
@@ -147,3 +150,115 @@ class AuditConnection:
     nodes: list[Audit]
     page_info: PageInfo
     total_count: int
+
+
+# --- Mutations: step 3 (schedule, report) and step 4 (review) -----------------------------------
+
+
+@strawberry.input
+class ScheduleAuditInput:
+    application_id: strawberry.ID
+    type: AuditType
+    announcement: Announcement
+    window_start: date
+    window_end: date
+    planned_date: date | None = None
+    lead_auditor_id: strawberry.ID
+    audit_fee_amount: str | None = strawberry.field(
+        default=None, description="The AUDIT fee for this round, a decimal string such as "
+                                  "\"2750.00\"; omitted: the configured default.")
+
+
+@strawberry.input
+class FindingInput:
+    clause: str
+    category: str
+    severity: Severity
+    description: str
+
+
+@strawberry.input
+class SubmitAuditReportInput:
+    audit_id: strawberry.ID
+    conducted_on: date
+    findings: list[FindingInput]
+    report_document_id: strawberry.ID | None = None
+
+
+@strawberry.input
+class ReviewAuditInput:
+    audit_id: strawberry.ID
+    decision: ReviewDecision
+    notes: str | None = None
+
+
+@strawberry.type
+class AuditPayload:
+    audit: Audit | None
+    user_errors: list[UserError]
+
+
+def _audit_payload(row: Any, errors: list[UserError]) -> AuditPayload:
+    return AuditPayload(audit=Audit.from_row(row) if row is not None else None,
+                        user_errors=errors)
+
+
+def _plan(input: ScheduleAuditInput) -> audits.AuditPlan:
+    return audits.AuditPlan(
+        application_id=require_id(input.application_id, "Application", "applicationId"),
+        type=input.type, announcement=input.announcement, window_start=input.window_start,
+        window_end=input.window_end, planned_date=input.planned_date,
+        lead_auditor_id=require_id(input.lead_auditor_id, "Auditor", "leadAuditorId"),
+        audit_fee_amount=input.audit_fee_amount)
+
+
+def _report(input: SubmitAuditReportInput) -> audits.AuditReport:
+    return audits.AuditReport(
+        audit_id=require_id(input.audit_id, "Audit", "auditId"), conducted_on=input.conducted_on,
+        findings=[audits.FindingDraft(clause=f.clause, category=f.category, severity=f.severity,
+                                      description=f.description) for f in input.findings],
+        report_document_id=optional_id(input.report_document_id, "Document",
+                                       "reportDocumentId"))
+
+
+@strawberry.type
+class Mutation:
+    @guarded(roles(Role.AUDITOR), description=(
+        "Step 3: the assigned firm sets the audit's type, announcement and window (ending at most "
+        "two months after assignment, or after the review that asked for a follow-up), the "
+        "planned date inside it and an active lead auditor of the firm. A follow-up round is "
+        "FOLLOW_UP or PROGRESS_VISIT and is billed as a new AUDIT fee. userErrors: NOT_FOUND, "
+        "INVALID_TRANSITION, INVALID_AUDIT_TYPE, VALIDATION, WINDOW_TOO_LATE, "
+        "PLANNED_OUTSIDE_WINDOW, AUDITOR_INACTIVE, AUDIT_FEE_PAID."))
+    async def schedule_audit(self, info: Info, input: ScheduleAuditInput) -> AuditPayload:
+        ctx = info.context
+
+        async def work(session: AsyncSession) -> Any:
+            return await audits.schedule_audit(session, ctx.viewer, ctx.settings, _plan(input))
+        return await perform(info, work, _audit_payload)
+
+    @guarded(roles(Role.AUDITOR), description=(
+        "Step 3: the performing firm reports the conducted audit and its findings; the "
+        "application goes UNDER_REVIEW and, with findings, a corrective action plan is opened "
+        "(due 5 working days later). userErrors: NOT_FOUND, INVALID_TRANSITION, VALIDATION, "
+        "CONDUCTED_IN_FUTURE, CONDUCTED_BEFORE_WINDOW."))
+    async def submit_audit_report(self, info: Info,
+                                  input: SubmitAuditReportInput) -> AuditPayload:
+        ctx = info.context
+
+        async def work(session: AsyncSession) -> Any:
+            return await audits.submit_audit_report(session, ctx.viewer, _report(input))
+        return await perform(info, work, _audit_payload)
+
+    @guarded(roles(Role.ADMIN, Role.REVIEWER), description=(
+        "Step 4: the program decides on a submitted report. APPROVE makes the SEAL fee due. "
+        "userErrors: NOT_FOUND, INVALID_TRANSITION, ZERO_TOLERANCE_FINDING, CAP_NOT_SUBMITTED "
+        "(both at once when both hold), VALIDATION."))
+    async def review_audit(self, info: Info, input: ReviewAuditInput) -> AuditPayload:
+        ctx = info.context
+
+        async def work(session: AsyncSession) -> Any:
+            audit_id = require_id(input.audit_id, "Audit", "auditId")
+            return await audits.review_audit(session, ctx.viewer, ctx.settings, audit_id,
+                                             input.decision, input.notes)
+        return await perform(info, work, _audit_payload)

@@ -3,14 +3,17 @@ from datetime import date
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
-from auth.permissions import Scope, guarded
-from db.enums import ShareScope
+from auth.permissions import Scope, guarded, roles
+from db.enums import Role, ShareScope
+from resolvers import certificate as certificates
 from resolvers.certification_rules import certificate_status
-from schema.common import Node
+from schema.common import Node, UserError
 from schema.enums import CertificateStatus
 from schema.ids import encode_id
+from schema.mutation import perform, require_id
 
 if TYPE_CHECKING:
     from schema.factory import Factory
@@ -57,3 +60,37 @@ class AuditorVerification:
     name: str
     audit_firm: str
     active: bool
+
+
+@strawberry.input
+class SetCertificateStatusInput:
+    certificate_id: strawberry.ID
+    status: CertificateStatus = strawberry.field(
+        description="SUSPENDED, ACTIVE (reinstate) or REVOKED.")
+    reason: str
+
+
+@strawberry.type
+class CertificatePayload:
+    certificate: Certificate | None
+    user_errors: list[UserError]
+
+
+def _certificate_payload(row: Any, errors: list[UserError]) -> CertificatePayload:
+    return CertificatePayload(certificate=Certificate.from_row(row) if row is not None else None,
+                              user_errors=errors)
+
+
+@strawberry.type
+class Mutation:
+    @guarded(roles(Role.ADMIN, Role.REVIEWER), description=(
+        "The program suspends, reinstates or revokes a certificate, with a reason. Judged on "
+        "the status readers see: an expired certificate can no longer change. userErrors: "
+        "NOT_FOUND, INVALID_TRANSITION, VALIDATION."))
+    async def set_certificate_status(self, info: Info,
+                                     input: SetCertificateStatusInput) -> CertificatePayload:
+        async def work(session: AsyncSession) -> Any:
+            certificate_id = require_id(input.certificate_id, "Certificate", "certificateId")
+            return await certificates.set_certificate_status(session, certificate_id,
+                                                             input.status, input.reason)
+        return await perform(info, work, _certificate_payload)

@@ -2,14 +2,16 @@
 import strawberry
 from strawberry.types import Info
 
+from resolvers import application as applications
 from resolvers import factory as factories
 from resolvers import verification
 from resolvers.factory import FactoryFilter as Filter
 from resolvers.loaders import ConnectionsByCustomer, ConnectionsBySupplier, UserById
+from schema.application import Application, ApplicationConnection, ApplicationEdge
 from schema.certificate import AuditorVerification, CertificateVerification
 from schema.common import Node, PageInfo, decode_cursor, encode_cursor, page_size
 from schema.connection import CustomerConnection
-from schema.enums import CertificationStatus, ConnectionStatus
+from schema.enums import ApplicationStatus, CertificationStatus, ConnectionStatus
 from schema.factory import Factory, FactoryConnection, FactoryEdge, factory_by_id
 from schema.ids import decode_as
 from schema.node import resolve_node
@@ -37,6 +39,20 @@ async def factory_page(info: Info, first: int | None, after: str | None,
         edges=edges, nodes=[e.node for e in edges], count_statement=page.count_statement,
         page_info=PageInfo(has_next_page=page.has_next_page,
                            has_previous_page=page.has_previous_page,
+                           start_cursor=edges[0].cursor if edges else None,
+                           end_cursor=edges[-1].cursor if edges else None))
+
+
+async def assignment_page(info: Info, first: int | None, after: str | None,
+                          status: ApplicationStatus | None) -> ApplicationConnection:
+    size, start = page_size(first), decode_cursor(after, 2)
+    page = await applications.assignments(info.context, size, start, status)
+    edges = [ApplicationEdge(cursor=encode_cursor([row.assigned_at.isoformat(), row.id]),
+                             node=Application.from_row(row)) for row in page.rows]
+    return ApplicationConnection(
+        edges=edges, nodes=[e.node for e in edges], total_count=page.total_count,
+        page_info=PageInfo(has_next_page=page.has_next_page,
+                           has_previous_page=after is not None,
                            start_cursor=edges[0].cursor if edges else None,
                            end_cursor=edges[-1].cursor if edges else None))
 
@@ -75,6 +91,12 @@ class Viewer:
         else:
             rows = []
         return _connections_of(rows, status)
+
+    @strawberry.field(description="Audit firms: the applications assigned to the firm, most "
+                                  "recently assigned first. Empty for everyone else.")
+    async def assignments(self, info: Info, first: int | None = None, after: str | None = None,
+                          status: ApplicationStatus | None = None) -> ApplicationConnection:
+        return await assignment_page(info, first, after, status)
 
 
 @strawberry.type
