@@ -1,14 +1,26 @@
 """`escp demo`: a small, idempotent demo data set, and the logins to try it with.
 
-Run it twice and nothing doubles: each piece is looked up by its natural key first.
+Run it twice and nothing doubles: each piece is looked up by its natural key first. Factories
+are brought to their certification stage through the workflow's own resolver functions, each
+step by the user who does it in reality, so the demo data obeys every rule the API does.
 """
+from datetime import timedelta
+
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db import Auditor, Factory, Organization, User
+from auth.viewer import Viewer
+from db import Application, Auditor, Certificate, Factory, Fee, Organization, User
 from db.engine import Database
-from db.enums import OrganizationKind, Role
+from db.enums import (Announcement, ApplicationKind, AuditType, CertificateStatus, FeeKind,
+                      OrganizationKind, ReviewDecision, Role, Severity)
+from db.settings import Settings
 from resolvers.accounts import create_user, ensure_program
+from resolvers.application import assign_audit_firm, record_payment, submit_application
+from resolvers.audit import (AuditPlan, AuditReport, FindingDraft, review_audit,
+                             schedule_audit, submit_audit_report)
+from resolvers.certificate import set_certificate_status
+from resolvers.workflow import today
 
 PASSWORD = "demo-password-1"
 
@@ -26,6 +38,7 @@ SUPPLIERS = [
     ("Saigon Footwear Co", "supplier@saigonshoes.example", [
         ("Saigon Footwear Binh Duong", "VN", "Thu Dau Mot", ["footwear"], 2500, True),
         ("Saigon Footwear Dong Nai", "VN", "Bien Hoa", ["footwear", "soles"], 1900, True),
+        ("Saigon Footwear Long An", "VN", "Tan An", ["footwear"], 1400, True),
     ]),
     ("Anatolia Textiles AS", "supplier@anatoliatex.example", [
         ("Anatolia Denim Mill", "TR", "Denizli", ["denim", "fabric"], 650, True),
@@ -93,7 +106,99 @@ async def _people(session: AsyncSession) -> list[tuple[str, str, str]]:
     return logins
 
 
-async def load_demo(database: Database) -> list[tuple[str, str, str]]:
+# --- Certification stages -----------------------------------------------------------------------
+
+SUBMITTED, ASSIGNED, SCHEDULED, UNDER_REVIEW, CERTIFIED, SUSPENDED = range(6)
+VERITAS, CLEARVIEW = "Veritas Social Audits", "Clearview Compliance"
+STAGES = {  # factory: (how far its first application goes, the firm auditing it)
+    "Dhaka Knit Unit 1": (CERTIFIED, VERITAS),
+    "Dhaka Knit Unit 2": (SUBMITTED, VERITAS),
+    "Saigon Footwear Binh Duong": (CERTIFIED, CLEARVIEW),
+    "Saigon Footwear Dong Nai": (SCHEDULED, VERITAS),  # an unannounced audit
+    "Saigon Footwear Long An": (SUSPENDED, CLEARVIEW),
+    "Anatolia Denim Mill": (UNDER_REVIEW, CLEARVIEW),  # findings, CAP in DRAFT
+    "Anatolia Home Textiles": (ASSIGNED, VERITAS),
+}
+FINDINGS = [
+    FindingDraft("4.2", "Health and safety", Severity.MAJOR,
+                 "Two fire exits on the dyeing floor were blocked by fabric rolls."),
+    FindingDraft("2.3", "Working hours", Severity.MINOR,
+                 "Overtime records for March were incomplete."),
+]
+
+
+async def _viewer(session: AsyncSession, email: str) -> Viewer:
+    user = (await session.execute(select(User).where(User.email == email))).scalar_one()
+    kind = await session.scalar(select(Organization.kind).where(
+        Organization.id == user.organization_id))
+    return Viewer(user_id=user.id, organization_id=user.organization_id,
+                  organization_kind=OrganizationKind(kind), role=Role(user.role))
+
+
+async def _fee(session: AsyncSession, application_id: int, kind: FeeKind) -> int:
+    return int(await session.scalar(select(Fee.id).where(
+        Fee.application_id == application_id, Fee.kind == kind.value).order_by(Fee.round.desc())
+        .limit(1)))
+
+
+async def _certify(session: AsyncSession, settings: Settings, factory: Factory, stage: int,
+                   firm_name: str, supplier_email: str) -> None:
+    """Take the factory's first application as far as `stage`, step by step."""
+    supplier = await _viewer(session, supplier_email)
+    admin = await _viewer(session, STAFF[0][0])
+    firm = await _organization(session, firm_name, OrganizationKind.AUDIT_FIRM)
+    desk = await _viewer(session, next(email for name, email, _ in FIRMS if name == firm_name))
+    application = await submit_application(session, supplier, settings, factory.id,
+                                           ApplicationKind.NEW)
+    if stage == SUBMITTED:
+        return
+    await record_payment(session, admin,
+                         await _fee(session, application.id, FeeKind.REGISTRATION), "DEMO-REG")
+    await assign_audit_firm(session, admin, settings, application.id, firm.id)
+    if stage == ASSIGNED:
+        return
+    lead = await session.scalar(select(Auditor.id).where(Auditor.audit_firm_id == firm.id)
+                                .order_by(Auditor.id).limit(1))
+    announcement = Announcement.UNANNOUNCED if stage == SCHEDULED else Announcement.ANNOUNCED
+    audit = await schedule_audit(session, desk, settings, AuditPlan(
+        application.id, AuditType.INITIAL_CERTIFICATION, announcement, today(),
+        today() + timedelta(days=30), today(), int(lead), "2750.00"))
+    if stage == SCHEDULED:
+        return
+    await record_payment(session, desk, await _fee(session, application.id, FeeKind.AUDIT),
+                         "DEMO-AUDIT")
+    await submit_audit_report(session, desk, AuditReport(
+        audit.id, today(), FINDINGS if stage == UNDER_REVIEW else []))
+    if stage == UNDER_REVIEW:
+        return
+    await review_audit(session, admin, settings, audit.id, ReviewDecision.APPROVE,
+                       "Meets the standard.")
+    await record_payment(session, admin, await _fee(session, application.id, FeeKind.SEAL),
+                         "DEMO-SEAL")
+    if stage == SUSPENDED:
+        certificate = await session.scalar(select(Certificate.id).where(
+            Certificate.factory_id == factory.id,
+            Certificate.status == CertificateStatus.ACTIVE.value))
+        await set_certificate_status(session, int(certificate), CertificateStatus.SUSPENDED,
+                                     "Blocked fire exits found on a monitoring visit.")
+
+
+async def _workflow(session: AsyncSession, settings: Settings) -> None:
+    for _, email, factories in SUPPLIERS:
+        for name, *_ in factories:
+            factory = (await session.execute(select(Factory).where(Factory.name == name))
+                       ).scalar_one()
+            started = await session.scalar(select(Application.id).where(
+                Application.factory_id == factory.id).limit(1))
+            if started is None and name in STAGES:
+                await _certify(session, settings, factory, *STAGES[name], email)
+
+
+async def load_demo(database: Database,
+                    settings: Settings | None = None) -> list[tuple[str, str, str]]:
     """Load (or complete) the demo data set in one transaction; return (email, password, who)."""
     async with database.unit_of_work() as session:
-        return await _people(session)
+        logins = await _people(session)
+        await session.flush()
+        await _workflow(session, settings or Settings())
+        return logins
