@@ -58,9 +58,10 @@ class Scope(Rule):
         access = await ctx.access(source.factory_id)
         if self.scope not in access.scopes:
             return False
-        firm = getattr(source, "audit_firm_id", None)
-        if ctx.viewer.is_audit_firm and not access.is_owner and firm != ctx.viewer.organization_id:
-            return self.scope is ShareScope.PROFILE
+        # Audit data (objects carrying audit_firm_id) of another firm stays hidden from a firm.
+        if (ctx.viewer.is_audit_firm and hasattr(source, "audit_firm_id")
+                and source.audit_firm_id != ctx.viewer.organization_id):
+            return False
         if ctx.viewer.is_customer:
             ctx.scoped_reads.add((source.factory_id, self.scope))
         return True

@@ -2,7 +2,9 @@
 
 Each pytest process (and each xdist worker) gets its own database, built by `alembic upgrade head`.
 """
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -19,6 +21,8 @@ def server_url() -> str:
             _server_url = given
         else:
             data = Path(tempfile.mkdtemp(prefix="escp-test-pg-"))
+            # Registered first, so it runs after the server's own cleanup removed pgdata.
+            atexit.register(shutil.rmtree, data, ignore_errors=True)
             _server_url = start_embedded(data, cleanup="delete")
     return _server_url
 
