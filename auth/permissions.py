@@ -15,7 +15,9 @@ from strawberry.types import Info
 from db.enums import Announcement, Role, ShareScope
 
 
+# Repeatable: an operation guarded by roles() needs both SIGNED_IN and a role.
 @strawberry.schema_directive(locations=[Location.FIELD_DEFINITION], name="requires",
+                             repeatable=True,
                              description="The scope or role a viewer needs to see this field.")
 class Requires:
     rule: str

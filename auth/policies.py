@@ -32,6 +32,13 @@ def factories_connected_to(customer_id: int) -> ColumnElement[bool]:
                           CustomerConnection.customer_id == customer_id, connection_is_live())
 
 
+def factories_owned_by(viewer: Viewer) -> ColumnElement[bool]:
+    """The factories of the viewer's own supplier organization: only the owner acts for them."""
+    if viewer.is_supplier and viewer.organization_id is not None:
+        return Factory.supplier_id == viewer.organization_id
+    return false()
+
+
 def visible_factories(viewer: Viewer) -> ColumnElement[bool]:
     """Listed factories for everyone; unlisted ones for those entitled to them."""
     if viewer.is_program:
