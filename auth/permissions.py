@@ -15,7 +15,9 @@ from strawberry.types import Info
 from db.enums import Announcement, Role, ShareScope
 
 
+# Repeatable: an operation guarded by `roles(...)` names both SIGNED_IN and the roles.
 @strawberry.schema_directive(locations=[Location.FIELD_DEFINITION], name="requires",
+                             repeatable=True,
                              description="The scope or role a viewer needs to see this field.")
 class Requires:
     rule: str

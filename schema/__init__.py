@@ -4,11 +4,11 @@ from strawberry.extensions import DisableIntrospection
 from strawberry.tools import merge_types
 
 from db.settings import Settings
-from schema import extensions
+from schema import connection, extensions
 from schema.query import Query
 
 QUERIES: tuple[type, ...] = (Query,)
-MUTATIONS: tuple[type, ...] = ()
+MUTATIONS: tuple[type, ...] = (connection.Mutation,)
 SUBSCRIPTIONS: tuple[type, ...] = ()
 
 
