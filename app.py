@@ -5,7 +5,7 @@ import logging
 import os
 import sys
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 from starlette.applications import Starlette
@@ -24,6 +24,7 @@ from db.embedded import DatabaseUnavailable
 from db.engine import Database, make_engine
 from db.settings import Settings
 from resolvers.context import Context
+from resolvers.notifications import OutboxSender
 from schema import build_schema
 
 log = logging.getLogger("escp")
@@ -84,7 +85,22 @@ async def readyz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "database unreachable"}, status_code=503)
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+@asynccontextmanager
+async def outbox_sender(database: Database, smtp_url: str | None) -> AsyncIterator[None]:
+    """Mail the notification outbox in the background while the app runs (one per worker;
+    senders share the outbox safely). Without an SMTP URL it only logs the notices."""
+    task = asyncio.create_task(OutboxSender(database, smtp_url).run_forever(),
+                               name="escp-outbox-sender")
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.wait([task])  # lets a batch in flight be recorded; keeps our own cancel
+
+
+def create_app(settings: Settings | None = None, *, send_outbox: bool = True) -> Starlette:
+    """The application. `send_outbox=False` leaves the outbox to someone else (tests that run
+    the sender themselves)."""
     settings = settings or Settings()
     if not settings.database_url:
         raise DatabaseUnavailable("DATABASE_URL is not set (escp serve sets it)")
@@ -95,7 +111,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.database = Database(make_engine(settings.database_url))  # type: ignore[arg-type]
         app.state.services = {}
         try:
-            yield
+            async with AsyncExitStack() as running:
+                if send_outbox:
+                    await running.enter_async_context(
+                        outbox_sender(app.state.database, settings.smtp_url))
+                yield
         finally:
             await app.state.database.dispose()
 
