@@ -6,7 +6,7 @@ import os
 import signal
 import sys
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 from starlette.applications import Starlette
@@ -28,6 +28,7 @@ from resolvers.context import Context
 from resolvers.document import (DocumentRefused, LinkCheck, check_download, document_for_download,
                                 incoming_dir, record_upload)
 from resolvers.document_upload import UPLOAD_BODY_LIMIT, receive_upload
+from resolvers.notifications import OutboxSender
 from schema import build_schema
 from schema.ids import decode_as, encode_id
 
@@ -145,7 +146,22 @@ async def readyz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "database unreachable"}, status_code=503)
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+@asynccontextmanager
+async def outbox_sender(database: Database, smtp_url: str | None) -> AsyncIterator[None]:
+    """Mail the notification outbox in the background while the app runs (one per worker;
+    senders share the outbox safely). Without an SMTP URL it only logs the notices."""
+    task = asyncio.create_task(OutboxSender(database, smtp_url).run_forever(),
+                               name="escp-outbox-sender")
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.wait([task])  # lets a batch in flight be recorded; keeps our own cancel
+
+
+def create_app(settings: Settings | None = None, *, send_outbox: bool = True) -> Starlette:
+    """The application. `send_outbox=False` leaves the outbox to someone else (tests that run
+    the sender themselves)."""
     settings = settings or Settings()
     if not settings.database_url:
         raise DatabaseUnavailable("DATABASE_URL is not set (escp serve sets it)")
@@ -156,7 +172,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.database = Database(make_engine(settings.database_url))  # type: ignore[arg-type]
         app.state.services = {}
         try:
-            yield
+            async with AsyncExitStack() as running:
+                if send_outbox:
+                    await running.enter_async_context(
+                        outbox_sender(app.state.database, settings.smtp_url))
+                yield
         finally:
             await app.state.database.dispose()
 

@@ -2,12 +2,16 @@
 
 Run it twice and nothing doubles: each piece is looked up by its natural key first.
 """
-from sqlalchemy import func, select
+from datetime import timedelta
+
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db import Auditor, Factory, Organization, User
+from auth.viewer import Viewer
+from db import Auditor, CustomerConnection, Factory, Organization, User
 from db.engine import Database
-from db.enums import OrganizationKind, Role
+from db.enums import ConnectionStatus, OrganizationKind, Role, ShareScope
+from resolvers import connection as connections
 from resolvers.accounts import create_user, ensure_program
 
 PASSWORD = "demo-password-1"
@@ -34,6 +38,21 @@ SUPPLIERS = [
 ]
 CUSTOMERS = [("Northwind Apparel", "buyer@northwind.example"),
              ("Bluebell Retail Group", "buyer@bluebell.example")]
+S = ShareScope
+# (customer's buyer, factory, the state it ends in, the scopes the factory grants), one per state.
+CONNECTIONS = [
+    ("buyer@northwind.example", "Dhaka Knit Unit 1", ConnectionStatus.ACCEPTED, list(S)),
+    ("buyer@northwind.example", "Saigon Footwear Binh Duong", ConnectionStatus.ACCEPTED,
+     [S.PROFILE, S.CERTIFICATION]),
+    ("buyer@northwind.example", "Anatolia Denim Mill", ConnectionStatus.PENDING, []),
+    ("buyer@northwind.example", "Saigon Footwear Dong Nai", ConnectionStatus.REVOKED, [S.PROFILE]),
+    ("buyer@bluebell.example", "Anatolia Home Textiles", ConnectionStatus.DECLINED, []),
+    ("buyer@bluebell.example", "Anatolia Denim Mill", ConnectionStatus.CANCELLED,
+     [S.CERTIFICATION]),
+    ("buyer@bluebell.example", "Dhaka Knit Unit 1", ConnectionStatus.EXPIRED,
+     [S.PROFILE, S.AUDITS]),
+]
+REQUESTED = [S.PROFILE, S.CERTIFICATION, S.AUDITS]
 
 
 async def _organization(session: AsyncSession, name: str, kind: OrganizationKind) -> Organization:
@@ -93,7 +112,50 @@ async def _people(session: AsyncSession) -> list[tuple[str, str, str]]:
     return logins
 
 
+async def _viewer(session: AsyncSession, user_filter: ColumnElement[bool]) -> Viewer:
+    """The first user matching `user_filter`, as the viewer a signed-in request would have."""
+    user, kind = (await session.execute(
+        select(User, Organization.kind).join(Organization, Organization.id == User.organization_id)
+        .where(user_filter).order_by(User.id).limit(1))).one()
+    return Viewer(user.id, user.organization_id, OrganizationKind(kind), Role(user.role))
+
+
+async def _connection(session: AsyncSession, buyer: str, factory_name: str,
+                      state: ConnectionStatus, granted: list[ShareScope]) -> None:
+    """One connection brought to `state` through the same moves the API makes."""
+    customer = await _viewer(session, User.email == buyer)
+    factory = (await session.scalars(select(Factory).where(Factory.name == factory_name))).one()
+    if await session.scalar(select(CustomerConnection.id).where(
+            CustomerConnection.customer_id == customer.organization_id,
+            CustomerConnection.factory_id == factory.id)) is not None:
+        return
+    owner = await _viewer(session, User.organization_id == factory.supplier_id)
+    row = await connections.request_connection(
+        session, customer, factory_id=factory.id, scopes=REQUESTED,
+        message="We are reviewing our sourcing and would like to see your compliance data.")
+    if state is ConnectionStatus.PENDING:
+        return
+    if state is ConnectionStatus.DECLINED:
+        await connections.respond(session, owner, connection_id=row.id, accept=False)
+        return
+    ends = row.requested_at + timedelta(days=30) if state is ConnectionStatus.EXPIRED else None
+    await connections.respond(session, owner, connection_id=row.id, accept=True,
+                              scopes=granted, expires_at=ends)
+    if state is ConnectionStatus.REVOKED:
+        await connections.end_connection(session, owner, connection_id=row.id)
+    elif state is ConnectionStatus.CANCELLED:
+        await connections.end_connection(session, customer, connection_id=row.id)
+    elif state is ConnectionStatus.EXPIRED:
+        # As if its 30 days had passed: it reads EXPIRED by date alone, no job marks it.
+        await session.execute(update(CustomerConnection).where(CustomerConnection.id == row.id)
+                              .values(expires_at=func.now() - timedelta(days=1)))
+
+
 async def load_demo(database: Database) -> list[tuple[str, str, str]]:
     """Load (or complete) the demo data set in one transaction; return (email, password, who)."""
     async with database.unit_of_work() as session:
-        return await _people(session)
+        logins = await _people(session)
+        await session.flush()
+        for connection in CONNECTIONS:
+            await _connection(session, *connection)
+        return logins

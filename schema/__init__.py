@@ -4,11 +4,12 @@ from strawberry.extensions import DisableIntrospection
 from strawberry.tools import merge_types
 
 from db.settings import Settings
-from schema import corrective_action, environment, extensions
+from schema import connection, corrective_action, environment, extensions
 from schema.query import Query
 
 QUERIES: tuple[type, ...] = (Query,)
-MUTATIONS: tuple[type, ...] = (corrective_action.Mutation, environment.Mutation)
+MUTATIONS: tuple[type, ...] = (connection.Mutation, corrective_action.Mutation,
+                               environment.Mutation)
 SUBSCRIPTIONS: tuple[type, ...] = ()
 
 
