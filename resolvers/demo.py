@@ -1,20 +1,23 @@
 """`escp demo`: a small, idempotent demo data set, and the logins to try it with.
 
-Run it twice and nothing doubles: each piece is looked up by its natural key first. Factories
-are brought to their certification stage through the workflow's own resolver functions, each
-step by the user who does it in reality, so the demo data obeys every rule the API does.
+Run it twice and nothing doubles: each piece is looked up by its natural key first. Connections
+and certification stages are made through the API's own resolver functions, each step by the
+user who does it in reality, so the demo data obeys every rule the API does.
 """
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.viewer import Viewer
-from db import Application, Auditor, Certificate, Factory, Fee, Organization, User
+from db import (Application, Auditor, Certificate, CustomerConnection, Factory, Fee, Organization,
+                User)
 from db.engine import Database
-from db.enums import (Announcement, ApplicationKind, AuditType, CertificateStatus, FeeKind,
-                      OrganizationKind, ReviewDecision, Role, Severity)
+from db.enums import (Announcement, ApplicationKind, AuditType, CertificateStatus,
+                      ConnectionStatus, FeeKind, OrganizationKind, ReviewDecision, Role,
+                      Severity, ShareScope)
 from db.settings import Settings
+from resolvers import connection as connections
 from resolvers.accounts import create_user, ensure_program
 from resolvers.application import assign_audit_firm, record_payment, submit_application
 from resolvers.audit import (AuditPlan, AuditReport, FindingDraft, review_audit,
@@ -47,6 +50,21 @@ SUPPLIERS = [
 ]
 CUSTOMERS = [("Northwind Apparel", "buyer@northwind.example"),
              ("Bluebell Retail Group", "buyer@bluebell.example")]
+S = ShareScope
+# (customer's buyer, factory, the state it ends in, the scopes the factory grants), one per state.
+CONNECTIONS = [
+    ("buyer@northwind.example", "Dhaka Knit Unit 1", ConnectionStatus.ACCEPTED, list(S)),
+    ("buyer@northwind.example", "Saigon Footwear Binh Duong", ConnectionStatus.ACCEPTED,
+     [S.PROFILE, S.CERTIFICATION]),
+    ("buyer@northwind.example", "Anatolia Denim Mill", ConnectionStatus.PENDING, []),
+    ("buyer@northwind.example", "Saigon Footwear Dong Nai", ConnectionStatus.REVOKED, [S.PROFILE]),
+    ("buyer@bluebell.example", "Anatolia Home Textiles", ConnectionStatus.DECLINED, []),
+    ("buyer@bluebell.example", "Anatolia Denim Mill", ConnectionStatus.CANCELLED,
+     [S.CERTIFICATION]),
+    ("buyer@bluebell.example", "Dhaka Knit Unit 1", ConnectionStatus.EXPIRED,
+     [S.PROFILE, S.AUDITS]),
+]
+REQUESTED = [S.PROFILE, S.CERTIFICATION, S.AUDITS]
 
 
 async def _organization(session: AsyncSession, name: str, kind: OrganizationKind) -> Organization:
@@ -106,6 +124,45 @@ async def _people(session: AsyncSession) -> list[tuple[str, str, str]]:
     return logins
 
 
+async def _viewer(session: AsyncSession, user_filter: ColumnElement[bool]) -> Viewer:
+    """The first user matching `user_filter`, as the viewer a signed-in request would have."""
+    user, kind = (await session.execute(
+        select(User, Organization.kind).join(Organization, Organization.id == User.organization_id)
+        .where(user_filter).order_by(User.id).limit(1))).one()
+    return Viewer(user.id, user.organization_id, OrganizationKind(kind), Role(user.role))
+
+
+async def _connection(session: AsyncSession, buyer: str, factory_name: str,
+                      state: ConnectionStatus, granted: list[ShareScope]) -> None:
+    """One connection brought to `state` through the same moves the API makes."""
+    customer = await _viewer(session, User.email == buyer)
+    factory = (await session.scalars(select(Factory).where(Factory.name == factory_name))).one()
+    if await session.scalar(select(CustomerConnection.id).where(
+            CustomerConnection.customer_id == customer.organization_id,
+            CustomerConnection.factory_id == factory.id)) is not None:
+        return
+    owner = await _viewer(session, User.organization_id == factory.supplier_id)
+    row = await connections.request_connection(
+        session, customer, factory_id=factory.id, scopes=REQUESTED,
+        message="We are reviewing our sourcing and would like to see your compliance data.")
+    if state is ConnectionStatus.PENDING:
+        return
+    if state is ConnectionStatus.DECLINED:
+        await connections.respond(session, owner, connection_id=row.id, accept=False)
+        return
+    ends = row.requested_at + timedelta(days=30) if state is ConnectionStatus.EXPIRED else None
+    await connections.respond(session, owner, connection_id=row.id, accept=True,
+                              scopes=granted, expires_at=ends)
+    if state is ConnectionStatus.REVOKED:
+        await connections.end_connection(session, owner, connection_id=row.id)
+    elif state is ConnectionStatus.CANCELLED:
+        await connections.end_connection(session, customer, connection_id=row.id)
+    elif state is ConnectionStatus.EXPIRED:
+        # As if its 30 days had passed: it reads EXPIRED by date alone, no job marks it.
+        await session.execute(update(CustomerConnection).where(CustomerConnection.id == row.id)
+                              .values(expires_at=func.now() - timedelta(days=1)))
+
+
 # --- Certification stages -----------------------------------------------------------------------
 
 SUBMITTED, ASSIGNED, SCHEDULED, UNDER_REVIEW, CERTIFIED, SUSPENDED = range(6)
@@ -127,14 +184,6 @@ FINDINGS = [
 ]
 
 
-async def _viewer(session: AsyncSession, email: str) -> Viewer:
-    user = (await session.execute(select(User).where(User.email == email))).scalar_one()
-    kind = await session.scalar(select(Organization.kind).where(
-        Organization.id == user.organization_id))
-    return Viewer(user_id=user.id, organization_id=user.organization_id,
-                  organization_kind=OrganizationKind(kind), role=Role(user.role))
-
-
 async def _fee(session: AsyncSession, application_id: int, kind: FeeKind) -> int:
     return int(await session.scalar(select(Fee.id).where(
         Fee.application_id == application_id, Fee.kind == kind.value).order_by(Fee.round.desc())
@@ -144,10 +193,11 @@ async def _fee(session: AsyncSession, application_id: int, kind: FeeKind) -> int
 async def _certify(session: AsyncSession, settings: Settings, factory: Factory, stage: int,
                    firm_name: str, supplier_email: str) -> None:
     """Take the factory's first application as far as `stage`, step by step."""
-    supplier = await _viewer(session, supplier_email)
-    admin = await _viewer(session, STAFF[0][0])
+    supplier = await _viewer(session, User.email == supplier_email)
+    admin = await _viewer(session, User.email == STAFF[0][0])
     firm = await _organization(session, firm_name, OrganizationKind.AUDIT_FIRM)
-    desk = await _viewer(session, next(email for name, email, _ in FIRMS if name == firm_name))
+    desk = await _viewer(session, User.email == next(
+        email for name, email, _ in FIRMS if name == firm_name))
     application = await submit_application(session, supplier, settings, factory.id,
                                            ApplicationKind.NEW)
     if stage == SUBMITTED:
@@ -200,5 +250,8 @@ async def load_demo(database: Database,
     async with database.unit_of_work() as session:
         logins = await _people(session)
         await session.flush()
+        for connection in CONNECTIONS:
+            await _connection(session, *connection)
+        # After the connections, so connected customers hear of the certification changes.
         await _workflow(session, settings or Settings())
         return logins

@@ -1,32 +1,164 @@
-"""Signed, expiring download links for documents (HMAC over id and expiry)."""
+"""Documents: content-addressed storage, the upload record, and signed, expiring download links.
+
+Bytes live under `Settings.documents_dir` by sha256 (`ab/abcdef…`), so identical content is
+stored once however often it is uploaded; each upload still gets its own `documents` row (its own
+filename and uploading organization). A link is an HMAC over the document id and the expiry; it
+is made only by the schema field that holds the document, so only a viewer allowed to see that
+field ever receives one.
+"""
+import enum
 import hashlib
 import hmac
+import logging
+import os
 import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from auth.viewer import Viewer
+from db import Document
+from db.engine import Database
 from db.settings import Settings
+from resolvers.errors import not_found
+
+log = logging.getLogger("escp.documents")
 
 LINK_LIFETIME_SECONDS = 15 * 60
+MAX_DOCUMENT_BYTES = 25 * 1024 * 1024  # also a CHECK on documents.size_bytes
+INCOMING = ".incoming"
+
+
+class DocumentRefused(Exception):
+    """An upload or download refused with an HTTP status and a stable code."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+# ---------------------------------------------------------------- signed links
+
+class LinkCheck(enum.Enum):
+    VALID = "VALID"
+    INVALID = "INVALID"
+    EXPIRED = "EXPIRED"
 
 
 def _signature(settings: Settings, document_id: int, expires: int) -> str:
+    # A key of its own (derived, domain-separated): a link signature is never a token signature.
     key = hashlib.sha256(b"documents:" + settings.jwt_secret.encode()).digest()
     message = f"{document_id}:{expires}".encode()
     return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
-def signed_download_path(settings: Settings, document_id: int, now: float | None = None) -> str:
-    # Round the expiry to the minute so one response repeats one URL per document.
+def download_query(settings: Settings, document_id: int, now: float | None = None) -> str:
+    """`expires=…&signature=…` for the document's download path, valid for 14 to 15 minutes."""
+    # Rounding the expiry to the minute makes one response repeat one URL per document.
     expires = (int(now if now is not None else time.time()) // 60 + 15) * 60
-    return f"/documents/{document_id}?expires={expires}&signature={_signature(settings, document_id, expires)}"
+    return f"expires={expires}&signature={_signature(settings, document_id, expires)}"
 
 
-def verify_download(settings: Settings, document_id: int, expires: str, signature: str,
-                    now: float | None = None) -> bool:
-    """True when the link was made by us for this document and has not expired."""
-    if not expires.isdigit():
-        return False
-    current = now if now is not None else time.time()
-    if int(expires) < current or int(expires) > current + LINK_LIFETIME_SECONDS + 60:
-        return False
+def check_download(settings: Settings, document_id: int, expires: str | None,
+                   signature: str | None, now: float | None = None) -> LinkCheck:
+    """VALID when we signed this link for this document and it has not expired yet."""
+    if not expires or not signature or len(expires) > 12 or not (
+            expires.isascii() and expires.isdigit()):
+        return LinkCheck.INVALID
     expected = _signature(settings, document_id, int(expires))
-    return hmac.compare_digest(expected, signature)
+    # Bytes, not str: compare_digest raises on non-ASCII str, and a query string may hold any.
+    if not hmac.compare_digest(expected.encode(), signature.encode()):
+        return LinkCheck.INVALID
+    current = now if now is not None else time.time()
+    if int(expires) < current:
+        return LinkCheck.EXPIRED
+    return LinkCheck.VALID
+
+
+# ---------------------------------------------------------------- storage
+
+def stored_path(settings: Settings, sha256: str) -> Path:
+    return settings.documents_dir / sha256[:2] / sha256
+
+
+def incoming_dir(settings: Settings) -> Path:
+    """Where uploads are spooled: inside documents_dir, so the final rename is atomic."""
+    path = settings.documents_dir / INCOMING
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def place(settings: Settings, spooled: Path, sha256: str) -> Path:
+    """Move a fully received, checked upload to its content address (once per content)."""
+    final = stored_path(settings, sha256)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    if final.exists():
+        spooled.unlink(missing_ok=True)  # the same bytes are already stored
+    else:
+        os.replace(spooled, final)  # atomic: readers see the whole file or none
+    return final
+
+
+@dataclass(frozen=True)
+class Received:
+    """An upload spooled to disk, checked and hashed, not yet placed or recorded."""
+
+    path: Path
+    filename: str
+    content_type: str
+    size_bytes: int
+    sha256: str
+
+
+async def record_upload(database: Database, settings: Settings, viewer: Viewer,
+                        received: Received) -> Any:
+    """Place the bytes, then write the row: a row never points at bytes that are not there.
+
+    If the insert fails the placed bytes stay, unreferenced; content addressing makes that
+    harmless (the next upload of the same content reuses them).
+    """
+    try:
+        place(settings, received.path, received.sha256)
+    finally:
+        received.path.unlink(missing_ok=True)  # gone already unless placing failed
+    statement = insert(Document).values(
+        organization_id=viewer.organization_id, uploaded_by_id=viewer.user_id,
+        filename=received.filename, content_type=received.content_type,
+        size_bytes=received.size_bytes, sha256=received.sha256,
+    ).returning(*Document.__table__.c)
+    async with database.unit_of_work() as session:
+        return (await session.execute(statement)).one()
+
+
+async def document_for_download(database: Database, settings: Settings,
+                                document_id: int) -> tuple[Any, Path]:
+    """The row and the stored file of a document whose link was already checked."""
+    async with database.read() as conn:
+        row = (await conn.execute(select(*Document.__table__.c)
+                                  .where(Document.id == document_id))).first()
+    if row is None:
+        raise DocumentRefused(404, "NOT_FOUND", "No document with that id.")
+    path = stored_path(settings, row.sha256)
+    if not path.is_file():
+        log.error("document %s: stored bytes %s are missing", row.id, path)
+        raise DocumentRefused(500, "DOCUMENT_UNAVAILABLE", "The document's content is missing.")
+    return row, path
+
+
+async def require_own_documents(session: AsyncSession, viewer: Viewer,
+                                wanted: list[tuple[int | None, list[str]]]) -> None:
+    """Each document id (with its input field) was uploaded by the viewer's organization.
+
+    A document of another organization is as unknown as one that does not exist (NOT_FOUND):
+    attaching it would hand its bytes to whoever may see the new holder.
+    """
+    ids = [pk for pk, _ in wanted if pk is not None]
+    statement = select(Document.id).where(Document.id.in_(ids),
+                                          Document.organization_id == viewer.organization_id)
+    found = set((await session.scalars(statement)).all()) if ids else set()
+    for pk, field in wanted:
+        if pk not in found:
+            raise not_found("document", field)

@@ -4,11 +4,14 @@ from strawberry.extensions import DisableIntrospection
 from strawberry.tools import merge_types
 
 from db.settings import Settings
-from schema import application, audit, certificate, extensions
+from schema import (application, audit, certificate, connection, corrective_action, environment,
+                    extensions)
 from schema.query import Query
 
 QUERIES: tuple[type, ...] = (Query,)
-MUTATIONS: tuple[type, ...] = (application.Mutation, audit.Mutation, certificate.Mutation)
+MUTATIONS: tuple[type, ...] = (application.Mutation, audit.Mutation, certificate.Mutation,
+                               connection.Mutation, corrective_action.Mutation,
+                               environment.Mutation)
 SUBSCRIPTIONS: tuple[type, ...] = ()
 
 

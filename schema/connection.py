@@ -6,12 +6,15 @@ import strawberry
 from strawberry.types import Info
 
 from auth.access import FactoryAccess as Access
-from auth.permissions import ConnectionParty, guarded
+from auth.permissions import ConnectionParty, guarded, roles
+from db.enums import Role
+from resolvers import connection as connections
 from resolvers.connection import effective_status
 from resolvers.loaders import VisibleConnectionById
-from schema.common import Node
+from schema.common import Node, UserError
 from schema.enums import ConnectionStatus, ShareScope
-from schema.ids import encode_id
+from schema.ids import decode_as, encode_id
+from schema.mutation import perform
 from schema.organization import Organization, organization
 
 if TYPE_CHECKING:
@@ -74,3 +77,102 @@ class FactoryAccess:
     def of(cls, access: Access) -> "FactoryAccess":
         return cls(access=access, is_owner=access.is_owner,
                    scopes=[s for s in ShareScope if s in access.scopes])
+
+
+# ---------------------------------------------------------------- mutations
+
+@strawberry.input
+class RequestConnectionInput:
+    factory_id: strawberry.ID
+    scopes: list[ShareScope] = strawberry.field(description="At least one; repeats are ignored.")
+    message: str | None = strawberry.field(
+        default=None, description=f"To the factory; at most {connections.MESSAGE_MAX_LENGTH} "
+                                  "characters.")
+
+
+@strawberry.input
+class RespondToConnectionRequestInput:
+    connection_id: strawberry.ID
+    accept: bool
+    scopes: list[ShareScope] | None = strawberry.field(
+        default=None, description="What to share when accepting; omitted: the requested ones.")
+    expires_at: datetime | None = strawberry.field(
+        default=None, description="When accepting: when sharing ends (in the future); omitted: "
+                                  "until either side ends it.")
+
+
+@strawberry.input
+class UpdateConnectionScopesInput:
+    connection_id: strawberry.ID
+    scopes: list[ShareScope] = strawberry.field(description="What to share from now on; at "
+                                                            "least one.")
+    expires_at: datetime | None = strawberry.field(
+        default=strawberry.UNSET, description="Omitted: the end stays as it is; null: no end; a "
+                                              "date: sharing ends then (in the future).")
+
+
+@strawberry.input
+class EndConnectionInput:
+    connection_id: strawberry.ID
+
+
+@strawberry.type
+class ConnectionPayload:
+    connection: CustomerConnection | None
+    user_errors: list[UserError]
+
+
+def _payload(row: Any, errors: list[UserError]) -> ConnectionPayload:
+    return ConnectionPayload(connection=CustomerConnection.from_row(row) if row else None,
+                             user_errors=errors)
+
+
+def _connection_pk(gid: strawberry.ID) -> int | None:
+    return decode_as(gid, "CustomerConnection")
+
+
+@strawberry.type
+class Mutation:
+    @guarded(roles(Role.CUSTOMER), description=(
+        "Ask a listed factory to share the given scopes; its users are notified. userErrors: "
+        "VALIDATION, NOT_FOUND, UNLISTED_FACTORY, DUPLICATE_CONNECTION."))
+    async def request_connection(self, info: Info,
+                                 input: RequestConnectionInput) -> ConnectionPayload:
+        viewer = info.context.viewer
+        return await perform(info, lambda session: connections.request_connection(
+            session, viewer, factory_id=decode_as(input.factory_id, "Factory"),
+            scopes=input.scopes, message=input.message), _payload)
+
+    @guarded(roles(Role.SUPPLIER), description=(
+        "The factory's owner accepts a PENDING request (with the requested scopes unless others "
+        "are given) or declines it; the customer is notified. userErrors: VALIDATION, "
+        "NOT_FOUND, NOT_OWNER, INVALID_STATE."))
+    async def respond_to_connection_request(
+            self, info: Info, input: RespondToConnectionRequestInput) -> ConnectionPayload:
+        viewer = info.context.viewer
+        return await perform(info, lambda session: connections.respond(
+            session, viewer, connection_id=_connection_pk(input.connection_id),
+            accept=input.accept, scopes=input.scopes, expires_at=input.expires_at), _payload)
+
+    @guarded(roles(Role.SUPPLIER), description=(
+        "The factory's owner changes what an ACCEPTED, unexpired connection shares; it takes "
+        "effect on the customer's next request. userErrors: VALIDATION, NOT_FOUND, NOT_OWNER, "
+        "INVALID_STATE."))
+    async def update_connection_scopes(self, info: Info,
+                                       input: UpdateConnectionScopesInput) -> ConnectionPayload:
+        viewer = info.context.viewer
+        expires_at = (connections.Keep.EXPIRY if input.expires_at is strawberry.UNSET
+                      else input.expires_at)
+        return await perform(info, lambda session: connections.update_scopes(
+            session, viewer, connection_id=_connection_pk(input.connection_id),
+            scopes=input.scopes, expires_at=expires_at), _payload)
+
+    @guarded(roles(Role.SUPPLIER, Role.CUSTOMER), description=(
+        "Either side ends a connection: the factory's owner revokes an ACCEPTED one (REVOKED), "
+        "the customer cancels its PENDING or ACCEPTED one (CANCELLED); the other side is "
+        "notified. The program is party to no connection and may not end one. userErrors: "
+        "NOT_FOUND, NOT_OWNER, INVALID_STATE."))
+    async def end_connection(self, info: Info, input: EndConnectionInput) -> ConnectionPayload:
+        viewer = info.context.viewer
+        return await perform(info, lambda session: connections.end_connection(
+            session, viewer, connection_id=_connection_pk(input.connection_id)), _payload)

@@ -5,16 +5,18 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from auth.permissions import Scope, guarded
+from auth.permissions import Scope, guarded, roles
 from db.enums import CapStatus as CapStatusEnum
-from db.enums import ShareScope
+from db.enums import Role, ShareScope
+from resolvers import corrective_action as plans
 from resolvers.certification_rules import is_overdue
 from resolvers.loaders import ActionsByCap, EvidenceByAction, FindingById, VisibleAuditById
 from schema.audit import Audit, Finding
-from schema.common import Node
+from schema.common import Node, UserError
 from schema.document import Document
 from schema.enums import ActionStatus, CapStatus, Severity
-from schema.ids import encode_id
+from schema.ids import decode_as, encode_id
+from schema.mutation import perform
 
 CORRECTIVE_ACTIONS = ShareScope.CORRECTIVE_ACTIONS
 
@@ -84,3 +86,57 @@ class CorrectiveActionPlan(Node):
         return cls(id=strawberry.ID(encode_id("CorrectiveActionPlan", row.id)), plan_id=row.id,
                    audit_id=row.audit_id, factory_id=row.factory_id, audit_firm_id=row.audit_firm_id,
                    status=CapStatus(row.status), submitted_at=row.submitted_at, due_on=row.due_on)
+
+
+@strawberry.input
+class CorrectiveActionInput:
+    finding_id: strawberry.ID
+    action: str
+    due_date: date = strawberry.field(description="Today or later.")
+    agrees_with_finding: bool
+    comment: str | None = None
+    evidence_document_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="Documents uploaded by the viewer's organization.")
+
+    def draft(self) -> plans.ActionDraft:
+        return plans.ActionDraft(
+            finding_id=decode_as(self.finding_id, "Finding"), action=self.action,
+            due_date=self.due_date, agrees_with_finding=self.agrees_with_finding,
+            comment=self.comment,
+            evidence_document_ids=[decode_as(d, "Document")
+                                   for d in self.evidence_document_ids or []])
+
+
+@strawberry.input
+class SubmitCorrectiveActionPlanInput:
+    audit_id: strawberry.ID
+    actions: list[CorrectiveActionInput] = strawberry.field(
+        description="One action per finding of the audit, each finding exactly once.")
+
+
+@strawberry.type
+class CorrectiveActionPlanPayload:
+    corrective_action_plan: CorrectiveActionPlan | None
+    user_errors: list[UserError]
+
+
+def plan_payload(row: Any, errors: list[UserError]) -> CorrectiveActionPlanPayload:
+    return CorrectiveActionPlanPayload(
+        corrective_action_plan=CorrectiveActionPlan.from_row(row) if row else None,
+        user_errors=errors)
+
+
+@strawberry.type
+class Mutation:
+    @guarded(roles(Role.SUPPLIER),
+             description="The supplier owning the audited factory submits its plan while it is "
+                         "DRAFT or RETURNED (a resubmission replaces the actions). userErrors: "
+                         "NOT_FOUND, VALIDATION, INVALID_TRANSITION.")
+    async def submit_corrective_action_plan(
+            self, info: Info, input: SubmitCorrectiveActionPlanInput
+    ) -> CorrectiveActionPlanPayload:
+        drafts = [action.draft() for action in input.actions]
+        audit_id = decode_as(input.audit_id, "Audit")
+        viewer = info.context.viewer
+        return await perform(info, lambda session: plans.submit_corrective_action_plan(
+            session, viewer, audit_id, drafts), plan_payload)

@@ -4,11 +4,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from strawberry.types import Info
 
-from auth.permissions import Scope, guarded
-from db.enums import ShareScope
-from schema.common import Node
+from auth.permissions import Scope, guarded, roles
+from db.enums import Role, ShareScope
+from resolvers import environment as assessments
+from schema.common import Node, UserError
 from schema.document import Document, document
-from schema.ids import encode_id
+from schema.ids import decode_as, encode_id
+from schema.mutation import perform
 
 if TYPE_CHECKING:
     from schema.factory import Factory
@@ -44,3 +46,64 @@ class EnvironmentalAssessment(Node):
                    factory_id=row.factory_id, report_document_id=row.report_document_id,
                    period_year=row.period_year, energy_kwh=row.energy_kwh, water_m3=row.water_m3,
                    waste_kg=row.waste_kg, ghg_tco2e=row.ghg_tco2e, verified=row.verified)
+
+
+@strawberry.input
+class SubmitEnvironmentalAssessmentInput:
+    factory_id: strawberry.ID
+    period_year: int = strawberry.field(description="From 1990 to next year.")
+    energy_kwh: float | None = None
+    water_m3: float | None = None
+    waste_kg: float | None = None
+    ghg_tco2e: float | None = None
+    report_document_id: strawberry.ID | None = strawberry.field(
+        default=None, description="A document uploaded by the viewer's organization.")
+
+    def figures(self) -> assessments.Figures:
+        return assessments.Figures(energy_kwh=self.energy_kwh, water_m3=self.water_m3,
+                                   waste_kg=self.waste_kg, ghg_tco2e=self.ghg_tco2e)
+
+
+@strawberry.input
+class VerifyEnvironmentalAssessmentInput:
+    assessment_id: strawberry.ID
+
+
+@strawberry.type
+class EnvironmentalAssessmentPayload:
+    environmental_assessment: EnvironmentalAssessment | None
+    user_errors: list[UserError]
+
+
+def assessment_payload(row: Any, errors: list[UserError]) -> EnvironmentalAssessmentPayload:
+    return EnvironmentalAssessmentPayload(
+        environmental_assessment=EnvironmentalAssessment.from_row(row) if row else None,
+        user_errors=errors)
+
+
+@strawberry.type
+class Mutation:
+    @guarded(roles(Role.SUPPLIER),
+             description="The owning supplier reports a year's figures; an unverified "
+                         "assessment of the same year is replaced, a verified one is final. "
+                         "userErrors: NOT_FOUND, VALIDATION, ALREADY_VERIFIED.")
+    async def submit_environmental_assessment(
+            self, info: Info, input: SubmitEnvironmentalAssessmentInput
+    ) -> EnvironmentalAssessmentPayload:
+        viewer, given = info.context.viewer, input.report_document_id is not None
+        factory_id = decode_as(input.factory_id, "Factory")
+        report_id = decode_as(input.report_document_id, "Document") if given else None
+        return await perform(info, lambda session: assessments.submit_environmental_assessment(
+            session, viewer, factory_id, input.period_year, input.figures(), report_id,
+            report_given=given), assessment_payload)
+
+    @guarded(roles(Role.ADMIN, Role.REVIEWER),
+             description="The program verifies an assessment; it is final from then on. "
+                         "userErrors: NOT_FOUND, ALREADY_VERIFIED.")
+    async def verify_environmental_assessment(
+            self, info: Info, input: VerifyEnvironmentalAssessmentInput
+    ) -> EnvironmentalAssessmentPayload:
+        viewer, assessment_id = info.context.viewer, decode_as(input.assessment_id,
+                                                               "EnvironmentalAssessment")
+        return await perform(info, lambda session: assessments.verify_environmental_assessment(
+            session, viewer, assessment_id), assessment_payload)

@@ -53,7 +53,8 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
 
 @pytest.fixture(scope="session")
 async def app(settings: Settings) -> AsyncIterator[Starlette]:
-    application = create_app(settings)
+    # Tests that mail run the outbox sender themselves (tests/api/test_connections_mail.py).
+    application = create_app(settings, send_outbox=False)
     async with application.router.lifespan_context(application):
         yield application
 

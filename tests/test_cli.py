@@ -1,0 +1,48 @@
+"""The `escp` command as an operator runs it."""
+import os
+import subprocess
+import sys
+
+from sqlalchemy import func, select
+
+from db import Factory, User
+from db.engine import Database
+
+
+def escp(*args: str, database_url: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "XDG_RUNTIME_DIR": "/tmp"}
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    return subprocess.run([sys.executable, "-c", "import app; app.main()", *args], env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_unreachable_database_is_one_clear_line_not_a_traceback() -> None:
+    result = escp("migrate", database_url="postgresql://nobody@127.0.0.1:1/none")
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "escp: cannot reach the database: [Errno 111] Connect call failed ('127.0.0.1', 1)"]
+
+
+def test_export_schema_prints_the_sdl() -> None:
+    result = escp("export-schema")
+    assert result.returncode == 0 and "type Query {" in result.stdout
+
+
+async def test_demo_is_idempotent_and_create_admin_adds_an_admin(database_url: str,
+                                                                 database: Database) -> None:
+    for _ in range(2):
+        result = escp("demo", database_url=database_url)
+        assert result.returncode == 0, result.stderr
+        assert "admin@escp.example" in result.stdout
+    created = escp("create-admin", "--email", "Root@Example.test", "--password", "long enough pw",
+                   database_url=database_url)
+    assert created.returncode == 0, created.stderr
+    async with database.read() as conn:
+        factories = (await conn.execute(select(func.count()).select_from(Factory))).scalar_one()
+        admin = (await conn.execute(select(User.role).where(
+            User.email == "root@example.test"))).scalar_one()
+    assert factories == 7 and admin == "ADMIN"
+    again = escp("create-admin", "--email", "root@example.test", "--password", "long enough pw",
+                 database_url=database_url)
+    assert again.returncode == 1 and again.stderr.strip().startswith("escp: ")
