@@ -27,6 +27,7 @@ from db.enums import ApplicationStatus, ShareScope
 from db.queries import certification_of_factories
 from resolvers.certification_rules import Event, InvalidTransition, next_status
 from resolvers.errors import BusinessRuleError, not_found
+from resolvers.events import publish
 from resolvers.notifications import enqueue, recipients_of_connected_customers
 
 CERTIFICATION_TOPIC = "certification"
@@ -120,7 +121,8 @@ async def derived_certification(session: AsyncSession, factory_id: int) -> Any:
 @asynccontextmanager
 async def certification_change(session: AsyncSession,
                                factory_id: int) -> AsyncIterator[Factory]:
-    """Lock the factory, run the change, and announce its certification status if it moved.
+    """Lock the factory, run the change, and announce its certification if it moved: a new
+    status, or a new current certificate (a renewal stays CERTIFIED but is news all the same).
 
     Yields the locked factory. The status is derived by the same SQL as every read, before the
     change and after it (flushed), so the announcement says exactly what readers will see.
@@ -134,13 +136,17 @@ async def certification_change(session: AsyncSession,
     yield factory
     await session.flush()
     after = await derived_certification(session, factory_id)
-    if after.status != before.status:
+    if (after.status, after.certificate_id) != (before.status, before.certificate_id):
         await announce_certification(session, factory, before.status, after)
 
 
 async def announce_certification(session: AsyncSession, factory: Factory, previous: str,
                                  after: Any) -> None:
-    """The event for subscribers and the notices for connected customers, in this transaction."""
+    """The event for subscribers and the notices for connected customers, in this transaction
+    (so both exist exactly when the change committed)."""
+    await publish(session, CERTIFICATION_TOPIC, {
+        "factory_id": factory.id, "previous": previous, "status": after.status,
+        "certificate_id": after.certificate_id})
     enqueue(session,
             recipients=await recipients_of_connected_customers(
                 session, factory.id, ShareScope.CERTIFICATION),
@@ -150,8 +156,11 @@ async def announce_certification(session: AsyncSession, factory: Factory, previo
 
 
 def _notice_body(factory: Factory, previous: str, after: Any) -> str:
-    lines = [f"The certification status of {factory.name} ({factory.country}) changed from "
-             f"{previous} to {after.status}."]
+    if previous == after.status:
+        lines = [f"{factory.name} ({factory.country}) holds a new certificate."]
+    else:
+        lines = [f"The certification status of {factory.name} ({factory.country}) changed from "
+                 f"{previous} to {after.status}."]
     if after.certified_until is not None:
         lines.append(f"Certified until {after.certified_until.isoformat()}.")
     return "\n".join(lines) + "\n"

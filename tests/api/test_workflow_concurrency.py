@@ -58,15 +58,18 @@ async def transitions(journey: Journey) -> list[str]:
     return [t["toStatus"] for t in body["data"]["node"]["transitions"]]
 
 
-async def test_two_assignments_at_once_one_firm_is_assigned_and_billed(
-        journey: Journey) -> None:
+async def test_two_assignments_released_together_one_firm_is_assigned_and_billed(
+        journey: Journey, database: Database) -> None:
     await journey.submit()
     ok(await journey.pay("registration_fee"))
 
-    payloads = await asyncio.gather(*(
-        run(journey.client, ASSIGN, journey.token(who), applicationId=journey.ids["application"],
-            auditFirmId=journey.cast.org_gid(firm))
-        for who, firm in (("admin", "firm_a"), ("reviewer", "firm_b"))))
+    async with application_locked(database, pk(journey.ids["application"])):
+        racing = asyncio.gather(*(
+            run(journey.client, ASSIGN, journey.token(who),
+                applicationId=journey.ids["application"], auditFirmId=journey.cast.org_gid(firm))
+            for who, firm in (("admin", "firm_a"), ("reviewer", "firm_b"))))
+        await wait_for_lock_waiters(database, 2)
+    payloads = await racing
 
     assert codes(one_winner(list(payloads))) == ["INVALID_TRANSITION"]
     application = await journey.application()
