@@ -25,8 +25,14 @@ from db.embedded import DatabaseUnavailable
 from db.engine import Database, make_engine
 from db.settings import Settings
 from resolvers.context import Context
-from resolvers.document import (DocumentRefused, LinkCheck, check_download, document_for_download,
-                                incoming_dir, record_upload)
+from resolvers.document import (
+    DocumentRefused,
+    LinkCheck,
+    check_download,
+    document_for_download,
+    incoming_dir,
+    record_upload,
+)
 from resolvers.document_upload import UPLOAD_BODY_LIMIT, receive_upload
 from resolvers.notifications import OutboxSender
 from schema import build_schema

@@ -2,8 +2,12 @@
 from typing import Any
 
 from sqlalchemy import select
-from starlette.authentication import (AuthCredentials, AuthenticationBackend,
-                                      AuthenticationError, BaseUser)
+from starlette.authentication import (
+    AuthCredentials,
+    AuthenticationBackend,
+    AuthenticationError,
+    BaseUser,
+)
 from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse
 

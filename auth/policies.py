@@ -9,8 +9,16 @@ from enum import Enum
 from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, true
 
 from auth.viewer import Viewer
-from db import (Application, Audit, CorrectiveActionPlan, CustomerConnection, Factory, Fee,
-                Organization, User)
+from db import (
+    Application,
+    Audit,
+    CorrectiveActionPlan,
+    CustomerConnection,
+    Factory,
+    Fee,
+    Organization,
+    User,
+)
 from db.enums import ConnectionStatus, FeeKind, OrganizationKind
 
 

@@ -1,6 +1,17 @@
 """The domain model: one module per aggregate. Importing this package registers every table."""
-from db import (access_log, application, audit, certificate, connection, corrective_action,
-                document, environment, factory, organization, outbox)
+from db import (
+                access_log,
+                application,
+                audit,
+                certificate,
+                connection,
+                corrective_action,
+                document,
+                environment,
+                factory,
+                organization,
+                outbox,
+)
 from db.access_log import AccessLogEntry
 from db.application import Application, Fee, WorkflowTransition
 from db.audit import Audit, Auditor, Finding

@@ -1,8 +1,17 @@
 """Customer connections: a customer organization's link to one factory and the scopes it grants."""
 from datetime import datetime
 
-from sqlalchemy import (ARRAY, BigInteger, CheckConstraint, DateTime, ForeignKey, Index, Integer,
-                        Text, text)
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Text,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base, enum_check, pk, scopes_check

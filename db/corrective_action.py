@@ -1,8 +1,18 @@
 """Corrective action plans (one per audit) and their actions (one per finding)."""
 from datetime import date, datetime
 
-from sqlalchemy import (BigInteger, Boolean, Column, Date, DateTime, ForeignKey, Table, Text,
-                        UniqueConstraint, text)
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base, created_at, enum_check, pk

@@ -2,8 +2,8 @@
 import os
 import secrets
 from dataclasses import dataclass, field
-from functools import cached_property
 from decimal import Decimal
+from functools import cached_property
 from pathlib import Path
 
 

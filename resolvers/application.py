@@ -16,16 +16,30 @@ from auth import policies
 from auth.actors import may_record_payment, owns_factory
 from auth.viewer import Viewer
 from db import Application, Certificate, Factory, Fee, Organization
-from db.enums import (ApplicationKind, ApplicationStatus, CertificateStatus, FeeKind, FeeStatus,
-                      OrganizationKind)
+from db.enums import (
+    ApplicationKind,
+    ApplicationStatus,
+    CertificateStatus,
+    FeeKind,
+    FeeStatus,
+    OrganizationKind,
+)
 from db.settings import Settings
 from resolvers.accounts import ensure_program
 from resolvers.certificate import issue_certificate
 from resolvers.certification_rules import Event, certificate_status, is_open, renewal_opens_on
 from resolvers.context import Context
 from resolvers.errors import BusinessRuleError, InvalidArgument, not_found
-from resolvers.workflow import (certification_change, factory_of_application, lock_application,
-                                move, now, record_transition, target_of, today)
+from resolvers.workflow import (
+    certification_change,
+    factory_of_application,
+    lock_application,
+    move,
+    now,
+    record_transition,
+    target_of,
+    today,
+)
 
 OPEN_APPLICATION_INDEX = "uq_applications_open_per_factory"
 SETTLED = (FeeStatus.PAID.value, FeeStatus.WAIVED.value)

@@ -15,16 +15,40 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auth import policies
 from auth.viewer import Viewer
 from db import Application, Audit, Auditor, CorrectiveActionPlan, Document, Fee, Finding
-from db.enums import (Announcement, ApplicationStatus, AuditStatus, AuditType, CapStatus, FeeKind,
-                      FeeStatus, ReviewDecision, Severity)
+from db.enums import (
+    Announcement,
+    ApplicationStatus,
+    AuditStatus,
+    AuditType,
+    CapStatus,
+    FeeKind,
+    FeeStatus,
+    ReviewDecision,
+    Severity,
+)
 from db.settings import Settings
 from resolvers.accounts import ensure_program
-from resolvers.certification_rules import (CAP_NOT_SUBMITTED, ZERO_TOLERANCE_FINDING, Event,
-                                           approval_blockers, audit_window_limit, cap_due_on,
-                                           review_outcome)
+from resolvers.certification_rules import (
+    CAP_NOT_SUBMITTED,
+    ZERO_TOLERANCE_FINDING,
+    Event,
+    approval_blockers,
+    audit_window_limit,
+    cap_due_on,
+    review_outcome,
+)
 from resolvers.errors import BusinessRuleError, BusinessRuleErrors, not_found
-from resolvers.workflow import (certification_change, factory_of_application, local_date,
-                                lock_application, move, now, parse_amount, target_of, today)
+from resolvers.workflow import (
+    certification_change,
+    factory_of_application,
+    local_date,
+    lock_application,
+    move,
+    now,
+    parse_amount,
+    target_of,
+    today,
+)
 
 FIRST_ROUND_TYPES = frozenset({AuditType.INITIAL_CERTIFICATION, AuditType.ANNUAL})
 FOLLOW_UP_TYPES = frozenset({AuditType.FOLLOW_UP, AuditType.PROGRESS_VISIT})

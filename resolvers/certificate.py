@@ -7,9 +7,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db import Application, Certificate
 from db.certificate import certificate_number_seq
 from db.enums import CertificateStatus
-from resolvers.certification_rules import (certificate_number, certificate_status,
-                                           certificate_status_change_allowed,
-                                           certificate_validity)
+from resolvers.certification_rules import (
+    certificate_number,
+    certificate_status,
+    certificate_status_change_allowed,
+    certificate_validity,
+)
 from resolvers.errors import BusinessRuleError, not_found
 from resolvers.workflow import certification_change, today
 

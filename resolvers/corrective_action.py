@@ -13,8 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.policies import factories_owned_by
 from auth.viewer import Viewer
-from db import (Audit, CorrectiveAction, CorrectiveActionPlan, Factory, Finding,
-                corrective_action_evidence)
+from db import (
+    Audit,
+    CorrectiveAction,
+    CorrectiveActionPlan,
+    Factory,
+    Finding,
+    corrective_action_evidence,
+)
 from db.enums import CapStatus
 from resolvers.document import require_own_documents
 from resolvers.errors import BusinessRuleError, not_found

@@ -10,18 +10,42 @@ from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.viewer import Viewer
-from db import (Application, Auditor, Certificate, CustomerConnection, Factory, Fee, Organization,
-                User)
+from db import (
+    Application,
+    Auditor,
+    Certificate,
+    CustomerConnection,
+    Factory,
+    Fee,
+    Organization,
+    User,
+)
 from db.engine import Database
-from db.enums import (Announcement, ApplicationKind, AuditType, CertificateStatus,
-                      ConnectionStatus, FeeKind, OrganizationKind, ReviewDecision, Role,
-                      Severity, ShareScope)
+from db.enums import (
+    Announcement,
+    ApplicationKind,
+    AuditType,
+    CertificateStatus,
+    ConnectionStatus,
+    FeeKind,
+    OrganizationKind,
+    ReviewDecision,
+    Role,
+    Severity,
+    ShareScope,
+)
 from db.settings import Settings
 from resolvers import connection as connections
 from resolvers.accounts import create_user, ensure_program
 from resolvers.application import assign_audit_firm, record_payment, submit_application
-from resolvers.audit import (AuditPlan, AuditReport, FindingDraft, review_audit,
-                             schedule_audit, submit_audit_report)
+from resolvers.audit import (
+    AuditPlan,
+    AuditReport,
+    FindingDraft,
+    review_audit,
+    schedule_audit,
+    submit_audit_report,
+)
 from resolvers.certificate import set_certificate_status
 from resolvers.workflow import today
 

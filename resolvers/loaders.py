@@ -8,14 +8,28 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from aiodataloader import DataLoader
-from sqlalchemy import (ARRAY, BigInteger, ColumnElement, Row, any_, bindparam, func, select,
-                        true)
+from sqlalchemy import ARRAY, BigInteger, ColumnElement, Row, any_, bindparam, func, select, true
 
 from auth import policies
 from auth.access import load_access
-from db import (Application, Audit, Auditor, Certificate, CorrectiveAction, CorrectiveActionPlan,
-                CustomerConnection, Document, EnvironmentalAssessment, Factory, Fee, Finding,
-                Organization, User, WorkflowTransition, corrective_action_evidence)
+from db import (
+    Application,
+    Audit,
+    Auditor,
+    Certificate,
+    CorrectiveAction,
+    CorrectiveActionPlan,
+    CustomerConnection,
+    Document,
+    EnvironmentalAssessment,
+    Factory,
+    Fee,
+    Finding,
+    Organization,
+    User,
+    WorkflowTransition,
+    corrective_action_evidence,
+)
 from db.enums import Severity
 from db.queries import certification_of_factories
 

@@ -4,8 +4,15 @@ from strawberry.extensions import DisableIntrospection
 from strawberry.tools import merge_types
 
 from db.settings import Settings
-from schema import (application, audit, certificate, connection, corrective_action, environment,
-                    extensions)
+from schema import (
+    application,
+    audit,
+    certificate,
+    connection,
+    corrective_action,
+    environment,
+    extensions,
+)
 from schema.query import Query
 
 QUERIES: tuple[type, ...] = (Query,)

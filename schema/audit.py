@@ -10,7 +10,7 @@ from auth.permissions import AuditPlan, Scope, guarded, roles
 from db.enums import Role, ShareScope
 from resolvers import audit as audits
 from resolvers.certification_rules import is_overdue, report_due_on
-from resolvers.loaders import (AuditorById, CapByAudit, FindingsByAudit, FindingsSummaryByAudit)
+from resolvers.loaders import AuditorById, CapByAudit, FindingsByAudit, FindingsSummaryByAudit
 from schema.common import Node, PageInfo, UserError
 from schema.document import Document, document
 from schema.enums import Announcement, AuditStatus, AuditType, ReviewDecision, Severity

@@ -4,8 +4,14 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 
 from graphql import GraphQLError
-from strawberry.extensions import (MaxAliasesLimiter, MaxTokensLimiter, ParserCache,
-                                   QueryDepthLimiter, SchemaExtension, ValidationCache)
+from strawberry.extensions import (
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
 
 from resolvers.access_log import record_reads
 

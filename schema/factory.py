@@ -9,14 +9,22 @@ from auth.permissions import OwnerOrProgram, Scope, guarded
 from db.enums import ConnectionStatus as ConnectionStatusEnum
 from db.enums import ShareScope as S
 from resolvers import access_log
-from resolvers.loaders import (ApplicationsByFactory, AssessmentsByFactory, AuditsByFactory,
-                               CapsByFactory, CertificateById, CertificatesByFactory,
-                               CertificationByFactory, ConnectionsByFactory, OrganizationById,
-                               VisibleFactoryById)
+from resolvers.loaders import (
+    ApplicationsByFactory,
+    AssessmentsByFactory,
+    AuditsByFactory,
+    CapsByFactory,
+    CertificateById,
+    CertificatesByFactory,
+    CertificationByFactory,
+    ConnectionsByFactory,
+    OrganizationById,
+    VisibleFactoryById,
+)
 from schema.application import Application
 from schema.audit import Audit, AuditConnection, AuditEdge
 from schema.certificate import Certificate
-from schema.common import (Node, PageInfo, decode_cursor, encode_cursor, page_size)
+from schema.common import Node, PageInfo, decode_cursor, encode_cursor, page_size
 from schema.connection import CustomerConnection, FactoryAccess
 from schema.corrective_action import CorrectiveActionPlan
 from schema.enums import CertificationStatus, ConnectionStatus

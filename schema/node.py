@@ -17,7 +17,7 @@ from schema.connection import CustomerConnection
 from schema.corrective_action import CorrectiveAction, CorrectiveActionPlan
 from schema.document import Document
 from schema.environment import EnvironmentalAssessment
-from schema.factory import Factory, factory_by_id
+from schema.factory import factory_by_id
 from schema.ids import decode_id
 from schema.organization import Auditor, Organization, User
 

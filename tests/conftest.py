@@ -10,8 +10,8 @@ from sqlalchemy import text
 from starlette.applications import Starlette
 
 import db
-from db import migrate
 from app import create_app
+from db import migrate
 from db.engine import Database, make_engine
 from db.settings import Settings
 from tests.database import fresh_database

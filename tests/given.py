@@ -7,8 +7,15 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
-from db import (Application, Audit, CorrectiveActionPlan, CustomerConnection, Document, Finding,
-                corrective_action_evidence)
+from db import (
+    Application,
+    Audit,
+    CorrectiveActionPlan,
+    CustomerConnection,
+    Document,
+    Finding,
+    corrective_action_evidence,
+)
 from db import CorrectiveAction as ActionRow
 from db.engine import Database
 from schema.ids import decode_as, encode_id

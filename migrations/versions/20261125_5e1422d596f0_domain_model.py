@@ -4,9 +4,8 @@ Revision ID: 5e1422d596f0
 Revises: 
 Create Date: 2026-11-25 10:47:41.702109
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '5e1422d596f0'
 down_revision = None

@@ -11,9 +11,18 @@ from sqlalchemy import text
 from db import Certificate, EnvironmentalAssessment
 from db.engine import Database
 from resolvers.events import EventHub, Subscription
-from tests.api.connection_steps import (UPDATE_SCOPES_AND_END, accepted, connection_of, end,
-                                        expire_by_date, outbox, request, requested, respond,
-                                        update_scopes)
+from tests.api.connection_steps import (
+    UPDATE_SCOPES_AND_END,
+    accepted,
+    connection_of,
+    end,
+    expire_by_date,
+    outbox,
+    request,
+    requested,
+    respond,
+    update_scopes,
+)
 from tests.helpers import Cast, errors_at, gql
 
 DASHBOARD = """

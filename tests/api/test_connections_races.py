@@ -5,8 +5,18 @@ import asyncio
 import httpx
 
 from db.engine import Database
-from tests.api.connection_steps import (accepted, connection_of, connection_row, end, outbox,
-                                        request, requested, respond, result, update_scopes)
+from tests.api.connection_steps import (
+    accepted,
+    connection_of,
+    connection_row,
+    end,
+    outbox,
+    request,
+    requested,
+    respond,
+    result,
+    update_scopes,
+)
 from tests.helpers import Cast
 
 ROUNDS = 5  # each round is one race; several make an interleaving likely

@@ -3,8 +3,7 @@ program through `Factory.connections`, and nobody else by any path."""
 import httpx
 
 from db.engine import Database
-from tests.api.connection_steps import (accepted, connection_of, end, outbox, requested,
-                                        respond)
+from tests.api.connection_steps import accepted, connection_of, end, outbox, requested, respond
 from tests.helpers import Cast, errors_at, gql
 
 MY_CONNECTIONS = """

@@ -10,10 +10,24 @@ from sqlalchemy import text
 
 from db.engine import Database
 from schema.ids import encode_id
-from tests.api.connection_steps import (REQUEST, RESPOND, UPDATE_SCOPES_AND_END, accepted,
-                                        connection_of, connection_row, end, error_codes,
-                                        expire_by_date, gid, request, requested, respond,
-                                        result, snapshot, update_scopes)
+from tests.api.connection_steps import (
+    REQUEST,
+    RESPOND,
+    UPDATE_SCOPES_AND_END,
+    accepted,
+    connection_of,
+    connection_row,
+    end,
+    error_codes,
+    expire_by_date,
+    gid,
+    request,
+    requested,
+    respond,
+    result,
+    snapshot,
+    update_scopes,
+)
 from tests.helpers import Cast, gql
 
 PAST = (datetime.now(UTC) - timedelta(days=1)).isoformat()

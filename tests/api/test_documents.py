@@ -13,8 +13,20 @@ from db.settings import Settings
 from resolvers.document import MAX_DOCUMENT_BYTES, stored_path
 from schema.document import download_path
 from schema.ids import encode_id
-from tests.given import (CSV, JPEG, PDF, PNG, XLSX, XLSX_TYPE, audited_factory, connect,
-                         document_count, pk, upload, uploaded)
+from tests.given import (
+    CSV,
+    JPEG,
+    PDF,
+    PNG,
+    XLSX,
+    XLSX_TYPE,
+    audited_factory,
+    connect,
+    document_count,
+    pk,
+    upload,
+    uploaded,
+)
 from tests.helpers import Cast, errors_at, gql
 
 DOCUMENT_URL = """

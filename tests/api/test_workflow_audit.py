@@ -9,8 +9,7 @@ from db import Auditor, Document
 from db.engine import Database
 from resolvers.certification_rules import audit_window_limit, cap_due_on, report_due_on
 from schema.ids import encode_id
-from tests.api.workflow import (MINOR, SCHEDULE, TODAY, Journey, codes, fee_of, gql, ok, pk,
-                                run)
+from tests.api.workflow import MINOR, SCHEDULE, TODAY, Journey, codes, fee_of, gql, ok, pk, run
 from tests.helpers import Cast, add_auditor
 
 AUDIT_AS_SUPPLIER = """

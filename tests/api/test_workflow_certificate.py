@@ -11,8 +11,19 @@ from db import Auditor, Certificate, Notification
 from db.engine import Database
 from db.enums import ShareScope
 from resolvers.certification_rules import certificate_validity
-from tests.api.workflow import (SET_CERTIFICATE_STATUS, TODAY, VERIFY, Journey, codes, connect,
-                                fee_of, gql, ok, pk, run)
+from tests.api.workflow import (
+    SET_CERTIFICATE_STATUS,
+    TODAY,
+    VERIFY,
+    Journey,
+    codes,
+    connect,
+    fee_of,
+    gql,
+    ok,
+    pk,
+    run,
+)
 from tests.helpers import Cast
 
 VERIFY_AUDITOR = """

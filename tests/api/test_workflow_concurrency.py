@@ -9,8 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from db.engine import Database
-from tests.api.workflow import (ASSIGN, MINOR, SUBMIT, Journey, codes, fee_of, gql, ok, pk,
-                                run)
+from tests.api.workflow import ASSIGN, MINOR, SUBMIT, Journey, codes, fee_of, gql, ok, pk, run
 from tests.helpers import Cast
 
 HISTORY = """

@@ -7,8 +7,7 @@ import pytest
 
 from db.engine import Database
 from resolvers.certification_rules import audit_window_limit
-from tests.api.workflow import (MINOR, REVIEW, TODAY, ZERO_TOLERANCE, Journey, codes, fee_of,
-                                gql, ok)
+from tests.api.workflow import MINOR, REVIEW, TODAY, ZERO_TOLERANCE, Journey, codes, fee_of, gql, ok
 from tests.helpers import Cast
 
 

@@ -3,23 +3,30 @@
 `Journey` performs the steps through the API (the supplier applies, the program records the
 registration fee and assigns a firm, the firm schedules and reports, the program reviews and
 records the seal fee) and remembers the ids, so a test can bring an application to the stage it
-is about and then check one step. Things that are not this branch's to build (the CAP
-submission) are written into the database as the test's "given".
+is about and then check one step.
 """
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import select, text, update
+from sqlalchemy import update
 
-from db import Application, CorrectiveAction, CorrectiveActionPlan, CustomerConnection, Finding
+from db import Application, CustomerConnection
 from db.engine import Database
-from db.enums import CapStatus, ConnectionStatus, ShareScope
+from db.enums import ConnectionStatus, ShareScope
 from schema.ids import decode_id, encode_id
 from tests.helpers import Cast, gql
 
 ERRORS = "userErrors { code field message }"
+
+AUDIT_FINDINGS = "query($id: ID!) { node(id: $id) { ... on Audit { findings { id } } } }"
+
+SUBMIT_CAP = """
+mutation SubmitCap($input: SubmitCorrectiveActionPlanInput!) {
+  submitCorrectiveActionPlan(input: $input) { correctiveActionPlan { id status } %s }
+}
+""" % ERRORS
 
 SUBMIT = """
 mutation Submit($input: SubmitApplicationInput!) {
@@ -280,21 +287,15 @@ class Journey:
     # --- givens written into the database -----------------------------------------------------
 
     async def cap_submitted(self) -> None:
-        """The factory's CAP, one action per finding, SUBMITTED."""
-        # CAP submitted (submitCorrectiveActionPlan lands with wf-docs)
-        audit_id = pk(self.ids["audit"])
-        async with self.database.unit_of_work() as session:
-            plan = (await session.execute(select(CorrectiveActionPlan).where(
-                CorrectiveActionPlan.audit_id == audit_id))).scalar_one()
-            for finding_id in (await session.scalars(select(Finding.id).where(
-                    Finding.audit_id == audit_id))).all():
-                session.add(CorrectiveAction(plan_id=plan.id, finding_id=finding_id,
-                                             action="Fixed and trained the staff.",
-                                             due_date=TODAY + timedelta(days=14),
-                                             agrees_with_finding=True))
-            plan.status = CapStatus.SUBMITTED.value
-            await session.execute(text("UPDATE corrective_action_plans SET submitted_at = now() "
-                                       "WHERE id = :id"), {"id": plan.id})
+        """The owning supplier submits its CAP over HTTP: one action per finding."""
+        audit = await gql(self.client, AUDIT_FINDINGS, self.token(self.supplier),
+                          id=self.ids["audit"])
+        actions = [{"findingId": finding["id"], "action": "Fixed and trained the staff.",
+                    "dueDate": (TODAY + timedelta(days=14)).isoformat(),
+                    "agreesWithFinding": True}
+                   for finding in audit["data"]["node"]["findings"]]
+        ok(await run(self.client, SUBMIT_CAP, self.token(self.supplier),
+                     auditId=self.ids["audit"], actions=actions))
 
     async def assigned_on(self, day: date) -> None:
         """Given the firm was assigned on `day` (for exact window dates)."""

@@ -8,8 +8,7 @@ from sqlalchemy import select
 
 from db import Application, Certificate, Factory, Organization
 from db.engine import Database
-from db.enums import (ApplicationStatus, CertificateStatus, CertificationStatus,
-                      OrganizationKind)
+from db.enums import ApplicationStatus, CertificateStatus, CertificationStatus, OrganizationKind
 from db.queries import certification_of_factories, certification_status_of
 from resolvers.certification_rules import factory_certification_status
 from resolvers.loaders import ids_param

@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import text
 
 from db.embedded import start_embedded
-from db.enums import ApplicationStatus
 from db.engine import Database, make_engine
-from resolvers.events import RECONNECTED, EventHub, Event, Subscription, publish
+from db.enums import ApplicationStatus
+from resolvers.events import RECONNECTED, Event, EventHub, Subscription, publish
 
 WAIT = 5.0  # seconds: a bound on every wait, far above what a healthy run needs
 

@@ -22,8 +22,13 @@ from db.factory import Factory
 from db.organization import Organization, User
 from db.outbox import Notification
 from resolvers.mailer import SmtpConfig, parse_smtp_url
-from resolvers.notifications import (OutboxSender, enqueue, recipients_of_factory,
-                                     recipients_of_organization, retry_delay)
+from resolvers.notifications import (
+    OutboxSender,
+    enqueue,
+    recipients_of_factory,
+    recipients_of_organization,
+    retry_delay,
+)
 
 
 class Mailbox:
