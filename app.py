@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
+from strawberry import Schema
 from strawberry.asgi import GraphQL
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
@@ -84,7 +85,8 @@ async def readyz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "database unreachable"}, status_code=503)
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+def create_app(settings: Settings | None = None, schema: Schema | None = None) -> Starlette:
+    """The application; `schema` defaults to the one built from `settings`."""
     settings = settings or Settings()
     if not settings.database_url:
         raise DatabaseUnavailable("DATABASE_URL is not set (escp serve sets it)")
@@ -99,7 +101,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         finally:
             await app.state.database.dispose()
 
-    graphql = GraphQLApp(build_schema(settings),
+    graphql = GraphQLApp(schema or build_schema(settings),
                          subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,))
     routes = [
         Route("/healthz", healthz), Route("/readyz", readyz),

@@ -1,5 +1,9 @@
 """Assembly of the GraphQL schema from the per-domain modules."""
+import logging
+from typing import Any
+
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import DisableIntrospection
 from strawberry.tools import merge_types
 
@@ -11,15 +15,28 @@ QUERIES: tuple[type, ...] = (Query,)
 MUTATIONS: tuple[type, ...] = ()
 SUBSCRIPTIONS: tuple[type, ...] = ()
 
+log = logging.getLogger("escp.graphql")
 
-def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+
+class Schema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        """Denials, bad input and invalid queries are answers, not failures: debug only (a
+        trace per FORBIDDEN field would flood the log). Internal errors are logged once, by
+        MaskInternalErrors, with the id the client is given."""
+        for error in errors:
+            log.debug("graphql error at %s: %s", error.path, error.message)
+
+
+def build_schema(settings: Settings | None = None,
+                 queries: tuple[type, ...] = QUERIES) -> strawberry.Schema:
+    """The schema; `queries` lets a test add a root type of its own to the real assembly."""
     settings = settings or Settings()
     exts: list = [extensions.MaskInternalErrors, extensions.AccessLog,
                   *extensions.security_extensions(), *extensions.caches()]
     if not settings.introspection:
         exts.append(DisableIntrospection)
-    return strawberry.Schema(
-        query=merge_types("Query", QUERIES),
+    return Schema(
+        query=merge_types("Query", queries),
         mutation=merge_types("Mutation", MUTATIONS) if MUTATIONS else None,
         subscription=merge_types("Subscription", SUBSCRIPTIONS) if SUBSCRIPTIONS else None,
         extensions=exts,

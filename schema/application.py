@@ -5,7 +5,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from strawberry.types import Info
 
-from auth.permissions import ApplicationAccess, ApplicationFees, FeeAccess, guarded
+from auth.permissions import ApplicationAccess, ApplicationFees, FeeAccess, Scope, guarded
+from db.enums import ShareScope
 from resolvers.loaders import AuditsByApplication, FeesByApplication
 from schema.audit import Audit
 from schema.common import Node
@@ -66,7 +67,7 @@ class Application(Node):
         rows = await info.context.loader(FeesByApplication).load(self.application_id)
         return [Fee.from_row(row, self.factory_id) for row in rows]
 
-    @guarded(ApplicationAccess())
+    @guarded(Scope(ShareScope.AUDITS), description="The firm sees the audits it performs.")
     async def audits(self, info: Info) -> list[Audit]:
         rows = await info.context.loader(AuditsByApplication).load(self.application_id)
         return [Audit.from_row(row) for row in rows]

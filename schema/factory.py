@@ -5,7 +5,7 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from auth.permissions import OwnerOrProgram, Scope, guarded
+from auth.permissions import FactoryApplications, OwnerOrProgram, Scope, guarded
 from db.enums import ConnectionStatus as ConnectionStatusEnum
 from db.enums import ShareScope as S
 from resolvers import access_log
@@ -16,7 +16,8 @@ from resolvers.loaders import (ApplicationsByFactory, AssessmentsByFactory, Audi
 from schema.application import Application
 from schema.audit import Audit, AuditConnection, AuditEdge
 from schema.certificate import Certificate
-from schema.common import (Node, PageInfo, decode_cursor, encode_cursor, page_size)
+from schema.common import (Node, PageInfo, cursor_int, cursor_moment, decode_cursor, encode_cursor,
+                           page_size)
 from schema.connection import CustomerConnection, FactoryAccess
 from schema.corrective_action import CorrectiveActionPlan
 from schema.enums import CertificationStatus, ConnectionStatus
@@ -28,10 +29,11 @@ from schema.organization import Organization
 @strawberry.type(description="Who viewed what of a factory's shared data.")
 class AccessLogEntry:
     organization_id: strawberry.Private[int]
-    viewed_at: datetime
-    scope: S
+    factory_id: strawberry.Private[int]
+    viewed_at: datetime = guarded(OwnerOrProgram())
+    scope: S = guarded(OwnerOrProgram())
 
-    @strawberry.field
+    @guarded(OwnerOrProgram())
     async def organization(self, info: Info) -> Organization:
         return Organization.from_row(await info.context.loader(OrganizationById)
                                      .load(self.organization_id))
@@ -80,7 +82,7 @@ class Factory(Node):
     async def viewer_access(self, info: Info) -> FactoryAccess:
         return FactoryAccess.of(await info.context.access(self.factory_id))
 
-    @strawberry.field(description="The supplier organization that owns this factory.")
+    @guarded(Scope(S.PROFILE), description="The supplier organization that owns this factory.")
     async def supplier(self, info: Info) -> Organization:
         return Organization.from_row(await info.context.loader(OrganizationById)
                                      .load(self.supplier_id))
@@ -98,7 +100,7 @@ class Factory(Node):
         rows = await info.context.loader(CertificatesByFactory).load(self.factory_id)
         return [Certificate.from_row(row) for row in rows]
 
-    @guarded(Scope(S.CERTIFICATION))
+    @guarded(FactoryApplications(), description="An audit firm sees those assigned to it.")
     async def applications(self, info: Info) -> list[Application] | None:
         rows = await info.context.loader(ApplicationsByFactory).load(self.factory_id)
         return [Application.from_row(row) for row in rows]
@@ -106,7 +108,7 @@ class Factory(Node):
     @guarded(Scope(S.AUDITS), description="Newest first.")
     async def audits(self, info: Info, first: int | None = None,
                      after: str | None = None) -> AuditConnection | None:
-        size, start = page_size(first), decode_cursor(after, 1)
+        size, start = page_size(first), decode_cursor(after, 1, (cursor_int,))
         rows = await info.context.loader(AuditsByFactory).load(self.factory_id)
         offset = int(start[0]) if start else 0
         chosen = rows[offset:offset + size]
@@ -146,10 +148,12 @@ class Factory(Node):
     @guarded(OwnerOrProgram(), description="Newest first.")
     async def access_log(self, info: Info, first: int | None = None,
                          after: str | None = None) -> AccessLogConnection | None:
+        start = decode_cursor(after, 2, (cursor_moment, cursor_int))
         rows, has_next, total = await access_log.page(info.context, self.factory_id,
-                                                      page_size(first), decode_cursor(after, 2))
+                                                      page_size(first), start)
         edges = [AccessLogEdge(cursor=encode_cursor([r.viewed_at.isoformat(), r.id]),
                                node=AccessLogEntry(organization_id=r.organization_id,
+                                                   factory_id=self.factory_id,
                                                    viewed_at=r.viewed_at, scope=S(r.scope)))
                  for r in rows]
         return AccessLogConnection(
@@ -190,3 +194,4 @@ class FactoryConnection:
         from resolvers.factory import count
 
         return await count(info.context, self.count_statement)
+
