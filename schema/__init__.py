@@ -9,10 +9,12 @@ from strawberry.tools import merge_types
 
 from db.settings import Settings
 from schema import extensions
+from schema.accounts import AccountsMutation
+from schema.factory import FactoryMutation
 from schema.query import Query
 
 QUERIES: tuple[type, ...] = (Query,)
-MUTATIONS: tuple[type, ...] = ()
+MUTATIONS: tuple[type, ...] = (AccountsMutation, FactoryMutation)
 SUBSCRIPTIONS: tuple[type, ...] = ()
 
 log = logging.getLogger("escp.graphql")

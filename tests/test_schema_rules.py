@@ -54,3 +54,8 @@ def test_a_scoped_field_says_which_scope_it_needs() -> None:
     rules, description = rules_of("Audit")["plannedDate"]
     assert rules == ["AUDITOR"] and "never customers" in description
 
+
+def test_admin_operations_say_they_need_sign_in_and_the_role() -> None:
+    sdl = export_sdl()
+    assert ('createAuditFirm(input: CreateAuditFirmInput!): OrganizationPayload! '
+            '@requires(rule: "SIGNED_IN") @requires(rule: "ADMIN")') in sdl
