@@ -16,6 +16,7 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute, request_response
 from starlette.types import ASGIApp, Receive, Scope, Send
+from strawberry import Schema
 from strawberry.asgi import GraphQL
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
@@ -165,9 +166,10 @@ async def outbox_sender(database: Database, smtp_url: str | None) -> AsyncIterat
         await asyncio.wait([task])  # lets a batch in flight be recorded; keeps our own cancel
 
 
-def create_app(settings: Settings | None = None, *, send_outbox: bool = True) -> Starlette:
-    """The application. `send_outbox=False` leaves the outbox to someone else (tests that run
-    the sender themselves)."""
+def create_app(settings: Settings | None = None, schema: Schema | None = None, *,
+               send_outbox: bool = True) -> Starlette:
+    """The application. `schema` defaults to the one built from `settings`; `send_outbox=False`
+    leaves the outbox to someone else (tests that run the sender themselves)."""
     settings = settings or Settings()
     if not settings.database_url:
         raise DatabaseUnavailable("DATABASE_URL is not set (escp serve sets it)")
@@ -186,7 +188,7 @@ def create_app(settings: Settings | None = None, *, send_outbox: bool = True) ->
         finally:
             await app.state.database.dispose()
 
-    graphql = GraphQLApp(build_schema(settings),
+    graphql = GraphQLApp(schema or build_schema(settings),
                          subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,))
     routes = [
         Route("/healthz", healthz), Route("/readyz", readyz),

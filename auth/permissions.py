@@ -15,7 +15,7 @@ from strawberry.types import Info
 from db.enums import Announcement, Role, ShareScope
 
 
-# Repeatable: an operation guarded by roles() needs both SIGNED_IN and a role.
+# Repeatable: an operation for a role says both that it needs sign-in and which role.
 @strawberry.schema_directive(locations=[Location.FIELD_DEFINITION], name="requires",
                              repeatable=True,
                              description="The scope or role a viewer needs to see this field.")
@@ -60,13 +60,18 @@ class Scope(Rule):
         access = await ctx.access(source.factory_id)
         if self.scope not in access.scopes:
             return False
-        # Audit data (objects carrying audit_firm_id) of another firm stays hidden from a firm.
-        if (ctx.viewer.is_audit_firm and hasattr(source, "audit_firm_id")
-                and source.audit_firm_id != ctx.viewer.organization_id):
+        # Audit data carries its firm; lists on the factory (audits, latestAudit, plans) carry
+        # none and are row-filtered to the firm's own audits by policy instead.
+        firm = getattr(source, "audit_firm_id", None)
+        if ctx.viewer.is_audit_firm and firm is not None and firm != ctx.viewer.organization_id:
             return False
         if ctx.viewer.is_customer:
             ctx.scoped_reads.add((source.factory_id, self.scope))
         return True
+
+
+# One instance per scope, for rules that delegate to a scope.
+_SCOPES = {scope: Scope(scope) for scope in ShareScope}
 
 
 class OwnerOrProgram(Rule):
@@ -99,7 +104,20 @@ class ApplicationAccess(Rule):
         ctx = info.context
         if ctx.viewer.is_audit_firm:
             return source.audit_firm_id == ctx.viewer.organization_id
-        return await Scope(ShareScope.CERTIFICATION).has_permission(source, info)
+        return await _SCOPES[ShareScope.CERTIFICATION].has_permission(source, info)
+
+
+class FactoryApplications(Rule):
+    """A factory's applications: CERTIFICATION, or an audit firm auditing the factory (whose
+    list policy keeps only the applications assigned to it)."""
+
+    required = ShareScope.CERTIFICATION.value
+
+    async def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        ctx = info.context
+        if ctx.viewer.is_audit_firm:
+            return (await ctx.access(source.factory_id)).is_auditing_firm
+        return await _SCOPES[ShareScope.CERTIFICATION].has_permission(source, info)
 
 
 class FeeAccess(Rule):
@@ -162,13 +180,41 @@ class AuditPlan(Rule):
 
 
 class SameOrganizationOrProgram(Rule):
-    """A user's contact details: their own organization and the program."""
+    """A user: their own organization and the program; and the user who has just proven who
+    they are (the payload of sign-in and sign-up, before any token is sent)."""
 
     required = "SAME_ORGANIZATION"
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         viewer = info.context.viewer
-        return viewer.is_program or viewer.organization_id == source.organization_id
+        if getattr(source, "proven_self", False) or viewer.is_program:
+            return True
+        return (viewer.organization_id is not None
+                and viewer.organization_id == source.organization_id)
+
+
+class HeldDocument(Rule):
+    """A document is seen by whoever may see the field that holds it: an audit's report needs
+    AUDITS, an action's evidence CORRECTIVE_ACTIONS, an assessment's report ENVIRONMENT. By id
+    (node), only the organization that uploaded it and the program know it."""
+
+    required = "HOLDING_FIELD"
+
+    @property
+    def description(self) -> str:
+        return ("Requires the scope of the field holding the document; by id, the uploading "
+                "organization or the program.")
+
+    async def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        if source.held_by is None:
+            viewer = info.context.viewer
+            return viewer.is_program or (viewer.organization_id is not None
+                                         and viewer.organization_id == source.organization_id)
+        scope = _SCOPES[source.held_by]
+        if await scope.has_permission(source, info):
+            return True
+        scope.on_unauthorized()  # raises, naming the holding field's scope
+        return False
 
 
 class SignedIn(Rule):

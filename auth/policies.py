@@ -6,20 +6,12 @@ a connection a viewer acts for (`connection_side`) is decided here too.
 """
 from enum import Enum
 
-from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, true
+from sqlalchemy import ColumnElement, and_, any_, exists, false, func, literal, or_, select, true
 
 from auth.viewer import Viewer
-from db import (
-    Application,
-    Audit,
-    CorrectiveActionPlan,
-    CustomerConnection,
-    Factory,
-    Fee,
-    Organization,
-    User,
-)
-from db.enums import ConnectionStatus, FeeKind, OrganizationKind
+from db import (Application, Audit, CorrectiveActionPlan, CustomerConnection, Factory, Fee,
+                Organization, User)
+from db.enums import ConnectionStatus, FeeKind, OrganizationKind, ShareScope
 
 
 def connection_is_live(now: ColumnElement | None = None) -> ColumnElement[bool]:
@@ -43,8 +35,8 @@ def factories_connected_to(customer_id: int) -> ColumnElement[bool]:
                           CustomerConnection.customer_id == customer_id, connection_is_live())
 
 
-def factories_owned_by(viewer: Viewer) -> ColumnElement[bool]:
-    """The factories of the viewer's own supplier organization: only the owner acts for them."""
+def owned_factories(viewer: Viewer) -> ColumnElement[bool]:
+    """The factories of the viewer's own supplier organization: only its members change them."""
     if viewer.is_supplier and viewer.organization_id is not None:
         return Factory.supplier_id == viewer.organization_id
     return false()
@@ -58,7 +50,7 @@ def visible_factories(viewer: Viewer) -> ColumnElement[bool]:
     if viewer.organization_id is None:
         return listed
     if viewer.is_supplier:
-        return or_(listed, Factory.supplier_id == viewer.organization_id)
+        return or_(listed, owned_factories(viewer))
     if viewer.is_audit_firm:
         return or_(listed, factories_audited_by(viewer.organization_id))
     if viewer.is_customer:
@@ -132,22 +124,36 @@ def connection_side(viewer: Viewer, *, customer_id: int,
 
 
 def visible_organizations(viewer: Viewer) -> ColumnElement[bool]:
-    """The program and audit firms are public; others: members, counterparts, the program."""
+    """The program and audit firms are public; others: members, counterparts, the program.
+
+    Counterparts are the ones the viewer reaches on another path: a supplier sees the customers
+    connected (or asking to connect) to its factories; a customer the owner of a factory whose
+    live connection grants PROFILE (Factory.supplier needs PROFILE); an audit firm the owners
+    of the factories it audits.
+    """
     public = Organization.kind.in_([OrganizationKind.PROGRAM.value,
                                     OrganizationKind.AUDIT_FIRM.value])
     if viewer.is_program:
         return true()
     if viewer.organization_id is None:
         return public
-    own = Organization.id == viewer.organization_id
-    counterpart = Organization.id.in_(
-        select(CustomerConnection.customer_id).where(visible_connections(viewer))
-    ) if viewer.is_supplier else Organization.id.in_(
-        select(Factory.supplier_id).join(
-            CustomerConnection, CustomerConnection.factory_id == Factory.id
-        ).where(CustomerConnection.customer_id == viewer.organization_id, connection_is_live())
-    ) if viewer.is_customer else false()
-    return or_(public, own, counterpart)
+    return or_(public, Organization.id == viewer.organization_id, _counterparts(viewer))
+
+
+def _counterparts(viewer: Viewer) -> ColumnElement[bool]:
+    org = viewer.organization_id
+    if viewer.is_supplier:
+        return Organization.id.in_(
+            select(CustomerConnection.customer_id).where(visible_connections(viewer)))
+    if viewer.is_customer:
+        return Organization.id.in_(
+            select(Factory.supplier_id).join(
+                CustomerConnection, CustomerConnection.factory_id == Factory.id
+            ).where(CustomerConnection.customer_id == org, connection_is_live(),
+                    literal(ShareScope.PROFILE.value) == any_(CustomerConnection.granted_scopes)))
+    if viewer.is_audit_firm and org is not None:
+        return Organization.id.in_(select(Factory.supplier_id).where(factories_audited_by(org)))
+    return false()
 
 
 def visible_users(viewer: Viewer) -> ColumnElement[bool]:

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from auth.policies import factories_owned_by
+from auth.policies import owned_factories
 from auth.viewer import Viewer
 from db import (
     Audit,
@@ -59,7 +59,7 @@ async def _owned_plan(session: AsyncSession, viewer: Viewer, audit_id: int | Non
         raise not_found("audit", ["input", "auditId"])
     statement = (select(*CorrectiveActionPlan.__table__.c)
                  .join(Factory, Factory.id == CorrectiveActionPlan.factory_id)
-                 .where(CorrectiveActionPlan.audit_id == audit_id, factories_owned_by(viewer))
+                 .where(CorrectiveActionPlan.audit_id == audit_id, owned_factories(viewer))
                  .with_for_update(of=CorrectiveActionPlan))
     plan = (await session.execute(statement)).first()
     if plan is None:

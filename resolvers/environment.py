@@ -12,7 +12,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from auth.policies import factories_owned_by
+from auth.policies import owned_factories
 from auth.viewer import Viewer
 from db import EnvironmentalAssessment, Factory
 from resolvers.document import require_own_documents
@@ -49,7 +49,7 @@ def check_figures(period_year: int, figures: Figures, today: date) -> None:
 async def _require_owned_factory(session: AsyncSession, viewer: Viewer,
                                  factory_id: int | None) -> None:
     found = factory_id is not None and await session.scalar(
-        select(Factory.id).where(Factory.id == factory_id, factories_owned_by(viewer)))
+        select(Factory.id).where(Factory.id == factory_id, owned_factories(viewer)))
     if not found:
         raise not_found("factory", ["input", "factoryId"])
 

@@ -6,22 +6,12 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
-from auth.permissions import (
-    ApplicationAccess,
-    ApplicationFees,
-    FeeAccess,
-    OwnerOrProgram,
-    guarded,
-    roles,
-)
-from db.enums import Role
+from auth.permissions import (ApplicationAccess, ApplicationFees, FeeAccess, OwnerOrProgram,
+                              Scope, guarded, roles)
+from db.enums import Role, ShareScope
 from resolvers import application as applications
-from resolvers.loaders import (
-    AuditsByApplication,
-    FeesByApplication,
-    TransitionsByApplication,
-    UserById,
-)
+from resolvers.loaders import (AuditsByApplication, FeesByApplication, TransitionsByApplication,
+                               UserById)
 from schema.audit import Audit
 from schema.common import Node, PageInfo, UserError
 from schema.enums import ApplicationKind, ApplicationStatus, FeeKind, FeeStatus
@@ -69,12 +59,21 @@ class WorkflowTransition:
     occurred_at: datetime
     note: str | None
 
-    @strawberry.field(description="Null once the user is deleted.")
+    @strawberry.field(description="Null once the user is deleted. The person's details follow "
+                                  "User's rules (their organization and the program).")
     async def actor(self, info: Info) -> User | None:
         if self.actor_id is None:
             return None
         row = await info.context.loader(UserById).load(self.actor_id)
         return User.from_row(row) if row else None
+
+    @strawberry.field(description="The organization that made the move (the program, the firm, "
+                                  "the supplier): who, for readers outside it.")
+    async def actor_organization(self, info: Info) -> Organization | None:
+        if self.actor_id is None:
+            return None
+        row = await info.context.loader(UserById).load(self.actor_id)
+        return await organization(info, row.organization_id) if row else None
 
     @classmethod
     def from_row(cls, row: Any) -> "WorkflowTransition":
@@ -111,7 +110,7 @@ class Application(Node):
         rows = await info.context.loader(FeesByApplication).load(self.application_id)
         return [Fee.from_row(row, self.factory_id) for row in rows]
 
-    @guarded(ApplicationAccess())
+    @guarded(Scope(ShareScope.AUDITS), description="The firm sees the audits it performs.")
     async def audits(self, info: Info) -> list[Audit]:
         rows = await info.context.loader(AuditsByApplication).load(self.application_id)
         return [Audit.from_row(row) for row in rows]

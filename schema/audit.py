@@ -104,7 +104,7 @@ class Audit(Node):
 
     @guarded(Scope(AUDITS))
     async def report(self, info: Info) -> Document | None:
-        return await document(info, self.report_document_id)
+        return await document(info, self.report_document_id, self, AUDITS)
 
     @guarded(Scope(AUDITS), description="Due 7 working days after the audit was conducted.")
     def report_due_on(self) -> date | None:

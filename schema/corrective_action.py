@@ -44,7 +44,7 @@ class CorrectiveAction(Node):
     @guarded(Scope(CORRECTIVE_ACTIONS))
     async def evidence(self, info: Info) -> list[Document]:
         rows = await info.context.loader(EvidenceByAction).load(self.action_id)
-        return [Document.from_row(row) for row in rows]
+        return [Document.from_row(row, self, CORRECTIVE_ACTIONS) for row in rows]
 
     @classmethod
     def from_row(cls, row: Any, plan: "CorrectiveActionPlan") -> "CorrectiveAction":

@@ -4,6 +4,8 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
+from auth.permissions import HeldDocument, guarded
+from db.enums import ShareScope
 from db.settings import Settings
 from resolvers.document import download_query
 from resolvers.loaders import DocumentById
@@ -11,23 +13,35 @@ from schema.common import Node
 from schema.ids import encode_id
 
 
-@strawberry.type(description="An uploaded file. Reached only through the field that holds it "
-                             "(audit report, CAP evidence, assessment report), whose rule applies.")
+@strawberry.type(description="An uploaded file. Reached through the field that holds it (audit "
+                             "report, CAP evidence, assessment report), whose scope applies "
+                             "again to each of its fields.")
 class Document(Node):
     document_id: strawberry.Private[int]
-    filename: str
-    content_type: str
-    size_bytes: int
-    sha256: str
+    organization_id: strawberry.Private[int]
+    # The holding object's factory and firm, and the scope of the field holding the document;
+    # all None for a document reached by id.
+    factory_id: strawberry.Private[int | None]
+    audit_firm_id: strawberry.Private[int | None]
+    held_by: strawberry.Private[ShareScope | None]
+    filename: str = guarded(HeldDocument())
+    content_type: str = guarded(HeldDocument())
+    size_bytes: int = guarded(HeldDocument())
+    sha256: str = guarded(HeldDocument())
 
-    @strawberry.field(description="Signed URL (a path on this server), valid for 15 minutes: "
-                                  "GET it to download the file.")
+    @guarded(HeldDocument(), description="Signed URL (a path on this server), valid for 15 "
+                                         "minutes: GET it to download the file.")
     def download_url(self, info: Info) -> str:
         return download_path(info.context.settings, self.document_id)
 
     @classmethod
-    def from_row(cls, row: Any) -> "Document":
+    def from_row(cls, row: Any, holder: Any = None,
+                 held_by: ShareScope | None = None) -> "Document":
+        """`holder` is the object whose field (needing `held_by`) holds the document."""
         return cls(id=strawberry.ID(encode_id("Document", row.id)), document_id=row.id,
+                   organization_id=row.organization_id,
+                   factory_id=holder.factory_id if holder is not None else None,
+                   audit_firm_id=getattr(holder, "audit_firm_id", None), held_by=held_by,
                    filename=row.filename, content_type=row.content_type,
                    size_bytes=row.size_bytes, sha256=row.sha256)
 
@@ -38,8 +52,9 @@ def download_path(settings: Settings, document_id: int, now: float | None = None
         settings, document_id, now)
 
 
-async def document(info: Info, document_id: int | None) -> Document | None:
+async def document(info: Info, document_id: int | None, holder: Any,
+                   held_by: ShareScope) -> Document | None:
     if document_id is None:
         return None
     row = await info.context.loader(DocumentById).load(document_id)
-    return Document.from_row(row) if row else None
+    return Document.from_row(row, holder, held_by) if row else None

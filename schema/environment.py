@@ -38,7 +38,7 @@ class EnvironmentalAssessment(Node):
 
     @guarded(Scope(ENVIRONMENT))
     async def report(self, info: Info) -> Document | None:
-        return await document(info, self.report_document_id)
+        return await document(info, self.report_document_id, self, ENVIRONMENT)
 
     @classmethod
     def from_row(cls, row: Any) -> "EnvironmentalAssessment":

@@ -1,45 +1,43 @@
-"""Factories: public directory fields, and scoped fields each declaring the scope it needs."""
+"""Factories: public directory fields, scoped fields each declaring the scope it needs, and the
+supplier's createFactory and updateFactory."""
 from datetime import date, datetime
 from typing import Any
 
 import strawberry
 from strawberry.types import Info
 
-from auth.permissions import OwnerOrProgram, Scope, guarded
+from auth.permissions import FactoryApplications, OwnerOrProgram, Scope, guarded, roles
 from db.enums import ConnectionStatus as ConnectionStatusEnum
+from db.enums import Role
 from db.enums import ShareScope as S
 from resolvers import access_log
-from resolvers.loaders import (
-    ApplicationsByFactory,
-    AssessmentsByFactory,
-    AuditsByFactory,
-    CapsByFactory,
-    CertificateById,
-    CertificatesByFactory,
-    CertificationByFactory,
-    ConnectionsByFactory,
-    OrganizationById,
-    VisibleFactoryById,
-)
+from resolvers import factory as factories
+from resolvers.loaders import (ApplicationsByFactory, AssessmentsByFactory, AuditsByFactory,
+                               CapsByFactory, CertificateById, CertificatesByFactory,
+                               CertificationByFactory, ConnectionsByFactory, OrganizationById,
+                               VisibleFactoryById)
 from schema.application import Application
 from schema.audit import Audit, AuditConnection, AuditEdge
 from schema.certificate import Certificate
-from schema.common import Node, PageInfo, decode_cursor, encode_cursor, page_size
+from schema.common import (Node, PageInfo, UserError, cursor_int, cursor_moment, decode_cursor,
+                           encode_cursor, page_size)
 from schema.connection import CustomerConnection, FactoryAccess
 from schema.corrective_action import CorrectiveActionPlan
 from schema.enums import CertificationStatus, ConnectionStatus
 from schema.environment import EnvironmentalAssessment
-from schema.ids import encode_id
+from schema.ids import decode_as, encode_id
+from schema.mutation import perform
 from schema.organization import Organization
 
 
 @strawberry.type(description="Who viewed what of a factory's shared data.")
 class AccessLogEntry:
     organization_id: strawberry.Private[int]
-    viewed_at: datetime
-    scope: S
+    factory_id: strawberry.Private[int]
+    viewed_at: datetime = guarded(OwnerOrProgram())
+    scope: S = guarded(OwnerOrProgram())
 
-    @strawberry.field
+    @guarded(OwnerOrProgram())
     async def organization(self, info: Info) -> Organization:
         return Organization.from_row(await info.context.loader(OrganizationById)
                                      .load(self.organization_id))
@@ -88,7 +86,7 @@ class Factory(Node):
     async def viewer_access(self, info: Info) -> FactoryAccess:
         return FactoryAccess.of(await info.context.access(self.factory_id))
 
-    @strawberry.field(description="The supplier organization that owns this factory.")
+    @guarded(Scope(S.PROFILE), description="The supplier organization that owns this factory.")
     async def supplier(self, info: Info) -> Organization:
         return Organization.from_row(await info.context.loader(OrganizationById)
                                      .load(self.supplier_id))
@@ -106,7 +104,7 @@ class Factory(Node):
         rows = await info.context.loader(CertificatesByFactory).load(self.factory_id)
         return [Certificate.from_row(row) for row in rows]
 
-    @guarded(Scope(S.CERTIFICATION))
+    @guarded(FactoryApplications(), description="An audit firm sees those assigned to it.")
     async def applications(self, info: Info) -> list[Application] | None:
         rows = await info.context.loader(ApplicationsByFactory).load(self.factory_id)
         return [Application.from_row(row) for row in rows]
@@ -114,7 +112,7 @@ class Factory(Node):
     @guarded(Scope(S.AUDITS), description="Newest first.")
     async def audits(self, info: Info, first: int | None = None,
                      after: str | None = None) -> AuditConnection | None:
-        size, start = page_size(first), decode_cursor(after, 1)
+        size, start = page_size(first), decode_cursor(after, 1, (cursor_int,))
         rows = await info.context.loader(AuditsByFactory).load(self.factory_id)
         offset = int(start[0]) if start else 0
         chosen = rows[offset:offset + size]
@@ -154,10 +152,12 @@ class Factory(Node):
     @guarded(OwnerOrProgram(), description="Newest first.")
     async def access_log(self, info: Info, first: int | None = None,
                          after: str | None = None) -> AccessLogConnection | None:
+        start = decode_cursor(after, 2, (cursor_moment, cursor_int))
         rows, has_next, total = await access_log.page(info.context, self.factory_id,
-                                                      page_size(first), decode_cursor(after, 2))
+                                                      page_size(first), start)
         edges = [AccessLogEdge(cursor=encode_cursor([r.viewed_at.isoformat(), r.id]),
                                node=AccessLogEntry(organization_id=r.organization_id,
+                                                   factory_id=self.factory_id,
                                                    viewed_at=r.viewed_at, scope=S(r.scope)))
                  for r in rows]
         return AccessLogConnection(
@@ -198,3 +198,66 @@ class FactoryConnection:
         from resolvers.factory import count
 
         return await count(info.context, self.count_statement)
+
+
+# ---------------------------------------------------------------- mutations
+
+@strawberry.input
+class CreateFactoryInput:
+    name: str
+    country: str = strawberry.field(description="ISO 3166-1 alpha-2, e.g. BD.")
+    city: str | None = strawberry.UNSET
+    address: str | None = strawberry.UNSET
+    product_categories: list[str] | None = strawberry.UNSET
+    worker_count: int | None = strawberry.UNSET
+    contact_email: str | None = strawberry.UNSET
+    listed: bool | None = strawberry.field(default=strawberry.UNSET,
+                                           description="Listed in the public directory "
+                                                       "(default true).")
+
+
+@strawberry.input(description="Omitted fields stay as they are; null clears city, address, "
+                              "workerCount and contactEmail.")
+class UpdateFactoryInput:
+    factory_id: strawberry.ID
+    name: str | None = strawberry.UNSET
+    city: str | None = strawberry.UNSET
+    address: str | None = strawberry.UNSET
+    product_categories: list[str] | None = strawberry.UNSET
+    worker_count: int | None = strawberry.UNSET
+    contact_email: str | None = strawberry.UNSET
+    listed: bool | None = strawberry.UNSET
+
+
+@strawberry.type
+class FactoryPayload:
+    factory: Factory | None
+    user_errors: list[UserError]
+
+    @classmethod
+    def of(cls, row: Any, errors: list[UserError]) -> "FactoryPayload":
+        return cls(factory=Factory.from_row(row) if row is not None else None, user_errors=errors)
+
+
+def _given(input: Any, *skip: str) -> dict[str, Any]:
+    """The input's fields that were sent (null included), by column name."""
+    return {name: value for name, value in vars(input).items()
+            if value is not strawberry.UNSET and name not in skip}
+
+
+@strawberry.type
+class FactoryMutation:
+    @guarded(roles(Role.SUPPLIER), description="A factory of the viewer's supplier "
+                                               "organization. Code: VALIDATION.")
+    async def create_factory(self, info: Info, input: CreateFactoryInput) -> FactoryPayload:
+        viewer = info.context.viewer
+        return await perform(info, lambda session: factories.create_factory(
+            session, viewer, _given(input)), FactoryPayload.of)
+
+    @guarded(roles(Role.SUPPLIER), description="Change a factory of the viewer's own "
+                                               "organization. Codes: NOT_FOUND, FORBIDDEN "
+                                               "(another supplier's factory), VALIDATION.")
+    async def update_factory(self, info: Info, input: UpdateFactoryInput) -> FactoryPayload:
+        viewer, pk = info.context.viewer, decode_as(input.factory_id, "Factory")
+        return await perform(info, lambda session: factories.update_factory(
+            session, viewer, pk, _given(input, "factory_id")), FactoryPayload.of)

@@ -33,18 +33,20 @@ async def organization(info: Info, organization_id: int | None) -> Organization 
 @strawberry.type(description="A person who signs in. Visible to their organization and the program.")
 class User(Node):
     organization_id: strawberry.Private[int]
-    name: str
-    role: Role
+    # True only in the payload of the sign-in or sign-up that proved who this user is.
+    proven_self: strawberry.Private[bool]
+    name: str = guarded(SameOrganizationOrProgram())
+    role: Role = guarded(SameOrganizationOrProgram())
     email: str = guarded(SameOrganizationOrProgram())
 
-    @strawberry.field
+    @guarded(SameOrganizationOrProgram())
     async def organization(self, info: Info) -> Organization:
         return await organization(info, self.organization_id)  # type: ignore[return-value]
 
     @classmethod
-    def from_row(cls, row: Any) -> "User":
+    def from_row(cls, row: Any, proven_self: bool = False) -> "User":
         return cls(id=strawberry.ID(encode_id("User", row.id)), organization_id=row.organization_id,
-                   name=row.name, role=Role(row.role), email=row.email)
+                   proven_self=proven_self, name=row.name, role=Role(row.role), email=row.email)
 
 
 @strawberry.type(description="An accredited auditor of an audit firm; public, for verification.")

@@ -9,7 +9,8 @@ from resolvers.factory import FactoryFilter as Filter
 from resolvers.loaders import ConnectionsByCustomer, ConnectionsBySupplier, UserById
 from schema.application import Application, ApplicationConnection, ApplicationEdge
 from schema.certificate import AuditorVerification, CertificateVerification
-from schema.common import Node, PageInfo, decode_cursor, encode_cursor, page_size
+from schema.common import (Node, PageInfo, cursor_int, cursor_text, decode_cursor, encode_cursor,
+                           page_size)
 from schema.connection import CustomerConnection
 from schema.enums import ApplicationStatus, CertificationStatus, ConnectionStatus
 from schema.factory import Factory, FactoryConnection, FactoryEdge, factory_by_id
@@ -31,7 +32,7 @@ class FactoryFilter:
 
 async def factory_page(info: Info, first: int | None, after: str | None,
                        f: Filter) -> FactoryConnection:
-    size, start = page_size(first), decode_cursor(after, 2)
+    size, start = page_size(first), decode_cursor(after, 2, (cursor_text, cursor_int))
     page = await factories.list_factories(info.context, size, start, f)
     edges = [FactoryEdge(cursor=encode_cursor([row.name, row.id]), node=Factory.from_row(row))
              for row in page.rows]

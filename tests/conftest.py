@@ -6,16 +6,14 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from sqlalchemy import text
 from starlette.applications import Starlette
 
-import db
-from app import create_app
 from db import migrate
+from app import create_app
 from db.engine import Database, make_engine
 from db.settings import Settings
 from tests.database import fresh_database
-from tests.helpers import Cast, standard_cast
+from tests.helpers import Cast, standard_cast, truncate_all
 
 
 @pytest.fixture(scope="session")
@@ -38,10 +36,7 @@ async def clean_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     yield
     if "database" not in request.fixturenames:
         return
-    database: Database = request.getfixturevalue("database")
-    tables = ", ".join(t.name for t in db.Base.metadata.sorted_tables)
-    async with database.engine.begin() as conn:
-        await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    await truncate_all(request.getfixturevalue("database"))
 
 
 @pytest.fixture(scope="session")

@@ -3,11 +3,16 @@
 The cast is written straight into the database (it is the "given" of a test); everything a test
 then checks goes through the API over HTTP.
 """
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from sqlalchemy import event, text
+from starlette.applications import Starlette
 
+import db
 from auth.passwords import hash_password
 from auth.tokens import issue_token
 from db import Auditor, Factory, Organization, User
@@ -32,6 +37,31 @@ async def gql(client: httpx.AsyncClient, query: str, token: str | None = None,
 def errors_at(body: dict[str, Any]) -> dict[tuple[Any, ...], dict[str, Any]]:
     """The response's errors keyed by path, for asserting denials one field at a time."""
     return {tuple(e.get("path") or ()): e for e in body.get("errors", [])}
+
+
+@contextmanager
+def statements(app: Starlette) -> Iterator[list[str]]:
+    """The SQL the app sends while the block runs (a listener on its engine, removed after).
+    An executemany (one statement text, many executions) is marked as such."""
+    engine = app.state.database.engine.sync_engine
+    seen: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
+               executemany: bool) -> None:
+        seen.append(f"{statement} -- executemany" if executemany else statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+async def truncate_all(database: Database) -> None:
+    """Empty every table (the next test starts from nothing)."""
+    tables = ", ".join(t.name for t in db.Base.metadata.sorted_tables)
+    async with database.engine.begin() as conn:
+        await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
 
 @dataclass
