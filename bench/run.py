@@ -82,6 +82,7 @@ async def load_one(server: servers.Server, headers: dict[str, str], bodies: list
     per_request = 1000 / max(load.requests, 1)
     return {
         "requests": load.requests, "failures": load.failures, "rps": load.rps,
+        "seconds": load.seconds, "latencies_ms": load.latencies_ms,
         "p50_ms": load.percentile(50), "p99_ms": load.percentile(99), "mean_ms": load.mean_ms,
         "server_cpu_ms_per_request": _scaled(cpu.server, per_request),
         "postgres_cpu_ms_per_request": _scaled(cpu.postgres, per_request),
@@ -100,14 +101,17 @@ def _scaled(value: float | None, factor: float) -> float | None:
 
 
 def combine(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """Rounds of one target: throughput over all of them, the rest averaged."""
-    if len(runs) == 1:
-        return dict(runs[0])
-    total = {key: sum(r[key] for r in runs) for key in ("requests", "failures")}
+    """Rounds of one target: throughput and latency percentiles over all of them, the rest
+    averaged. Takes the raw latencies out of the rounds (they are not written)."""
+    latencies = [ms for r in runs for ms in r.pop("latencies_ms")]
+    load = driver.Load(sum(r["requests"] for r in runs), sum(r["failures"] for r in runs),
+                       sum(r["seconds"] for r in runs), latencies)
     averaged = {key: (sum(r[key] for r in runs) / len(runs)
                       if all(r[key] is not None for r in runs) else None)
-                for key in runs[0] if key not in total}
-    return {**averaged, **total}
+                for key in runs[0]}
+    return {**averaged, "requests": load.requests, "failures": load.failures, "rps": load.rps,
+            "p50_ms": load.percentile(50), "p99_ms": load.percentile(99),
+            "mean_ms": load.mean_ms}
 
 
 async def profile(server: servers.Server, headers: dict[str, str], bodies: list[bytes],
@@ -150,13 +154,13 @@ def machine(conn_version: str, load_before: tuple[float, float, float]) -> dict[
 
 def table(report: dict[str, Any]) -> str:
     rows = [("target", "rps", "p50 ms", "p99 ms", "SQL/req", "trips/req", "srv CPU ms/req",
-             "PG CPU ms/req", "drv CPU ms/req", "log B/req", "RSS MB")]
+             "PG CPU ms/req", "drv CPU ms/req", "log B/req", "RSS MB", "other work")]
     for name, t in report["targets"].items():
         rows.append((name, f"{t['rps']:.1f}", f"{t['p50_ms']:.0f}", f"{t['p99_ms']:.0f}",
                      f"{t['statements_per_request']:.1f}", f"{t['round_trips_per_request']:.0f}",
                      _fmt(t["server_cpu_ms_per_request"]), _fmt(t["postgres_cpu_ms_per_request"]),
                      _fmt(t["driver_cpu_ms_per_request"]), f"{t['log_bytes_per_request']:.0f}",
-                     _fmt(t["rss_mb"], 0)))
+                     _fmt(t["rss_mb"], 0), _fmt(t["other_processes_cores"], 2) + " cores"))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.rjust(w) if i else cell.ljust(w)
                        for i, (cell, w) in enumerate(zip(row, widths, strict=True)))
@@ -207,6 +211,9 @@ async def run(args: argparse.Namespace) -> int:
                 print(f"  {result['rps']:.1f} rps, p50 {result['p50_ms']:.0f} ms, p99 "
                       f"{result['p99_ms']:.0f} ms; other work on the machine: "
                       f"{_fmt(result['other_processes_cores'], 2)} cores", flush=True)
+                if result["requests"] < 30:
+                    print("  few requests completed in the window: a longer --duration gives "
+                          "steadier figures", flush=True)
         rss = {name: measure.rss_mb(server.pid) for name, server in running.items()}
         summary = (await profile(running["graphql"], headers, bodies, args, args.results, stamp)
                    if args.profile else None)

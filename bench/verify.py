@@ -91,5 +91,6 @@ def compare(ours: list[Page], limit: list[Page]) -> None:
                            f"{only_b}")
         if a.access_log != b.access_log:
             raise Mismatch(f"{where}: access log differs: ours wrote {sum(a.access_log.values())}"
-                           f" rows, single SQL {sum(b.access_log.values())}; first only ours: "
-                           f"{sorted(a.access_log - b.access_log)[:3]}")
+                           f" rows, single SQL {sum(b.access_log.values())}; only ours: "
+                           f"{sorted(a.access_log - b.access_log)[:3]}; only single SQL: "
+                           f"{sorted(b.access_log - a.access_log)[:3]}")
