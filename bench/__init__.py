@@ -1,0 +1,1 @@
+"""Benchmarks of ESCP Connect (not tests): see bench/README.md."""

@@ -1,0 +1,121 @@
+"""The benchmark's targets, each served by uvicorn in a subprocess of its own (1 worker)."""
+import asyncio
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    app: str  # uvicorn factory, module:function
+    path: str  # where the dashboard is POSTed
+
+
+TARGETS = (Target("graphql", "app:create_app", "/graphql"),
+           Target("single-sql", "bench.single_sql:create_app", "/dashboard"))
+
+
+@dataclass
+class Server:
+    target: Target
+    process: subprocess.Popen[bytes]
+    port: int
+    log: Path
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}{self.target.path}"
+
+    def log_bytes(self) -> int:
+        return self.log.stat().st_size if self.log.exists() else 0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start(target: Target, env: dict[str, str], log_dir: Path) -> Server:
+    """`uvicorn <app> --factory --workers 1 --log-level warning`; its output goes to a log file
+    (the app's error log is part of what a request costs)."""
+    port = free_port()
+    log = log_dir / f"{target.name}.log"
+    command = [sys.executable, "-m", "uvicorn", target.app, "--factory", "--host", "127.0.0.1",
+               "--port", str(port), "--workers", "1", "--log-level", "warning"]
+    with open(log, "wb") as out:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out,
+                                   stderr=subprocess.STDOUT)
+    return Server(target, process, port, log)
+
+
+async def wait_ready(server: Server, timeout: float = 60.0) -> None:
+    health = f"http://127.0.0.1:{server.port}/healthz"
+    deadline = asyncio.get_running_loop().time() + timeout
+    async with httpx.AsyncClient(timeout=2.0) as http:
+        while asyncio.get_running_loop().time() < deadline:
+            if server.process.poll() is not None:
+                raise RuntimeError(f"{server.target.name} exited:\n{tail(server.log)}")
+            try:
+                if (await http.get(health)).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.2)
+    raise RuntimeError(f"{server.target.name} not ready after {timeout:.0f}s:\n{tail(server.log)}")
+
+
+def stop(server: Server) -> None:
+    if server.process.poll() is None:
+        server.process.terminate()
+        try:
+            server.process.wait(10)
+        except subprocess.TimeoutExpired:
+            server.process.kill()
+            server.process.wait()
+
+
+def tail(path: Path, limit: int = 4000) -> str:
+    data = path.read_bytes() if path.exists() else b""
+    return data[-limit:].decode(errors="replace")
+
+
+def keep_head(log: Path, into: Path, limit: int = 64 * 1024) -> None:
+    """Keep the first `limit` bytes of a server log (they can run to hundreds of MB)."""
+    with open(log, "rb") as src, open(into, "wb") as dst:
+        dst.write(src.read(limit))
+        if src.read(1):
+            dst.write(b"\n[... truncated by bench/run.py ...]\n")
+
+
+def log_dir() -> Path:
+    return Path(tempfile.mkdtemp(prefix="escp-bench-logs-"))
+
+
+def remove(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def py_spy() -> str | None:
+    found = shutil.which("py-spy")
+    beside = Path(sys.executable).with_name("py-spy")
+    return found or (str(beside) if beside.exists() else None)
+
+
+def environment(database_url: str, jwt_secret: str, data_dir: Path) -> dict[str, str]:
+    return {**os.environ, "DATABASE_URL": database_url, "ESCP_JWT_SECRET": jwt_secret,
+            "ESCP_DATA_DIR": str(data_dir.resolve())}
