@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
+import orjson
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
@@ -51,6 +52,10 @@ def viewer_of(conn: HTTPConnection) -> Viewer:
 
 class GraphQLApp(GraphQL):
     """Strawberry over HTTP (POST, GET for queries, GraphiQL) and graphql-transport-ws only."""
+
+    def encode_json(self, data: object) -> bytes:
+        # orjson: several times faster than json.dumps on a dashboard's large responses.
+        return orjson.dumps(data)
 
     async def get_context(self, request: Any, response: Any) -> Context:
         state = request.app.state

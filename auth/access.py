@@ -35,6 +35,14 @@ class FactoryAccess:
 NO_ACCESS = frozenset[ShareScope]()
 
 
+class AccessNotLoaded(Exception):
+    """A rule needs the viewer's access to a factory that this request has not loaded yet."""
+
+    def __init__(self, factory_id: int) -> None:
+        super().__init__(factory_id)
+        self.factory_id = factory_id
+
+
 def _statement(viewer: Viewer, factory_ids: list[int]) -> Select:
     org = viewer.organization_id if viewer.organization_id is not None else -1
     latest_connection = (

@@ -4,14 +4,22 @@ Every object type that belongs to a factory carries `factory_id` (and, for audit
 `audit_firm_id`); a rule reads the viewer's access to that factory from the request's batched
 access loader, so a check costs no query of its own. A denied field resolves to null with one
 error at its path: extensions {code: FORBIDDEN, requiredScope: <scope or role>}.
+
+Rules decide synchronously from the request's access cache (`ctx.known_access`): the objects a
+response holds were reached through that access, so it is nearly always loaded already, and a
+sync decision keeps leaf fields out of asyncio. Only when it is not loaded does `Guard` await
+the batched loader first (see auth.access.AccessNotLoaded).
 """
+import inspect
 from typing import Any
 
 import strawberry
-from strawberry.permission import BasePermission, PermissionExtension
+from strawberry.extensions import FieldExtension
+from strawberry.permission import BasePermission
 from strawberry.schema_directive import Location
 from strawberry.types import Info
 
+from auth.access import AccessNotLoaded
 from db.enums import Announcement, Role, ShareScope
 
 
@@ -24,7 +32,11 @@ class Requires:
 
 
 class Rule(BasePermission):
-    """A named rule; `required` is what the error and the SDL say the viewer lacks."""
+    """A named rule; `required` is what the error and the SDL say the viewer lacks.
+
+    `allows(source, ctx)` answers True or False, or returns another Rule whose error to raise
+    instead (a document names the scope of its holding field); it may raise AccessNotLoaded.
+    """
 
     required: str = "FORBIDDEN"
     code: str = "FORBIDDEN"
@@ -37,6 +49,53 @@ class Rule(BasePermission):
     @property
     def description(self) -> str:
         return f"Requires {self.required}."
+
+    def allows(self, source: Any, ctx: Any) -> "bool | Rule":
+        raise NotImplementedError
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        return self.allows(source, info.context) is True
+
+
+class Guard(FieldExtension):
+    """Runs a field's rules before its resolver; sync for sync fields whenever it can."""
+
+    def __init__(self, rules: list[Rule]) -> None:
+        self.rules = rules
+
+    def apply(self, field: Any) -> None:
+        for rule in self.rules:
+            if rule.schema_directive not in field.directives:
+                field.directives.append(rule.schema_directive)
+
+    def _check(self, source: Any, ctx: Any) -> None:
+        for rule in self.rules:
+            verdict = rule.allows(source, ctx)
+            if verdict is not True:
+                (verdict or rule).on_unauthorized()  # raises the GraphQL error
+
+    def resolve(self, next_: Any, source: Any, info: Info, **kwargs: Any) -> Any:
+        try:
+            self._check(source, info.context)
+        except AccessNotLoaded as missing:
+            return self._after_loading(missing.factory_id, next_, source, info, kwargs)
+        return next_(source, info, **kwargs)
+
+    async def _after_loading(self, factory_id: int, next_: Any, source: Any, info: Info,
+                             kwargs: dict[str, Any]) -> Any:
+        await info.context.access(factory_id)
+        self._check(source, info.context)
+        result = next_(source, info, **kwargs)
+        return await result if inspect.isawaitable(result) else result
+
+    async def resolve_async(self, next_: Any, source: Any, info: Info, **kwargs: Any) -> Any:
+        try:
+            self._check(source, info.context)
+        except AccessNotLoaded as missing:
+            await info.context.access(missing.factory_id)
+            self._check(source, info.context)
+        result = next_(source, info, **kwargs)
+        return await result if inspect.isawaitable(result) else result
 
 
 class Scope(Rule):
@@ -55,9 +114,8 @@ class Scope(Rule):
     def description(self) -> str:
         return f"Requires the {self.scope.value} scope."
 
-    async def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        ctx = info.context
-        access = await ctx.access(source.factory_id)
+    def allows(self, source: Any, ctx: Any) -> bool:
+        access = ctx.known_access(source.factory_id)
         if self.scope not in access.scopes:
             return False
         # Audit data carries its firm; lists on the factory (audits, latestAudit, plans) carry
@@ -79,8 +137,8 @@ class OwnerOrProgram(Rule):
 
     required = "OWNER"
 
-    async def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        return (await info.context.access(source.factory_id)).sees_private
+    def allows(self, source: Any, ctx: Any) -> bool:
+        return ctx.known_access(source.factory_id).sees_private
 
 
 class ConnectionParty(Rule):
@@ -88,11 +146,10 @@ class ConnectionParty(Rule):
 
     required = "CONNECTION_PARTY"
 
-    async def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        ctx = info.context
+    def allows(self, source: Any, ctx: Any) -> bool:
         if ctx.viewer.is_customer:
             return source.customer_id == ctx.viewer.organization_id
-        return (await ctx.access(source.factory_id)).sees_private
+        return ctx.known_access(source.factory_id).sees_private
 
 
 class ApplicationAccess(Rule):
@@ -100,11 +157,10 @@ class ApplicationAccess(Rule):
 
     required = ShareScope.CERTIFICATION.value
 
-    async def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        ctx = info.context
+    def allows(self, source: Any, ctx: Any) -> bool:
         if ctx.viewer.is_audit_firm:
             return source.audit_firm_id == ctx.viewer.organization_id
-        return await _SCOPES[ShareScope.CERTIFICATION].has_permission(source, info)
+        return _SCOPES[ShareScope.CERTIFICATION].allows(source, ctx)
 
 
 class FactoryApplications(Rule):
@@ -113,11 +169,10 @@ class FactoryApplications(Rule):
 
     required = ShareScope.CERTIFICATION.value
 
-    async def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        ctx = info.context
+    def allows(self, source: Any, ctx: Any) -> bool:
         if ctx.viewer.is_audit_firm:
-            return (await ctx.access(source.factory_id)).is_auditing_firm
-        return await _SCOPES[ShareScope.CERTIFICATION].has_permission(source, info)
+            return ctx.known_access(source.factory_id).is_auditing_firm
+        return _SCOPES[ShareScope.CERTIFICATION].allows(source, ctx)
 
 
 class FeeAccess(Rule):
@@ -125,11 +180,10 @@ class FeeAccess(Rule):
 
     required = "OWNER"
 
-    async def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        ctx = info.context
+    def allows(self, source: Any, ctx: Any) -> bool:
         if ctx.viewer.is_audit_firm:
             return source.payee_id == ctx.viewer.organization_id and source.kind == "AUDIT"
-        return (await ctx.access(source.factory_id)).sees_private
+        return ctx.known_access(source.factory_id).sees_private
 
 
 class ApplicationFees(Rule):
@@ -137,11 +191,10 @@ class ApplicationFees(Rule):
 
     required = "OWNER"
 
-    async def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        ctx = info.context
+    def allows(self, source: Any, ctx: Any) -> bool:
         if ctx.viewer.is_audit_firm:
             return source.audit_firm_id == ctx.viewer.organization_id
-        return (await ctx.access(source.factory_id)).sees_private
+        return ctx.known_access(source.factory_id).sees_private
 
 
 class AuditPlan(Rule):
@@ -164,12 +217,12 @@ class AuditPlan(Rule):
         return (f"The program and the performing firm; the factory for {shown} audits or once "
                 "conducted; never customers.")
 
-    async def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        viewer = info.context.viewer
+    def allows(self, source: Any, ctx: Any) -> bool:
+        viewer = ctx.viewer
         if viewer.is_program or (viewer.is_audit_firm
                                  and source.audit_firm_id == viewer.organization_id):
             return True
-        if not (await info.context.access(source.factory_id)).is_owner:
+        if not ctx.known_access(source.factory_id).is_owner:
             return False
         if source.conducted_on is not None:
             return True
@@ -185,8 +238,8 @@ class SameOrganizationOrProgram(Rule):
 
     required = "SAME_ORGANIZATION"
 
-    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        viewer = info.context.viewer
+    def allows(self, source: Any, ctx: Any) -> bool:
+        viewer = ctx.viewer
         if getattr(source, "proven_self", False) or viewer.is_program:
             return True
         return (viewer.organization_id is not None
@@ -205,24 +258,21 @@ class HeldDocument(Rule):
         return ("Requires the scope of the field holding the document; by id, the uploading "
                 "organization or the program.")
 
-    async def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+    def allows(self, source: Any, ctx: Any) -> "bool | Rule":
         if source.held_by is None:
-            viewer = info.context.viewer
+            viewer = ctx.viewer
             return viewer.is_program or (viewer.organization_id is not None
                                          and viewer.organization_id == source.organization_id)
         scope = _SCOPES[source.held_by]
-        if await scope.has_permission(source, info):
-            return True
-        scope.on_unauthorized()  # raises, naming the holding field's scope
-        return False
+        return True if scope.allows(source, ctx) else scope  # name the holding field's scope
 
 
 class SignedIn(Rule):
     required = "SIGNED_IN"
     code = "UNAUTHENTICATED"
 
-    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        return info.context.viewer.is_authenticated
+    def allows(self, source: Any, ctx: Any) -> bool:
+        return ctx.viewer.is_authenticated
 
 
 class RoleIn(Rule):
@@ -233,8 +283,8 @@ class RoleIn(Rule):
         self.required = "|".join(sorted(r.value for r in roles))
         super().__init__()
 
-    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        return info.context.viewer.role in self.roles
+    def allows(self, source: Any, ctx: Any) -> bool:
+        return ctx.viewer.role in self.roles
 
 
 def roles(*allowed: Role) -> list[Rule]:
@@ -248,5 +298,4 @@ def guarded(rule: Rule | list[Rule], **field_kwargs: Any) -> Any:
     description = field_kwargs.pop("description", None)
     shown = rules[-1].description
     text = shown if description is None else f"{description} {shown}"
-    return strawberry.field(description=text,
-                            extensions=[PermissionExtension(permissions=rules)], **field_kwargs)
+    return strawberry.field(description=text, extensions=[Guard(rules)], **field_kwargs)

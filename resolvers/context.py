@@ -4,7 +4,7 @@ from typing import Any, TypeVar
 
 from aiodataloader import DataLoader
 
-from auth.access import FactoryAccess
+from auth.access import AccessNotLoaded, FactoryAccess
 from auth.viewer import ANONYMOUS, Viewer
 from db.engine import Database
 from db.enums import ShareScope
@@ -27,6 +27,8 @@ class Context:
     # (factory id, scope) pairs a customer read in this request, for the access log.
     scoped_reads: set[tuple[int, ShareScope]] = field(default_factory=set)
     _loaders: dict[type, DataLoader] = field(default_factory=dict)
+    # Access the request has loaded, by factory id: rules read it synchronously.
+    access_cache: dict[int, FactoryAccess] = field(default_factory=dict)
 
     def loader(self, cls: type[L]) -> L:
         """The request's one instance of a loader class (a batch and a cache per request)."""
@@ -36,9 +38,27 @@ class Context:
         return found  # type: ignore[return-value]
 
     async def access(self, factory_id: int) -> FactoryAccess:
+        found = self.access_cache.get(factory_id)
+        if found is not None:
+            return found
         from resolvers.loaders import AccessByFactory
 
         return await self.loader(AccessByFactory).load(factory_id)
+
+    async def load_access(self, factory_ids: list[int]) -> None:
+        """Load the access to many factories in one batch (a page of them, say)."""
+        from resolvers.loaders import AccessByFactory
+
+        missing = [f for f in factory_ids if f not in self.access_cache]
+        if missing:
+            await self.loader(AccessByFactory).load_many(missing)
+
+    def known_access(self, factory_id: int) -> FactoryAccess:
+        """The access this request already loaded; AccessNotLoaded when it has not."""
+        found = self.access_cache.get(factory_id)
+        if found is None:
+            raise AccessNotLoaded(factory_id)
+        return found
 
     def fresh(self) -> "Context":
         """The same viewer with empty loaders: one per subscription event, so data is current."""

@@ -80,6 +80,7 @@ class AccessByFactory(ContextLoader):
     async def batch_load_fn(self, keys: Sequence[int]) -> list[Any]:
         async with self.ctx.database.read() as conn:
             found = await load_access(conn, self.ctx.viewer, keys)
+        self.ctx.access_cache.update(found)
         return [found[k] for k in keys]
 
 

@@ -5,13 +5,14 @@ from collections.abc import AsyncIterator, Iterator
 
 from graphql import GraphQLError
 from strawberry.extensions import (
-    MaxAliasesLimiter,
+    AddValidationRules,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     SchemaExtension,
     ValidationCache,
 )
+from strawberry.extensions.max_aliases import create_validator as alias_validator
+from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
 
 from resolvers.access_log import record_reads
 
@@ -54,11 +55,15 @@ class AccessLog(SchemaExtension):
             await record_reads(context)
 
 
+# Built once: the validation cache is keyed by the rule classes, so the same classes must come
+# back for every request (a limiter instance per request would make a new class each time).
+LIMIT_RULES = (depth_validator(MAX_DEPTH, None, None), alias_validator(MAX_ALIASES))
+
+
 def security_extensions() -> list:
     """Factories: Strawberry builds a fresh extension per request."""
     return [
-        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: AddValidationRules(list(LIMIT_RULES)),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
     ]
 
