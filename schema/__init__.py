@@ -8,8 +8,15 @@ from strawberry.extensions import DisableIntrospection
 from strawberry.tools import merge_types
 
 from db.settings import Settings
-from schema import (application, audit, certificate, connection, corrective_action, environment,
-                    extensions)
+from schema import (
+    application,
+    audit,
+    certificate,
+    connection,
+    corrective_action,
+    environment,
+    extensions,
+)
 from schema.accounts import AccountsMutation
 from schema.factory import FactoryMutation
 from schema.query import Query

@@ -6,12 +6,23 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
-from auth.permissions import (ApplicationAccess, ApplicationFees, FeeAccess, OwnerOrProgram,
-                              Scope, guarded, roles)
+from auth.permissions import (
+    ApplicationAccess,
+    ApplicationFees,
+    FeeAccess,
+    OwnerOrProgram,
+    Scope,
+    guarded,
+    roles,
+)
 from db.enums import Role, ShareScope
 from resolvers import application as applications
-from resolvers.loaders import (AuditsByApplication, FeesByApplication, TransitionsByApplication,
-                               UserById)
+from resolvers.loaders import (
+    AuditsByApplication,
+    FeesByApplication,
+    TransitionsByApplication,
+    UserById,
+)
 from schema.audit import Audit
 from schema.common import Node, PageInfo, UserError
 from schema.enums import ApplicationKind, ApplicationStatus, FeeKind, FeeStatus

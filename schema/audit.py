@@ -11,6 +11,7 @@ from db.enums import Role, ShareScope
 from resolvers import audit as audits
 from resolvers.certification_rules import is_overdue, report_due_on
 from resolvers.loaders import AuditorById, CapByAudit, FindingsByAudit, FindingsSummaryByAudit
+from resolvers.prefetch import settled
 from schema.common import Node, PageInfo, UserError
 from schema.document import Document, document
 from schema.enums import Announcement, AuditStatus, AuditType, ReviewDecision, Severity
@@ -37,6 +38,13 @@ class FindingsSummary:
 
 
 EMPTY_SUMMARY = FindingsSummary(zero_tolerance=0, critical=0, major=0, minor=0, total=0)
+
+
+def _summary(row: Any) -> FindingsSummary:
+    if row is None:
+        return EMPTY_SUMMARY
+    return FindingsSummary(zero_tolerance=row.zero_tolerance, critical=row.critical,
+                           major=row.major, minor=row.minor, total=row.total)
 
 
 @strawberry.type
@@ -95,12 +103,9 @@ class Audit(Node):
         return [Finding.from_row(row, self) for row in rows]
 
     @guarded(Scope(AUDITS))
-    async def findings_summary(self, info: Info) -> FindingsSummary | None:
-        row = await info.context.loader(FindingsSummaryByAudit).load(self.audit_id)
-        if row is None:
-            return EMPTY_SUMMARY
-        return FindingsSummary(zero_tolerance=row.zero_tolerance, critical=row.critical,
-                               major=row.major, minor=row.minor, total=row.total)
+    def findings_summary(self, info: Info) -> FindingsSummary | None:
+        return settled(info.context.loader(FindingsSummaryByAudit).load(self.audit_id),
+                       _summary)  # type: ignore[return-value]
 
     @guarded(Scope(AUDITS))
     async def report(self, info: Info) -> Document | None:

@@ -11,6 +11,7 @@ from db.enums import Role, ShareScope
 from resolvers import corrective_action as plans
 from resolvers.certification_rules import is_overdue
 from resolvers.loaders import ActionsByCap, EvidenceByAction, FindingById, VisibleAuditById
+from resolvers.prefetch import settled
 from schema.audit import Audit, Finding
 from schema.common import Node, UserError
 from schema.document import Document
@@ -77,9 +78,9 @@ class CorrectiveActionPlan(Node):
         return Audit.from_row(row)
 
     @guarded(Scope(CORRECTIVE_ACTIONS))
-    async def actions(self, info: Info) -> list[CorrectiveAction]:
-        rows = await info.context.loader(ActionsByCap).load(self.plan_id)
-        return [CorrectiveAction.from_row(row, self) for row in rows]
+    def actions(self, info: Info) -> list[CorrectiveAction]:
+        return settled(info.context.loader(ActionsByCap).load(self.plan_id),
+                       lambda rows: [CorrectiveAction.from_row(r, self) for r in rows])  # type: ignore
 
     @classmethod
     def from_row(cls, row: Any) -> "CorrectiveActionPlan":

@@ -1,5 +1,7 @@
 """Factories: public directory fields, scoped fields each declaring the scope it needs, and the
 supplier's createFactory and updateFactory."""
+import asyncio
+import inspect
 from datetime import date, datetime
 from typing import Any
 
@@ -12,15 +14,32 @@ from db.enums import Role
 from db.enums import ShareScope as S
 from resolvers import access_log
 from resolvers import factory as factories
-from resolvers.loaders import (ApplicationsByFactory, AssessmentsByFactory, AuditsByFactory,
-                               CapsByFactory, CertificateById, CertificatesByFactory,
-                               CertificationByFactory, ConnectionsByFactory, OrganizationById,
-                               VisibleFactoryById)
+from resolvers.loaders import (
+    ApplicationsByFactory,
+    AssessmentsByFactory,
+    AuditsByFactory,
+    CapsByFactory,
+    CertificateById,
+    CertificatesByFactory,
+    CertificationByFactory,
+    ConnectionsByFactory,
+    OrganizationById,
+    VisibleFactoryById,
+)
+from resolvers.prefetch import settled
 from schema.application import Application
 from schema.audit import Audit, AuditConnection, AuditEdge
 from schema.certificate import Certificate
-from schema.common import (Node, PageInfo, UserError, cursor_int, cursor_moment, decode_cursor,
-                           encode_cursor, page_size)
+from schema.common import (
+    Node,
+    PageInfo,
+    UserError,
+    cursor_int,
+    cursor_moment,
+    decode_cursor,
+    encode_cursor,
+    page_size,
+)
 from schema.connection import CustomerConnection, FactoryAccess
 from schema.corrective_action import CorrectiveActionPlan
 from schema.enums import CertificationStatus, ConnectionStatus
@@ -71,20 +90,27 @@ class Factory(Node):
     worker_count: int | None = guarded(Scope(S.PROFILE))
     contact_email: str | None = guarded(Scope(S.PROFILE))
 
-    @strawberry.field
-    async def certification_status(self, info: Info) -> CertificationStatus:
-        row = await info.context.loader(CertificationByFactory).load(self.factory_id)
-        return CertificationStatus(row.status)
+    # Loader-backed fields are plain `def`s answering through `settled`: synchronously when a
+    # page's look-ahead (resolvers.prefetch) already loaded the value, else an awaitable.
 
     @strawberry.field
-    async def certified_until(self, info: Info) -> date | None:
-        row = await info.context.loader(CertificationByFactory).load(self.factory_id)
-        return row.certified_until  # type: ignore[no-any-return]
+    def certification_status(self, info: Info) -> CertificationStatus:
+        return settled(info.context.loader(CertificationByFactory).load(self.factory_id),
+                       lambda row: CertificationStatus(row.status))  # type: ignore[return-value]
+
+    @strawberry.field
+    def certified_until(self, info: Info) -> date | None:
+        return settled(info.context.loader(CertificationByFactory).load(self.factory_id),
+                       lambda row: row.certified_until)  # type: ignore[return-value]
 
     @strawberry.field(description="The viewer's scopes for this factory; ask it first to avoid "
                                   "FORBIDDEN errors.")
-    async def viewer_access(self, info: Info) -> FactoryAccess:
-        return FactoryAccess.of(await info.context.access(self.factory_id))
+    def viewer_access(self, info: Info) -> FactoryAccess:
+        found = info.context.access_cache.get(self.factory_id)
+        if found is not None:
+            return FactoryAccess.of(found)
+        return settled(asyncio.ensure_future(info.context.access(self.factory_id)),
+                       FactoryAccess.of)  # type: ignore[return-value]
 
     @guarded(Scope(S.PROFILE), description="The supplier organization that owns this factory.")
     async def supplier(self, info: Info) -> Organization:
@@ -92,12 +118,17 @@ class Factory(Node):
                                      .load(self.supplier_id))
 
     @guarded(Scope(S.CERTIFICATION))
-    async def current_certificate(self, info: Info) -> Certificate | None:
-        row = await info.context.loader(CertificationByFactory).load(self.factory_id)
-        if row.certificate_id is None:
-            return None
-        return Certificate.from_row(await info.context.loader(CertificateById)
-                                    .load(row.certificate_id))
+    def current_certificate(self, info: Info) -> Certificate | None:
+        loaders = info.context.loader
+
+        def certificate(row: Any) -> Any:
+            if row.certificate_id is None:
+                return None
+            return settled(loaders(CertificateById).load(row.certificate_id),
+                           Certificate.from_row)
+
+        found = settled(loaders(CertificationByFactory).load(self.factory_id), certificate)
+        return _flatten(found)  # type: ignore[return-value]
 
     @guarded(Scope(S.CERTIFICATION))
     async def certificates(self, info: Info) -> list[Certificate] | None:
@@ -126,20 +157,19 @@ class Factory(Node):
                                end_cursor=edges[-1].cursor if edges else None))
 
     @guarded(Scope(S.AUDITS))
-    async def latest_audit(self, info: Info) -> Audit | None:
-        rows = await info.context.loader(AuditsByFactory).load(self.factory_id)
-        return Audit.from_row(rows[0]) if rows else None
+    def latest_audit(self, info: Info) -> Audit | None:
+        return settled(info.context.loader(AuditsByFactory).load(self.factory_id),
+                       lambda rows: Audit.from_row(rows[0]) if rows else None)  # type: ignore
 
     @guarded(Scope(S.CORRECTIVE_ACTIONS))
-    async def corrective_action_plans(self, info: Info) -> list[CorrectiveActionPlan] | None:
-        rows = await info.context.loader(CapsByFactory).load(self.factory_id)
-        return [CorrectiveActionPlan.from_row(row) for row in rows]
+    def corrective_action_plans(self, info: Info) -> list[CorrectiveActionPlan] | None:
+        return settled(info.context.loader(CapsByFactory).load(self.factory_id),
+                       lambda rows: [CorrectiveActionPlan.from_row(r) for r in rows])  # type: ignore
 
     @guarded(Scope(S.ENVIRONMENT))
-    async def environmental_assessments(self,
-                                        info: Info) -> list[EnvironmentalAssessment] | None:
-        rows = await info.context.loader(AssessmentsByFactory).load(self.factory_id)
-        return [EnvironmentalAssessment.from_row(row) for row in rows]
+    def environmental_assessments(self, info: Info) -> list[EnvironmentalAssessment] | None:
+        return settled(info.context.loader(AssessmentsByFactory).load(self.factory_id),
+                       lambda rows: [EnvironmentalAssessment.from_row(r) for r in rows])  # type: ignore
 
     @guarded(OwnerOrProgram())
     async def connections(self, info: Info, status: ConnectionStatus | None = None
@@ -173,6 +203,17 @@ class Factory(Node):
                    city=row.city, product_categories=list(row.product_categories),
                    listed=row.listed, address=row.address, worker_count=row.worker_count,
                    contact_email=row.contact_email)
+
+
+def _flatten(value: Any) -> Any:
+    """A value, or an awaitable that may itself yield an awaitable (two loaders in a row)."""
+    if not inspect.isawaitable(value):
+        return value
+
+    async def resolved() -> Any:
+        inner = await value
+        return await inner if inspect.isawaitable(inner) else inner
+    return resolved()
 
 
 async def factory_by_id(info: Info, factory_id: int) -> Factory | None:

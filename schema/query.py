@@ -1,4 +1,6 @@
 """The Query root and the Viewer."""
+from typing import Any
+
 import strawberry
 from strawberry.types import Info
 
@@ -7,10 +9,18 @@ from resolvers import factory as factories
 from resolvers import verification
 from resolvers.factory import FactoryFilter as Filter
 from resolvers.loaders import ConnectionsByCustomer, ConnectionsBySupplier, UserById
+from resolvers.prefetch import prefetch_factories
 from schema.application import Application, ApplicationConnection, ApplicationEdge
 from schema.certificate import AuditorVerification, CertificateVerification
-from schema.common import (Node, PageInfo, cursor_int, cursor_text, decode_cursor, encode_cursor,
-                           page_size)
+from schema.common import (
+    Node,
+    PageInfo,
+    cursor_int,
+    cursor_text,
+    decode_cursor,
+    encode_cursor,
+    page_size,
+)
 from schema.connection import CustomerConnection
 from schema.enums import ApplicationStatus, CertificationStatus, ConnectionStatus
 from schema.factory import Factory, FactoryConnection, FactoryEdge, factory_by_id
@@ -30,12 +40,38 @@ class FactoryFilter:
                                   "organization.")
 
 
+def _fields(selection: Any) -> list[Any]:
+    """The fields of a selection set, looking through inline fragments and fragment spreads."""
+    found = []
+    for child in getattr(selection, "selections", []):
+        found.extend([child] if hasattr(child, "arguments") else _fields(child))
+    return found
+
+
+def factory_paths(info: Info) -> set[str]:
+    """Dotted names of the Factory fields (two levels) a connection query selects."""
+    paths: set[str] = set()
+    for connection in info.selected_fields:
+        for part in _fields(connection):
+            nodes = [part] if part.name == "nodes" else [
+                n for n in _fields(part) if n.name == "node"] if part.name == "edges" else []
+            for node in nodes:
+                for factory_field in _fields(node):
+                    paths.add(factory_field.name)
+                    paths.update(f"{factory_field.name}.{sub.name}"
+                                 for sub in _fields(factory_field))
+    return paths
+
+
 async def factory_page(info: Info, first: int | None, after: str | None,
                        f: Filter) -> FactoryConnection:
     size, start = page_size(first), decode_cursor(after, 2, (cursor_text, cursor_int))
     page = await factories.list_factories(info.context, size, start, f)
-    # One batch for the whole page, so each field's rule decides without waiting.
-    await info.context.load_access([row.id for row in page.rows])
+    # One batch for the whole page, so each field's rule decides without waiting; then the
+    # selected relationships, so the fields answer without waiting either.
+    ids = [row.id for row in page.rows]
+    await info.context.load_access(ids)
+    await prefetch_factories(info.context, ids, factory_paths(info))
     edges = [FactoryEdge(cursor=encode_cursor([row.name, row.id]), node=Factory.from_row(row))
              for row in page.rows]
     return FactoryConnection(
