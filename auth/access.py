@@ -2,7 +2,7 @@
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Select, and_, literal, select, true
+from sqlalchemy import ARRAY, BigInteger, Select, any_, bindparam, literal, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from auth.policies import connection_is_live, factories_audited_by, visible_factories
@@ -62,7 +62,10 @@ def _statement(viewer: Viewer, factory_ids: list[int]) -> Select:
                audits_it.label("audits_it"), latest_connection.c.id.label("connection_id"),
                latest_connection.c.granted_scopes, latest_connection.c.live)
         .outerjoin(latest_connection, true())
-        .where(and_(Factory.id.in_(factory_ids)))
+        # = ANY(array): one SQL text whatever the number of ids, so asyncpg's prepared
+        # statement is reused (an expanding IN makes a new statement per count).
+        .where(Factory.id == any_(bindparam("factory_ids", factory_ids,
+                                            type_=ARRAY(BigInteger))))
     )
 
 
