@@ -19,6 +19,7 @@ from schema import (
 )
 from schema.accounts import AccountsMutation
 from schema.factory import FactoryMutation
+from schema.lean import install_lean_resolvers
 from schema.query import Query
 
 QUERIES: tuple[type, ...] = (Query,)
@@ -47,12 +48,14 @@ def build_schema(settings: Settings | None = None,
                   *extensions.security_extensions(), *extensions.caches()]
     if not settings.introspection:
         exts.append(DisableIntrospection)
-    return Schema(
+    built = Schema(
         query=merge_types("Query", queries),
         mutation=merge_types("Mutation", MUTATIONS) if MUTATIONS else None,
         subscription=merge_types("Subscription", SUBSCRIPTIONS) if SUBSCRIPTIONS else None,
         extensions=exts,
     )
+    install_lean_resolvers(built._schema)
+    return built
 
 
 def export_sdl() -> str:
