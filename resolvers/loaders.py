@@ -34,9 +34,14 @@ from db.enums import Severity
 from db.queries import certification_of_factories
 
 
+# One type object for every batch: SQLAlchemy memoizes a type's cache key and dialect
+# adaptation on the instance, so a new ARRAY(BigInteger) per statement redid both each time.
+_IDS = ARRAY(BigInteger)
+
+
 def ids_param(keys: Sequence[int]) -> Any:
     """`= ANY(:keys)` keeps one SQL text whatever the batch size (asyncpg caches the plan)."""
-    return any_(bindparam("keys", list(keys), type_=ARRAY(BigInteger)))
+    return any_(bindparam("keys", list(keys), type_=_IDS))
 
 
 class ContextLoader(DataLoader):

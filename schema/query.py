@@ -2,6 +2,7 @@
 from typing import Any
 
 import strawberry
+from graphql import FieldNode, FragmentSpreadNode, GraphQLResolveInfo
 from strawberry.types import Info
 
 from resolvers import application as applications
@@ -40,26 +41,37 @@ class FactoryFilter:
                                   "organization.")
 
 
-def _fields(selection: Any) -> list[Any]:
-    """The fields of a selection set, looking through inline fragments and fragment spreads."""
-    found = []
-    for child in getattr(selection, "selections", []):
-        found.extend([child] if hasattr(child, "arguments") else _fields(child))
+def _fields(raw: GraphQLResolveInfo, node: Any) -> list[FieldNode]:
+    """The fields of a node's selection set, looking through inline fragments and fragment
+    spreads. Reads graphql-core's syntax tree as it is: Strawberry's `info.selected_fields`
+    would first convert the whole tree below, arguments included (2.5% of a dashboard
+    request's CPU), only for these names."""
+    found: list[FieldNode] = []
+    for child in node.selection_set.selections if node.selection_set else ():
+        if isinstance(child, FieldNode):
+            found.append(child)
+        elif isinstance(child, FragmentSpreadNode):
+            found.extend(_fields(raw, raw.fragments[child.name.value]))
+        else:  # InlineFragmentNode
+            found.extend(_fields(raw, child))
     return found
 
 
 def factory_paths(info: Info) -> set[str]:
     """Dotted names of the Factory fields (two levels) a connection query selects."""
+    raw = info._raw_info
     paths: set[str] = set()
-    for connection in info.selected_fields:
-        for part in _fields(connection):
-            nodes = [part] if part.name == "nodes" else [
-                n for n in _fields(part) if n.name == "node"] if part.name == "edges" else []
+    for connection in raw.field_nodes:
+        for part in _fields(raw, connection):
+            name = part.name.value
+            nodes = [part] if name == "nodes" else [
+                n for n in _fields(raw, part) if n.name.value == "node"] if name == "edges" else []
             for node in nodes:
-                for factory_field in _fields(node):
-                    paths.add(factory_field.name)
-                    paths.update(f"{factory_field.name}.{sub.name}"
-                                 for sub in _fields(factory_field))
+                for factory_field in _fields(raw, node):
+                    field_name = factory_field.name.value
+                    paths.add(field_name)
+                    paths.update(f"{field_name}.{sub.name.value}"
+                                 for sub in _fields(raw, factory_field))
     return paths
 
 
