@@ -1,11 +1,13 @@
 """ESCP Connect: the Starlette application and the `escp` command line."""
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import signal
 import sys
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
@@ -17,11 +19,18 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute, request_response
 from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocketDisconnect, WebSocketState
 from strawberry import Schema
 from strawberry.asgi import GraphQL
+from strawberry.asgi import ASGIWebSocketAdapter
+from strawberry.http.exceptions import NonJsonMessageReceived, NonTextMessageReceived
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
 
-from auth.backend import TokenBackend, unauthenticated
+from auth.backend import TokenBackend, bearer_token, session_for_token, unauthenticated
+from auth.tokens import LEEWAY_SECONDS, InvalidToken
 from auth.viewer import ANONYMOUS, Viewer
 from db.embedded import DatabaseUnavailable
 from db.engine import Database, make_engine
@@ -36,7 +45,10 @@ from resolvers.document import (
     record_upload,
 )
 from resolvers.document_upload import UPLOAD_BODY_LIMIT, receive_upload
+from resolvers.events import EventHub
+from resolvers.expiry import sweep_forever
 from resolvers.notifications import OutboxSender
+from resolvers.subscriptions import start_feeds
 from schema import build_schema
 from schema.ids import decode_as, encode_id
 
@@ -50,8 +62,102 @@ def viewer_of(conn: HTTPConnection) -> Viewer:
     return getattr(conn.scope.get("user"), "viewer", ANONYMOUS)
 
 
+# ---------------------------------------------------------------- GraphQL over WebSocket
+
+WS_MESSAGE_LIMIT = 64 * 1024
+SUBSCRIPTIONS_PER_SOCKET = 20
+
+
+class SocketAdapter(ASGIWebSocketAdapter):
+    """Strawberry's adapter, refusing a message over WS_MESSAGE_LIMIT (close 1009, "message
+    too big") before it is decoded."""
+
+    async def iter_json(self, *, ignore_parsing_errors: bool = False) -> AsyncIterator[object]:
+        try:
+            while self.ws.application_state != WebSocketState.DISCONNECTED:
+                text = await self.ws.receive_text()
+                if len(text) > WS_MESSAGE_LIMIT:
+                    await self.close(1009, f"A message may have at most {WS_MESSAGE_LIMIT} bytes")
+                    return
+                try:
+                    yield self.view.decode_json(text)
+                except ValueError as exc:  # orjson's and json's decode errors both are
+                    if not ignore_parsing_errors:
+                        raise NonJsonMessageReceived from exc
+        except KeyError as exc:  # a binary frame
+            raise NonTextMessageReceived from exc
+        except WebSocketDisconnect:
+            pass
+
+
+class OperationContexts:
+    """The schema as a socket handler sees it, giving each operation a context of its own.
+
+    Strawberry hands every operation of a socket the socket's one context; ours is emptied per
+    subscription event (Context.begin_event), which must not touch another operation's."""
+
+    def __init__(self, schema: Any) -> None:
+        self._schema = schema
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._schema, name)
+
+    async def stream(self, *args: Any, context_value: Context, **kwargs: Any) -> Any:
+        return await self._schema.stream(*args, context_value=context_value.fresh(), **kwargs)
+
+
+class SocketHandler(BaseGraphQLTransportWSHandler):
+    """graphql-transport-ws, signed in by the token in the connection_init payload.
+
+    No token: close 4401; a bad, expired or revoked one: close 4403, before any operation
+    runs. An open socket closes (4401) the moment its token expires."""
+
+    def __init__(self, *, schema: Any, **kwargs: Any) -> None:
+        super().__init__(schema=OperationContexts(schema), **kwargs)
+        self._expiry: asyncio.Task[None] | None = None
+
+    async def handle_connection_init(self, message: Any) -> None:
+        payload = message.get("payload") or {}
+        if isinstance(payload, dict) and not self.connection_init_received:
+            refusal = await self._sign_in(payload)
+            if refusal is not None:
+                self.connection_init_received = True
+                await self.websocket.close(*refusal)
+                return
+        await super().handle_connection_init(message)
+
+    async def _sign_in(self, payload: dict[str, Any]) -> tuple[int, str] | None:
+        header = payload.get("Authorization") or payload.get("authorization")
+        state = self.context.request.app.state
+        try:
+            token = bearer_token(header if isinstance(header, str) else None)
+            if token is None:
+                return 4401, "Unauthorized: send Authorization in the connection_init payload"
+            viewer, expires_at = await session_for_token(state.database, state.settings, token)
+        except InvalidToken as exc:
+            return 4403, f"Forbidden: invalid token ({exc.reason})"
+        self.context.viewer = viewer
+        self._expiry = asyncio.create_task(self._close_at(expires_at))
+        return None
+
+    async def _close_at(self, expires_at: datetime) -> None:
+        # The same leeway as every token check, or a socket could outlive an HTTP request.
+        end = expires_at + timedelta(seconds=LEEWAY_SECONDS)
+        await asyncio.sleep(max(0.0, (end - datetime.now(UTC)).total_seconds()))
+        with contextlib.suppress(Exception):  # the socket may be closing already
+            await self.websocket.close(4401, "Unauthorized: the token has expired")
+
+    async def shutdown(self) -> None:
+        if self._expiry is not None:
+            self._expiry.cancel()
+        await super().shutdown()
+
+
 class GraphQLApp(GraphQL):
     """Strawberry over HTTP (POST, GET for queries, GraphiQL) and graphql-transport-ws only."""
+
+    websocket_adapter_class = SocketAdapter
+    graphql_transport_ws_handler_class = SocketHandler
 
     def encode_json(self, data: object) -> bytes:
         # orjson: several times faster than json.dumps on a dashboard's large responses.
@@ -171,6 +277,27 @@ async def outbox_sender(database: Database, smtp_url: str | None) -> AsyncIterat
         await asyncio.wait([task])  # lets a batch in flight be recorded; keeps our own cancel
 
 
+@asynccontextmanager
+async def event_feeds(database: Database, settings: Settings) -> AsyncIterator[dict[str, Any]]:
+    """This worker's one LISTEN connection, the subscription feeds on it, and the sweeper that
+    announces what changes by date alone (certificate and connection expiry)."""
+    hub = EventHub(settings.database_url)  # type: ignore[arg-type]
+    await hub.start()
+    feeds = start_feeds(hub, database)
+    sweeper = asyncio.create_task(sweep_forever(database, settings.sweep_interval),
+                                  name="escp-expiry-sweeper")
+    try:
+        for feed in feeds.values():
+            await feed.start()
+        yield feeds
+    finally:
+        sweeper.cancel()
+        for feed in feeds.values():
+            await feed.stop()
+        await asyncio.wait([sweeper])
+        await hub.stop()
+
+
 def create_app(settings: Settings | None = None, schema: Schema | None = None, *,
                send_outbox: bool = True) -> Starlette:
     """The application. `schema` defaults to the one built from `settings`; `send_outbox=False`
@@ -186,6 +313,8 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None, *
         app.state.services = {}
         try:
             async with AsyncExitStack() as running:
+                app.state.services["feeds"] = await running.enter_async_context(
+                    event_feeds(app.state.database, settings))
                 if send_outbox:
                     await running.enter_async_context(
                         outbox_sender(app.state.database, settings.smtp_url))
@@ -194,7 +323,8 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None, *
             await app.state.database.dispose()
 
     graphql = GraphQLApp(schema or build_schema(settings),
-                         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,))
+                         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+                         max_subscriptions_per_connection=SUBSCRIPTIONS_PER_SOCKET)
     routes = [
         Route("/healthz", healthz), Route("/readyz", readyz),
         Route("/graphql", BodySizeLimit(graphql, GRAPHQL_BODY_LIMIT), methods=["GET", "POST"]),
@@ -241,7 +371,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     log.info("serving on http://%s:%s/graphql", args.host, args.port)
     uvicorn.run("app:create_app", factory=True, host=args.host, port=args.port,
-                workers=args.workers, log_level="info", ws="websockets")
+                workers=args.workers, log_level="info", ws="websockets-sansio")
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:

@@ -69,7 +69,8 @@ def _statement(viewer: Viewer, factory_ids: list[int]) -> Select:
     )
 
 
-def _access_of(viewer: Viewer, row) -> FactoryAccess:  # type: ignore[no-untyped-def]
+def access_of(viewer: Viewer, row) -> FactoryAccess:  # type: ignore[no-untyped-def]
+    """The access a row of `_statement`'s shape grants (subscription feeds build such rows too)."""
     is_owner = viewer.is_supplier and row.supplier_id == viewer.organization_id
     if viewer.is_program or is_owner:
         scopes = ALL_SCOPES
@@ -97,5 +98,5 @@ async def load_access(conn: AsyncConnection, viewer: Viewer,
     ids = sorted(set(factory_ids))
     result = {fid: _anonymous(fid) for fid in ids}
     rows = (await conn.execute(_statement(viewer, ids))).all()
-    result.update({row.id: _access_of(viewer, row) for row in rows})
+    result.update({row.id: access_of(viewer, row) for row in rows})
     return result

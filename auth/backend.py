@@ -1,7 +1,9 @@
 """From a bearer token to a Viewer, for HTTP (Starlette middleware) and WebSocket alike."""
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from starlette.authentication import (
     AuthCredentials,
     AuthenticationBackend,
@@ -45,6 +47,13 @@ def bearer_token(header: str | None) -> str | None:
 async def viewer_for_token(database: Database, settings: Settings, token: str) -> Viewer:
     """Verify the token, then read the user fresh: a deleted or deactivated user's token stops
     working at once, and a changed role takes effect."""
+    viewer, _ = await session_for_token(database, settings, token)
+    return viewer
+
+
+async def session_for_token(database: Database, settings: Settings,
+                            token: str) -> tuple[Viewer, datetime]:
+    """The viewer and the moment its token expires (a socket closes then)."""
     claims = verify_token(settings, token)
     statement = (select(User.id, User.role, User.active, User.organization_id,
                         Organization.kind)
@@ -55,7 +64,8 @@ async def viewer_for_token(database: Database, settings: Settings, token: str) -
     if row is None or not row.active:
         raise InvalidToken("user inactive")
     return Viewer(user_id=row.id, organization_id=row.organization_id,
-                  organization_kind=OrganizationKind(row.kind), role=Role(row.role))
+                  organization_kind=OrganizationKind(row.kind),
+                  role=Role(row.role)), claims.expires_at
 
 
 class TokenBackend(AuthenticationBackend):
@@ -70,11 +80,22 @@ class TokenBackend(AuthenticationBackend):
             viewer = await viewer_for_token(state.database, state.settings, token)
         except InvalidToken as exc:
             raise AuthenticationError(exc.reason) from exc
+        except (DBAPIError, OSError) as exc:  # e.g. the first request after a database restart
+            raise ViewerUnavailable(str(exc).splitlines()[0] if str(exc) else "") from exc
         return AuthCredentials(["authenticated"]), ViewerUser(viewer)
 
 
+class ViewerUnavailable(AuthenticationError):
+    """The token's user could not be read: the database is unreachable right now."""
+
+
 def unauthenticated(conn: HTTPConnection, exc: Exception) -> Any:
-    """A bad token is refused outright (401), never treated as anonymous."""
+    """A bad token is refused outright (401), never treated as anonymous; a viewer that cannot
+    be read is a 503 to retry, not a crash."""
+    if isinstance(exc, ViewerUnavailable):
+        body = {"data": None, "errors": [{"message": "The database is unavailable; try again.",
+                                          "extensions": {"code": "SERVICE_UNAVAILABLE"}}]}
+        return JSONResponse(body, status_code=503, headers={"Retry-After": "1"})
     body = {"data": None, "errors": [{"message": f"Invalid token: {exc}",
                                       "extensions": {"code": "UNAUTHENTICATED"}}]}
     return JSONResponse(body, status_code=401, headers={"WWW-Authenticate": "Bearer"})

@@ -292,10 +292,12 @@ def roles(*allowed: Role) -> list[Rule]:
     return [SignedIn(), RoleIn(*allowed)]
 
 
-def guarded(rule: Rule | list[Rule], **field_kwargs: Any) -> Any:
-    """A Strawberry field guarded by rules; the last rule is shown in the field's description."""
+def guarded(rule: Rule | list[Rule], *, subscription: bool = False, **field_kwargs: Any) -> Any:
+    """A Strawberry field (or subscription) guarded by rules; the last rule is shown in the
+    field's description."""
     rules = rule if isinstance(rule, list) else [rule]
     description = field_kwargs.pop("description", None)
     shown = rules[-1].description
     text = shown if description is None else f"{description} {shown}"
-    return strawberry.field(description=text, extensions=[Guard(rules)], **field_kwargs)
+    make = strawberry.subscription if subscription else strawberry.field
+    return make(description=text, extensions=[Guard(rules)], **field_kwargs)

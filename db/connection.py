@@ -55,5 +55,7 @@ class CustomerConnection(Base):
     responded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Set once the expiry event was published, so exactly one worker publishes it.
+    expiry_announced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Bumped by every change, so racing writers can be told apart.
     version: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("1"))

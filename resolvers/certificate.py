@@ -62,6 +62,10 @@ async def set_certificate_status(session: AsyncSession, certificate_id: int,
             raise BusinessRuleError("INVALID_TRANSITION", f"The certificate is {current.value}: "
                                     f"it cannot become {target.value}.", ["status"])
         certificate.status, certificate.status_reason = target.value, reason
+        if target is CertificateStatus.ACTIVE and certificate.valid_until < today():
+            # Reinstated past its validity: this move announces the expiry (resolvers.expiry
+            # must not announce it again).
+            certificate.expiry_announced_on = today()
     return certificate
 
 

@@ -28,7 +28,7 @@ from db import CustomerConnection, Factory, Organization
 from db.enums import ConnectionStatus, ShareScope
 from resolvers import connection_notices as notices
 from resolvers.errors import BusinessRuleError, not_found
-from resolvers.events import publish
+from resolvers.events import occurred_now, publish
 
 MESSAGE_MAX_LENGTH = 2000
 LIVE_STATUSES = (ConnectionStatus.PENDING.value, ConnectionStatus.ACCEPTED.value)
@@ -46,6 +46,7 @@ class Change(str, Enum):
     SCOPES_CHANGED = "SCOPES_CHANGED"
     REVOKED = "REVOKED"
     CANCELLED = "CANCELLED"
+    EXPIRED = "EXPIRED"  # announced by resolvers.expiry once expiresAt has passed
 
 
 class Keep(Enum):
@@ -92,7 +93,7 @@ async def request_connection(session: AsyncSession, viewer: Viewer, *, factory_i
         select(Organization.name).where(Organization.id == customer_id))
     await notices.requested(session, row, factory_name=factory.name,
                             customer_name=customer_name or "A customer")
-    await _publish(session, row, Change.REQUESTED)
+    await publish_change(session, row, Change.REQUESTED)
     return row
 
 
@@ -120,7 +121,7 @@ async def respond(session: AsyncSession, viewer: Viewer, *, connection_id: int |
         row.granted_scopes = []
     await _save(session, row)
     await notices.responded(session, row, factory_name=found.factory_name)
-    await _publish(session, row, Change.ACCEPTED if accept else Change.DECLINED)
+    await publish_change(session, row, Change.ACCEPTED if accept else Change.DECLINED)
     return row
 
 
@@ -141,7 +142,7 @@ async def update_scopes(session: AsyncSession, viewer: Viewer, *, connection_id:
         row.expires_at = _future(expires_at, found.now)
     await _save(session, row)
     await notices.scopes_changed(session, row, factory_name=found.factory_name)
-    await _publish(session, row, Change.SCOPES_CHANGED)
+    await publish_change(session, row, Change.SCOPES_CHANGED)
     return row
 
 
@@ -169,7 +170,7 @@ async def end_connection(session: AsyncSession, viewer: Viewer, *,
     else:
         await notices.cancelled(session, row, factory_name=found.factory_name,
                                 customer_name=found.customer_name, was_pending=was_pending)
-    await _publish(session, row, change)
+    await publish_change(session, row, change)
     return row
 
 
@@ -258,9 +259,11 @@ async def _save(session: AsyncSession, row: CustomerConnection) -> None:
     await session.flush()
 
 
-async def _publish(session: AsyncSession, row: CustomerConnection, change: Change) -> None:
+async def publish_change(session: AsyncSession, row: CustomerConnection, change: Change) -> None:
+    """The connection's event, sent when this transaction commits."""
     await publish(session, EVENT_TOPIC, {"connection_id": row.id, "factory_id": row.factory_id,
-                                         "customer_id": row.customer_id, "change": change.value})
+                                         "customer_id": row.customer_id, "change": change.value,
+                                         "at": occurred_now()})
 
 
 def _scopes(scopes: Iterable[ShareScope]) -> list[str]:

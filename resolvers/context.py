@@ -61,6 +61,23 @@ class Context:
         return found
 
     def fresh(self) -> "Context":
-        """The same viewer with empty loaders: one per subscription event, so data is current."""
+        """The same viewer with empty loaders: one per subscription operation on a socket."""
         return Context(self.database, self.settings, self.viewer, self.request, self.response,
                        self.connection_params, self.services)
+
+    def begin_event(self, viewer: Viewer, access: FactoryAccess | None,
+                    primes: dict[type, dict[int, Any]]) -> None:
+        """Ready this subscription operation's context for its next event: the viewer as it is
+        now, nothing kept from earlier events, and the loaders primed with the rows the event's
+        feed read for all its listeners."""
+        self.viewer = viewer
+        self._loaders.clear()
+        self.access_cache.clear()
+        self.scoped_reads.clear()
+        if access is not None:
+            self.access_cache[access.factory_id] = access
+        for cls, rows in primes.items():
+            loader = self.loader(cls)
+            for key, row in rows.items():
+                if row is not None:
+                    loader.prime(key, row)

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -30,6 +31,11 @@ DEFAULT_QUEUE_SIZE = 1000
 Event = dict[str, Any]
 
 _NOTIFY = text("SELECT pg_notify(:channel, :payload)")
+
+
+def occurred_now() -> str:
+    """An event's `at`: when its change was made (ISO 8601, UTC)."""
+    return datetime.now(UTC).isoformat()
 
 
 async def publish(
@@ -100,8 +106,10 @@ class EventHub:
         check_timeout: float = 2.0,
         connect_timeout: float = 5.0,
         max_backoff: float = 5.0,
+        application_name: str = "escp-events",
     ) -> None:
         self._dsn = to_libpq_url(dsn)
+        self._application_name = application_name
         self._check_interval = check_interval
         self._check_timeout = check_timeout
         self._connect_timeout = connect_timeout
@@ -165,7 +173,7 @@ class EventHub:
         conn = await asyncpg.connect(
             self._dsn,
             timeout=self._connect_timeout,
-            server_settings={"application_name": "escp-events"},  # findable in pg_stat_activity
+            server_settings={"application_name": self._application_name},  # pg_stat_activity
         )
         try:
             conn.add_termination_listener(self._on_termination)

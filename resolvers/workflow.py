@@ -27,7 +27,7 @@ from db.enums import ApplicationStatus, ShareScope
 from db.queries import certification_of_factories
 from resolvers.certification_rules import Event, InvalidTransition, next_status
 from resolvers.errors import BusinessRuleError, not_found
-from resolvers.events import publish
+from resolvers.events import occurred_now, publish
 from resolvers.notifications import enqueue, recipients_of_connected_customers
 
 CERTIFICATION_TOPIC = "certification"
@@ -146,7 +146,7 @@ async def announce_certification(session: AsyncSession, factory: Factory, previo
     (so both exist exactly when the change committed)."""
     await publish(session, CERTIFICATION_TOPIC, {
         "factory_id": factory.id, "previous": previous, "status": after.status,
-        "certificate_id": after.certificate_id})
+        "certificate_id": after.certificate_id, "at": occurred_now()})
     enqueue(session,
             recipients=await recipients_of_connected_customers(
                 session, factory.id, ShareScope.CERTIFICATION),

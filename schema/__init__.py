@@ -21,12 +21,13 @@ from schema.accounts import AccountsMutation
 from schema.factory import FactoryMutation
 from schema.lean import install_lean_resolvers
 from schema.query import Query
+from schema.subscription import Subscription
 
 QUERIES: tuple[type, ...] = (Query,)
 MUTATIONS: tuple[type, ...] = (AccountsMutation, FactoryMutation, application.Mutation,
                                audit.Mutation, certificate.Mutation, connection.Mutation,
                                corrective_action.Mutation, environment.Mutation)
-SUBSCRIPTIONS: tuple[type, ...] = ()
+SUBSCRIPTIONS: tuple[type, ...] = (Subscription,)
 
 log = logging.getLogger("escp.graphql")
 

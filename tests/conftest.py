@@ -2,6 +2,8 @@
 import os
 
 os.environ.setdefault("ESCP_PASSWORD_HASH", "fast")  # before auth.passwords is imported
+import asyncio
+import shutil
 from collections.abc import AsyncIterator
 
 import httpx
@@ -12,7 +14,7 @@ from db import migrate
 from app import create_app
 from db.engine import Database, make_engine
 from db.settings import Settings
-from tests.database import fresh_database
+from tests.database import RestartableServer, fresh_database
 from tests.helpers import Cast, standard_cast, truncate_all
 
 
@@ -42,8 +44,9 @@ async def clean_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
 @pytest.fixture(scope="session")
 def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     data = tmp_path_factory.mktemp("escp-data")
+    # No expiry sweeps behind a test's back: tests of the sweeper run it themselves.
     return Settings(database_url=database_url, data_dir=data,
-                    jwt_secret_env="test-secret-" + "x" * 40)
+                    jwt_secret_env="test-secret-" + "x" * 40, sweep_interval=3600)
 
 
 @pytest.fixture(scope="session")
@@ -65,3 +68,11 @@ async def client(app: Starlette, database: Database) -> AsyncIterator[httpx.Asyn
 @pytest.fixture
 async def cast(database: Database, settings: Settings) -> Cast:
     return await standard_cast(database, settings)
+
+
+@pytest.fixture
+async def restartable_server() -> AsyncIterator[RestartableServer]:
+    server = await asyncio.to_thread(RestartableServer)
+    yield server
+    await asyncio.to_thread(server.server.cleanup)
+    shutil.rmtree(server.data_dir, ignore_errors=True)

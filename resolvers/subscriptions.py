@@ -1,0 +1,259 @@
+"""Subscriptions: who hears which event, decided per event against fresh data.
+
+Each worker runs one `Feed` per topic. A feed takes its topic's events from the worker's
+EventHub (LISTEN/NOTIFY), and for each event reads, in a few statements whatever the number of
+listeners, what deciding and answering needs: the subscribers' users as they are now (a
+deactivated user hears nothing more, a changed role counts at once), the factory, its live
+connections, the certificate or the connection the event is about. It then hands each listener
+the event together with the viewer's access to the factory, or nothing when it may not hear it,
+so a revoked, narrowed or expired connection stops delivery at the very next event.
+
+A listener answers each event in a context of its own, emptied per event (`Context.begin_event`):
+the rows the feed read are primed into that event's loaders, so nested fields obey the same field
+rules as queries without a query per subscriber, and nothing read for one event is reused later.
+"""
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import SimpleNamespace
+from typing import Any
+
+from sqlalchemy import ARRAY, BigInteger, any_, bindparam, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from auth.access import FactoryAccess, access_of
+from auth.policies import connection_is_live
+from auth.viewer import Viewer
+from db import Certificate, CustomerConnection, Factory, Organization, User
+from db.engine import Database
+from db.enums import OrganizationKind, Role, ShareScope
+from db.queries import certification_of_factories
+from resolvers.access_log import record_reads
+from resolvers.connection import EVENT_TOPIC as CONNECTION_TOPIC
+from resolvers.context import Context
+from resolvers.events import EventHub
+from resolvers.loaders import (
+    CertificateById,
+    CertificationByFactory,
+    VisibleConnectionById,
+    VisibleFactoryById,
+)
+from resolvers.workflow import CERTIFICATION_TOPIC
+
+log = logging.getLogger(__name__)
+
+LISTENER_QUEUE_SIZE = 100
+Event = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One event for one listener: the viewer as it is now, its access to the event's factory
+    and the rows to prime that event's loaders with."""
+
+    event: Event
+    viewer: Viewer
+    access: FactoryAccess | None
+    primes: dict[type, dict[int, Any]]
+
+    @property
+    def occurred_at(self) -> datetime:
+        return datetime.fromisoformat(self.event["at"])
+
+
+@dataclass(eq=False)
+class Listener:
+    """One subscription operation: its viewer, its filter and a bounded queue.
+
+    A listener that falls behind loses its oldest deliveries rather than holding up the feed.
+    """
+
+    viewer: Viewer
+    factory_ids: frozenset[int] | None = None
+    queue: asyncio.Queue[Delivery] = field(
+        default_factory=lambda: asyncio.Queue(LISTENER_QUEUE_SIZE))
+
+    def wants(self, event: Event) -> bool:
+        return self.factory_ids is None or event.get("factory_id") in self.factory_ids
+
+    def put(self, delivery: Delivery) -> None:
+        if self.queue.full():
+            self.queue.get_nowait()
+            log.warning("subscriber of user %s too slow: an event was dropped",
+                        self.viewer.user_id)
+        self.queue.put_nowait(delivery)
+
+
+# Decides, for one event, which listeners hear it and with what (one read for all of them).
+Audience = Callable[[AsyncConnection, Event, list[Listener]], Awaitable[dict[Listener, Delivery]]]
+
+
+class Feed:
+    """One per worker and topic: one hub subscription, one audience read per event."""
+
+    def __init__(self, hub: EventHub, database: Database, topic: str,
+                 audience: Audience) -> None:
+        self._hub, self._database, self._topic = hub, database, topic
+        self._audience = audience
+        self._listeners: set[Listener] = set()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        ready = asyncio.Event()
+        self._task = asyncio.create_task(self._run(ready), name=f"escp-feed-{self._topic}")
+        await ready.wait()  # subscribed to the hub before the first listener can come
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.wait([self._task])
+
+    @contextlib.asynccontextmanager
+    async def listen(self, viewer: Viewer,
+                     factory_ids: Iterable[int] | None = None) -> AsyncIterator[Listener]:
+        listener = Listener(viewer, frozenset(factory_ids) if factory_ids is not None else None)
+        self._listeners.add(listener)
+        try:
+            yield listener
+        finally:
+            self._listeners.discard(listener)
+
+    async def _run(self, ready: asyncio.Event) -> None:
+        async with self._hub.subscribe([self._topic]) as events:
+            ready.set()
+            async for event in events:
+                await self.dispatch(event)
+
+    async def dispatch(self, event: Event) -> None:
+        listeners = [listener for listener in self._listeners if listener.wants(event)]
+        if not listeners:
+            return
+        try:
+            async with self._database.read() as conn:
+                deliveries = await self._audience(conn, event, listeners)
+        except Exception:  # the database may be restarting: this event is lost, the feed lives
+            log.exception("cannot decide who hears %s event %s", self._topic, event)
+            return
+        for listener, delivery in deliveries.items():
+            listener.put(delivery)
+
+
+# ---------------------------------------------------------------- fresh data, once per event
+
+def _ids(name: str, values: Iterable[int]) -> Any:
+    return any_(bindparam(name, sorted(set(values)), type_=ARRAY(BigInteger)))
+
+
+async def current_viewers(conn: AsyncConnection, listeners: list[Listener]) -> dict[int, Viewer]:
+    """The listeners' users as they are now, by user id; inactive users are absent."""
+    statement = (select(User.id, User.role, User.organization_id, Organization.kind)
+                 .join(Organization, Organization.id == User.organization_id)
+                 .where(User.id == _ids("user_ids", (l.viewer.user_id for l in listeners)),
+                        User.active.is_(True)))
+    return {row.id: Viewer(user_id=row.id, organization_id=row.organization_id,
+                           organization_kind=OrganizationKind(row.kind), role=Role(row.role))
+            for row in (await conn.execute(statement)).all()}
+
+
+async def _one(conn: AsyncConnection, statement: Any) -> Any:
+    return (await conn.execute(statement)).first()
+
+
+async def _live_connections(conn: AsyncConnection, factory_id: int) -> dict[int, Any]:
+    statement = (select(CustomerConnection.customer_id, CustomerConnection.id,
+                        CustomerConnection.granted_scopes)
+                 .where(CustomerConnection.factory_id == factory_id, connection_is_live()))
+    return {row.customer_id: row for row in (await conn.execute(statement)).all()}
+
+
+def event_access(viewer: Viewer, factory: Any, live: dict[int, Any]) -> FactoryAccess:
+    """The viewer's access to the event's factory, by the same rule as auth.access.
+
+    Only program staff, the owner and customers with a live connection can hold CERTIFICATION,
+    and each of them sees the factory; whether an audit firm audits it is not read (a firm never
+    holds CERTIFICATION), so a firm's access here is that of a stranger.
+    """
+    connection = live.get(viewer.organization_id) if viewer.is_customer else None
+    owner = viewer.is_supplier and factory.supplier_id == viewer.organization_id
+    row = SimpleNamespace(
+        id=factory.id, supplier_id=factory.supplier_id,
+        visible=factory.listed or viewer.is_program or owner or connection is not None,
+        audits_it=False, live=connection is not None,
+        connection_id=connection.id if connection is not None else None,
+        granted_scopes=connection.granted_scopes if connection is not None else [])
+    return access_of(viewer, row)
+
+
+async def certification_audience(conn: AsyncConnection, event: Event,
+                                 listeners: list[Listener]) -> dict[Listener, Delivery]:
+    """Everyone who may see the factory with CERTIFICATION right now hears the change."""
+    factory_id = int(event["factory_id"])
+    factory = await _one(conn, select(*Factory.__table__.c).where(Factory.id == factory_id))
+    if factory is None:
+        return {}
+    viewers = await current_viewers(conn, listeners)
+    live = await _live_connections(conn, factory_id)
+    primes: dict[type, dict[int, Any]] = {
+        CertificationByFactory: {factory_id: await _one(
+            conn, certification_of_factories(factory_id))}}
+    certificate_id = event.get("certificate_id")
+    if certificate_id is not None:
+        primes[CertificateById] = {certificate_id: await _one(
+            conn, select(*Certificate.__table__.c).where(Certificate.id == certificate_id))}
+    deliveries = {}
+    for listener in listeners:
+        viewer = viewers.get(listener.viewer.user_id)  # type: ignore[arg-type]
+        if viewer is None:
+            continue
+        access = event_access(viewer, factory, live)
+        if ShareScope.CERTIFICATION in access.scopes:
+            deliveries[listener] = Delivery(event, viewer, access,
+                                            {**primes, VisibleFactoryById: {factory_id: factory}})
+    return deliveries
+
+
+async def connection_audience(conn: AsyncConnection, event: Event,
+                              listeners: list[Listener]) -> dict[Listener, Delivery]:
+    """Both sides of the connection hear its change: the customer and the factory's owner."""
+    connection_id = int(event["connection_id"])
+    row = await _one(conn, select(*CustomerConnection.__table__.c)
+                     .where(CustomerConnection.id == connection_id))
+    factory = await _one(conn, select(Factory.supplier_id).where(Factory.id == row.factory_id)
+                         ) if row is not None else None
+    if factory is None:
+        return {}
+    viewers = await current_viewers(conn, listeners)
+    parties = {row.customer_id, factory.supplier_id}
+    deliveries = {}
+    for listener in listeners:
+        viewer = viewers.get(listener.viewer.user_id)  # type: ignore[arg-type]
+        if viewer is not None and viewer.organization_id in parties:
+            deliveries[listener] = Delivery(event, viewer, None,
+                                            {VisibleConnectionById: {connection_id: row}})
+    return deliveries
+
+
+def start_feeds(hub: EventHub, database: Database) -> dict[str, Feed]:
+    return {CERTIFICATION_TOPIC: Feed(hub, database, CERTIFICATION_TOPIC, certification_audience),
+            CONNECTION_TOPIC: Feed(hub, database, CONNECTION_TOPIC, connection_audience)}
+
+
+# ---------------------------------------------------------------- what a subscription yields
+
+async def deliveries(ctx: Context, topic: str,
+                     factory_ids: Iterable[int] | None = None) -> AsyncIterator[Delivery]:
+    """The listener's deliveries, each with `ctx` made ready for it (fresh loaders, primed)."""
+    feed: Feed = ctx.services["feeds"][topic]
+    async with feed.listen(ctx.viewer, factory_ids) as listener:
+        try:
+            while True:
+                delivery = await listener.queue.get()
+                await record_reads(ctx)  # what the previous event showed, before it is forgotten
+                ctx.begin_event(delivery.viewer, delivery.access, delivery.primes)
+                yield delivery
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(record_reads(ctx))

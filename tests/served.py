@@ -1,0 +1,173 @@
+"""The app served by uvicorn in processes of its own, and a graphql-transport-ws client.
+
+Subscriptions are tested as a dashboard uses them: a real WebSocket to a real server, whose
+events come through PostgreSQL from whichever process made the change.
+"""
+import asyncio
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from db.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+WAIT = 5.0  # seconds: a bound on every wait, far above what a healthy run needs
+PROTOCOL = "graphql-transport-ws"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Served:
+    http: str
+    ws: str
+    process: subprocess.Popen[bytes]
+
+
+@asynccontextmanager
+async def served(database_url: str, settings: Settings, *, workers: int = 1,
+                 sweep_seconds: float = 3600) -> AsyncIterator[Served]:
+    """`uvicorn app:create_app` on a free port, ready when /readyz answers 200."""
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": database_url, "ESCP_JWT_SECRET": settings.jwt_secret,
+           "ESCP_DATA_DIR": str(settings.data_dir),
+           "ESCP_EXPIRY_SWEEP_SECONDS": str(sweep_seconds)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "app:create_app", "--factory", "--host", "127.0.0.1",
+         "--port", str(port), "--workers", str(workers), "--log-level", "warning",
+         "--ws", "websockets-sansio"], cwd=ROOT, env=env)
+    app = Served(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}/graphql", process)
+    try:
+        await _ready(app)
+        yield app
+    finally:
+        process.terminate()
+        try:
+            await asyncio.to_thread(process.wait, 15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+async def _ready(app: Served) -> None:
+    deadline = time.monotonic() + 30
+    async with httpx.AsyncClient() as client:
+        while time.monotonic() < deadline:
+            if app.process.poll() is not None:
+                raise RuntimeError(f"the server exited with {app.process.returncode}")
+            try:
+                if (await client.get(app.http + "/readyz")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+    raise RuntimeError("the server did not become ready")
+
+
+class GraphQLSocket:
+    """A graphql-transport-ws client: init, subscribe, read what comes."""
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self.ws = ws
+        self._ids = 0
+
+    async def send(self, message: dict[str, Any]) -> None:
+        await self.ws.send(json.dumps(message))
+
+    async def init(self, token: str | None) -> None:
+        payload = {"Authorization": f"Bearer {token}"} if token is not None else {}
+        await self.send({"type": "connection_init", "payload": payload})
+
+    async def subscribe(self, query: str, **variables: Any) -> str:
+        """Start an operation; returns once the server has taken it (a ping answered after)."""
+        self._ids += 1
+        operation = str(self._ids)
+        await self.send({"id": operation, "type": "subscribe",
+                         "payload": {"query": query, "variables": variables}})
+        await self.send({"type": "ping"})
+        assert (await self.receive())["type"] == "pong"
+        await asyncio.sleep(0.1)  # the operation's task reaches its feed
+        return operation
+
+    async def receive(self, timeout: float = WAIT) -> dict[str, Any]:
+        async with asyncio.timeout(timeout):
+            return json.loads(await self.ws.recv())  # type: ignore[no-any-return]
+
+    async def next(self, operation: str = "1", timeout: float = WAIT) -> dict[str, Any]:
+        """The next `next` payload of the operation (data and any errors)."""
+        message = await self.receive(timeout)
+        assert message.get("id") == operation and message["type"] == "next", message
+        return message["payload"]  # type: ignore[no-any-return]
+
+    async def silent(self, seconds: float = 1.0) -> None:
+        """Nothing arrives for `seconds`."""
+        try:
+            message = await self.receive(seconds)
+        except TimeoutError:
+            return
+        raise AssertionError(f"expected nothing, got {message}")
+
+    async def closed(self, timeout: float = WAIT) -> int | None:
+        """Wait for the server to close the socket; its close code."""
+        try:
+            async with asyncio.timeout(timeout):
+                while True:
+                    await self.ws.recv()
+        except ConnectionClosed as closed:
+            return closed.rcvd.code if closed.rcvd is not None else None
+
+
+@asynccontextmanager
+async def graphql_socket(app: Served, token: str | None = None,
+                         protocol: str = PROTOCOL) -> AsyncIterator[GraphQLSocket]:
+    """A socket; signed in (connection_ack checked) when a token is given."""
+    async with connect(app.ws, subprotocols=[protocol],  # type: ignore[list-item]
+                       open_timeout=WAIT) as ws:
+        sock = GraphQLSocket(ws)
+        if token is not None:
+            await sock.init(token)
+            assert (await sock.receive())["type"] == "connection_ack"
+        yield sock
+
+
+def worker_holding(app: Served, sock: GraphQLSocket) -> int:
+    """The pid of the server process holding this socket's other end (Linux /proc)."""
+    client_port = sock.ws.local_address[1]
+    server_port = int(app.http.rsplit(":", 1)[1])
+    inode = _server_side_inode(server_port, client_port)
+    for pid in _children(app.process.pid):
+        fds = Path(f"/proc/{pid}/fd")
+        with contextlib.suppress(OSError):
+            if any(os.readlink(fd) == f"socket:[{inode}]" for fd in fds.iterdir()):
+                return pid
+    raise AssertionError(f"no worker holds the connection from port {client_port}")
+
+
+def _server_side_inode(server_port: int, client_port: int) -> str:
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, remote = fields[1], fields[2]
+        if int(local.split(":")[1], 16) == server_port and int(remote.split(":")[1], 16) == \
+                client_port:
+            return fields[9]
+    raise AssertionError(f"no server-side socket for client port {client_port}")
+
+
+def _children(pid: int) -> list[int]:
+    return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
