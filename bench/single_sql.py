@@ -252,7 +252,8 @@ def create_app(settings: Settings | None = None,
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.settings = settings
-        # As many connections as the API's pool keeps (db.engine: pool_size 10).
+        # 10 connections: one statement per request needs no more (the API's pool keeps 30
+        # because one of its requests holds up to four at once; see bench/README.md).
         app.state.pool = await asyncpg.create_pool(
             to_libpq_url(settings.database_url), min_size=1, max_size=10, init=init,
             reset=_keep_session)
