@@ -45,6 +45,7 @@ from resolvers.document import (
     record_upload,
 )
 from resolvers.document_upload import UPLOAD_BODY_LIMIT, receive_upload
+from resolvers.access_log import ReadsBuffer
 from resolvers.events import EventHub
 from resolvers.expiry import sweep_forever
 from resolvers.notifications import OutboxSender
@@ -284,18 +285,21 @@ async def event_feeds(database: Database, settings: Settings) -> AsyncIterator[d
     hub = EventHub(settings.database_url)  # type: ignore[arg-type]
     await hub.start()
     feeds = start_feeds(hub, database)
-    sweeper = asyncio.create_task(sweep_forever(database, settings.sweep_interval),
-                                  name="escp-expiry-sweeper")
+    reads = ReadsBuffer(database)
+    tasks = [asyncio.create_task(sweep_forever(database, settings.sweep_interval),
+                                 name="escp-expiry-sweeper"),
+             asyncio.create_task(reads.run_forever(), name="escp-subscription-reads")]
     try:
         for feed in feeds.values():
             await feed.start()
-        yield feeds
+        yield {"feeds": feeds, "reads": reads}
     finally:
-        sweeper.cancel()
         for feed in feeds.values():
             await feed.stop()
-        await asyncio.wait([sweeper])
-        await hub.stop()
+        await hub.stop()  # ends every subscription, whose last reads go to the buffer
+        for task in tasks:
+            task.cancel()
+        await asyncio.wait(tasks)
 
 
 def create_app(settings: Settings | None = None, schema: Schema | None = None, *,
@@ -313,8 +317,8 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None, *
         app.state.services = {}
         try:
             async with AsyncExitStack() as running:
-                app.state.services["feeds"] = await running.enter_async_context(
-                    event_feeds(app.state.database, settings))
+                app.state.services.update(await running.enter_async_context(
+                    event_feeds(app.state.database, settings)))
                 if send_outbox:
                     await running.enter_async_context(
                         outbox_sender(app.state.database, settings.smtp_url))
@@ -371,7 +375,10 @@ def cmd_serve(args: argparse.Namespace) -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     log.info("serving on http://%s:%s/graphql", args.host, args.port)
     uvicorn.run("app:create_app", factory=True, host=args.host, port=args.port,
-                workers=args.workers, log_level="info", ws="websockets-sansio")
+                workers=args.workers, log_level="info", ws="websockets-sansio",
+                # Events are small: compressing each for each subscriber costs more CPU than
+                # the bytes it saves.
+                ws_per_message_deflate=False)
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:

@@ -56,7 +56,9 @@ def start(target: Target, env: dict[str, str], log_dir: Path) -> Server:
     port = free_port()
     log = log_dir / f"{target.name}.log"
     command = [sys.executable, "-m", "uvicorn", target.app, "--factory", "--host", "127.0.0.1",
-               "--port", str(port), "--workers", "1", "--log-level", "warning"]
+               "--port", str(port), "--workers", "1", "--log-level", "warning",
+               # as `escp serve` runs it (app.cmd_serve)
+               "--ws", "websockets-sansio", "--ws-per-message-deflate", "false"]
     with open(log, "wb") as out:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out,
                                    stderr=subprocess.STDOUT)

@@ -29,6 +29,8 @@ class Context:
     _loaders: dict[type, DataLoader] = field(default_factory=dict)
     # Access the request has loaded, by factory id: rules read it synchronously.
     access_cache: dict[int, FactoryAccess] = field(default_factory=dict)
+    # Set per subscription event only (begin_event); None for queries and mutations.
+    event_answers: dict[Any, Any] | None = None
 
     def loader(self, cls: type[L]) -> L:
         """The request's one instance of a loader class (a batch and a cache per request)."""
@@ -66,11 +68,12 @@ class Context:
                        self.connection_params, self.services)
 
     def begin_event(self, viewer: Viewer, access: FactoryAccess | None,
-                    primes: dict[type, dict[int, Any]]) -> None:
+                    primes: dict[type, dict[int, Any]], answers: dict[Any, Any]) -> None:
         """Ready this subscription operation's context for its next event: the viewer as it is
-        now, nothing kept from earlier events, and the loaders primed with the rows the event's
-        feed read for all its listeners."""
+        now, nothing kept from earlier events, the loaders primed with the rows the event's
+        feed read for all its listeners, and the event's shared answers (schema.sharing)."""
         self.viewer = viewer
+        self.event_answers = answers
         self._loaders.clear()
         self.access_cache.clear()
         self.scoped_reads.clear()

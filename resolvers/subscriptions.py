@@ -31,7 +31,7 @@ from db import Certificate, CustomerConnection, Factory, Organization, User
 from db.engine import Database
 from db.enums import OrganizationKind, Role, ShareScope
 from db.queries import certification_of_factories
-from resolvers.access_log import record_reads
+from resolvers.access_log import ReadsBuffer
 from resolvers.connection import EVENT_TOPIC as CONNECTION_TOPIC
 from resolvers.context import Context
 from resolvers.events import EventHub
@@ -58,6 +58,8 @@ class Delivery:
     viewer: Viewer
     access: FactoryAccess | None
     primes: dict[type, dict[int, Any]]
+    # The event's answers, one dict shared by all its deliveries (schema.sharing).
+    answers: dict[Any, Any]
 
     @property
     def occurred_at(self) -> datetime:
@@ -203,15 +205,15 @@ async def certification_audience(conn: AsyncConnection, event: Event,
     if certificate_id is not None:
         primes[CertificateById] = {certificate_id: await _one(
             conn, select(*Certificate.__table__.c).where(Certificate.id == certificate_id))}
-    deliveries = {}
+    primes[VisibleFactoryById] = {factory_id: factory}
+    deliveries, answers = {}, {}
     for listener in listeners:
         viewer = viewers.get(listener.viewer.user_id)  # type: ignore[arg-type]
         if viewer is None:
             continue
         access = event_access(viewer, factory, live)
         if ShareScope.CERTIFICATION in access.scopes:
-            deliveries[listener] = Delivery(event, viewer, access,
-                                            {**primes, VisibleFactoryById: {factory_id: factory}})
+            deliveries[listener] = Delivery(event, viewer, access, primes, answers)
     return deliveries
 
 
@@ -227,12 +229,12 @@ async def connection_audience(conn: AsyncConnection, event: Event,
         return {}
     viewers = await current_viewers(conn, listeners)
     parties = {row.customer_id, factory.supplier_id}
-    deliveries = {}
+    primes: dict[type, dict[int, Any]] = {VisibleConnectionById: {connection_id: row}}
+    deliveries, answers = {}, {}
     for listener in listeners:
         viewer = viewers.get(listener.viewer.user_id)  # type: ignore[arg-type]
         if viewer is not None and viewer.organization_id in parties:
-            deliveries[listener] = Delivery(event, viewer, None,
-                                            {VisibleConnectionById: {connection_id: row}})
+            deliveries[listener] = Delivery(event, viewer, None, primes, answers)
     return deliveries
 
 
@@ -247,13 +249,13 @@ async def deliveries(ctx: Context, topic: str,
                      factory_ids: Iterable[int] | None = None) -> AsyncIterator[Delivery]:
     """The listener's deliveries, each with `ctx` made ready for it (fresh loaders, primed)."""
     feed: Feed = ctx.services["feeds"][topic]
+    reads: ReadsBuffer = ctx.services["reads"]
     async with feed.listen(ctx.viewer, factory_ids) as listener:
         try:
             while True:
                 delivery = await listener.queue.get()
-                await record_reads(ctx)  # what the previous event showed, before it is forgotten
-                ctx.begin_event(delivery.viewer, delivery.access, delivery.primes)
+                reads.add(ctx)  # what the previous event showed, before it is forgotten
+                ctx.begin_event(delivery.viewer, delivery.access, delivery.primes, delivery.answers)
                 yield delivery
         finally:
-            with contextlib.suppress(Exception):
-                await asyncio.shield(record_reads(ctx))
+            reads.add(ctx)

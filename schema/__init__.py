@@ -21,6 +21,7 @@ from schema.accounts import AccountsMutation
 from schema.factory import FactoryMutation
 from schema.lean import install_lean_resolvers
 from schema.query import Query
+from schema.sharing import SharedAnswers
 from schema.subscription import Subscription
 
 QUERIES: tuple[type, ...] = (Query,)
@@ -54,6 +55,7 @@ def build_schema(settings: Settings | None = None,
         mutation=merge_types("Mutation", MUTATIONS) if MUTATIONS else None,
         subscription=merge_types("Subscription", SUBSCRIPTIONS) if SUBSCRIPTIONS else None,
         extensions=exts,
+        execution_context_class=SharedAnswers,
     )
     install_lean_resolvers(built._schema)
     return built

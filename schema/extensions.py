@@ -2,6 +2,7 @@
 import logging
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 from graphql import GraphQLError
 from strawberry.extensions import (
@@ -33,6 +34,13 @@ class MaskInternalErrors(SchemaExtension):
         if result is None or not result.errors:
             return
         result.errors = [self._mask(error) for error in result.errors]
+
+    def on_stream_result(self, result: Any) -> Iterator[None]:
+        """Each subscription event's result, masked before it is sent (on_operation only sees
+        the end of the subscription)."""
+        if getattr(result, "errors", None):
+            result.errors = [self._mask(error) for error in result.errors]
+        yield
 
     @staticmethod
     def _mask(error: GraphQLError) -> GraphQLError:

@@ -18,11 +18,12 @@ from auth.tokens import LEEWAY_SECONDS, issue_token
 from db import AccessLogEntry, Certificate, User
 from db import migrate
 from db.engine import Database, make_engine
+from db.enums import Role
 from db.settings import Settings
 from tests.api.connection_steps import accepted, end, expire_by_date, request, update_scopes
 from tests.api.workflow import SET_CERTIFICATE_STATUS, TODAY, Journey, ok, run
 from tests.database import RestartableServer
-from tests.helpers import Cast, standard_cast
+from tests.helpers import Cast, add_person, standard_cast
 from tests.served import Served, graphql_socket, served, worker_holding
 
 CERTIFICATION = """
@@ -396,3 +397,30 @@ async def retried(make: Callable[[], Awaitable[dict]]) -> dict:
             if not body.get("errors"):
                 return body
     raise AssertionError("the request kept failing after the restart")
+
+
+async def test_one_event_answers_each_organization_for_itself(
+        live: Served, http: httpx.AsyncClient, cast: Cast, database: Database) -> None:
+    """Users of one organization may share an event's answer; other organizations never do."""
+    await add_person(database, cast, "customer_a_second", "customer_a", Role.CUSTOMER)
+    mine = await accepted(http, cast, "customer_a", scopes=["CERTIFICATION", "PROFILE"])
+    theirs = await accepted(http, cast, "customer_b", scopes=["CERTIFICATION"])
+    query = """subscription { certificationStatusChanged { status factory {
+        address viewerAccess { scopes connection { id } } } } }"""
+    async with (graphql_socket(live, cast.token("customer_a_user")) as first,
+                graphql_socket(live, cast.token("customer_a_second")) as second,
+                graphql_socket(live, cast.token("customer_b_user")) as other):
+        for sock in (first, second, other):
+            await sock.subscribe(query)
+        await Journey(http, database, cast).submit()
+        answers = [await sock.next() for sock in (first, second, other)]
+    same_org = {"data": {"certificationStatusChanged": {"status": "IN_PROGRESS", "factory": {
+        "address": "alpha street 1",
+        "viewerAccess": {"scopes": ["PROFILE", "CERTIFICATION"], "connection": {"id": mine}}}}}}
+    assert answers[0] == answers[1] == same_org
+    assert answers[2]["data"] == {"certificationStatusChanged": {
+        "status": "IN_PROGRESS", "factory": {
+            "address": None,
+            "viewerAccess": {"scopes": ["CERTIFICATION"], "connection": {"id": theirs}}}}}
+    assert [(e["path"], e["extensions"]["requiredScope"]) for e in answers[2]["errors"]] == [
+        (["certificationStatusChanged", "factory", "address"], "PROFILE")]

@@ -1,0 +1,241 @@
+"""Subscription delivery: from a certification change to its delivery to N subscribers, 1 worker.
+
+    python bench/subscriptions.py --subscribers 1000 --events 20
+
+A database of its own (`escp_bench_subscriptions`, rebuilt each run) holds one certified factory
+and N customer organizations, each with one user and an ACCEPTED connection granting
+CERTIFICATION (or, with --organizations K, N users spread over K organizations). The app is served by uvicorn (1 worker); N graphql-transport-ws sockets, one per
+customer user, each subscribe to `certificationStatusChanged` with a dashboard's selection. The
+program then suspends and reinstates the certificate over HTTP, one change at a time, and each
+socket records when each event arrived.
+
+Latency of one delivery = arrival - the event's `occurredAt` (stamped inside the mutation's
+transaction, before the commit), on the same machine's clock: it covers the commit, NOTIFY, the
+worker's per-event permission read, answering the selection for each subscriber and the socket
+write. "All delivered" is, per event, the latency of its last subscriber.
+"""
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import sys
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+from websockets.asyncio.client import ClientConnection, connect
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from auth.tokens import issue_token  # noqa: E402
+from bench import dataset, servers  # noqa: E402
+from db import (  # noqa: E402
+    Certificate,
+    CustomerConnection,
+    Factory,
+    Organization,
+    User,
+)
+from db.embedded import ensure_database  # noqa: E402
+from db.engine import Database, make_engine  # noqa: E402
+from db.migrate import upgrade_async  # noqa: E402
+from db.settings import Settings  # noqa: E402
+from schema.ids import encode_id  # noqa: E402
+
+DATABASE = "escp_bench_subscriptions"
+SUBSCRIPTION = """subscription { certificationStatusChanged {
+  previousStatus status occurredAt
+  factory { id name certificationStatus certifiedUntil }
+  certificate { number status validUntil } } }"""
+SET_STATUS = """mutation($input: SetCertificateStatusInput!) {
+  setCertificateStatus(input: $input) { certificate { status } userErrors { code } } }"""
+
+
+async def build(url: str, subscribers: int, organizations: int,
+                settings: Settings) -> dict[str, Any]:
+    """The data set; returns the admin's and every subscriber's token and the certificate id."""
+    database = Database(make_engine(url))
+    try:
+        async with database.unit_of_work() as session:
+            program = Organization(name="ESCP", kind="PROGRAM")
+            supplier = Organization(name="Supplier", kind="SUPPLIER")
+            customers = [Organization(name=f"Brand {i}", kind="CUSTOMER")
+                         for i in range(organizations)]
+            session.add_all([program, supplier, *customers])
+            await session.flush()
+            admin = User(email="admin@bench.test", name="Admin", password_hash="-",
+                         role="ADMIN", organization_id=program.id)
+            # Subscriber i belongs to organization i mod `organizations`.
+            users = [User(email=f"user{i}@bench.test", name=f"User {i}", password_hash="-",
+                          role="CUSTOMER", organization_id=customers[i % organizations].id)
+                     for i in range(subscribers)]
+            factory = Factory(supplier_id=supplier.id, name="Bench Knitwear", country="BD",
+                              city="Dhaka", listed=True, product_categories=["knitwear"])
+            session.add_all([admin, *users, factory])
+            await session.flush()
+            certificate = Certificate(number="C900001", factory_id=factory.id, status="ACTIVE",
+                                      issued_on=date.today() - timedelta(days=30),
+                                      valid_until=date.today() + timedelta(days=335))
+            session.add(certificate)
+            session.add_all([CustomerConnection(
+                factory_id=factory.id, customer_id=c.id, status="ACCEPTED",
+                requested_scopes=["CERTIFICATION"], granted_scopes=["CERTIFICATION"])
+                for c in customers])
+            await session.flush()
+
+            def token(user: User) -> str:
+                return issue_token(settings, user_id=user.id, organization_id=user.organization_id,
+                                   role=user.role)[0]
+
+            return {"admin": token(admin), "subscribers": [token(u) for u in users],
+                    "certificate": encode_id("Certificate", certificate.id)}
+    finally:
+        await database.dispose()
+
+
+class Subscriber:
+    def __init__(self, ws: ClientConnection) -> None:
+        self.ws = ws
+        self.arrivals: dict[str, float] = {}  # occurredAt -> arrival (epoch seconds)
+
+    async def read(self) -> None:
+        async for raw in self.ws:
+            message = json.loads(raw)
+            if message.get("type") == "next":
+                event = message["payload"]["data"]["certificationStatusChanged"]
+                self.arrivals[event["occurredAt"]] = time.time()
+
+
+async def subscribe(ws_url: str, token: str) -> Subscriber:
+    ws = await connect(ws_url, subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
+                       open_timeout=30, max_queue=None)
+    await ws.send(json.dumps({"type": "connection_init",
+                              "payload": {"Authorization": f"Bearer {token}"}}))
+    assert json.loads(await ws.recv())["type"] == "connection_ack"
+    await ws.send(json.dumps({"id": "1", "type": "subscribe",
+                              "payload": {"query": SUBSCRIPTION}}))
+    return Subscriber(ws)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, int(round(q * len(ordered))) - 1))]
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    settings = Settings(jwt_secret_env=secrets.token_urlsafe(48))
+    server = dataset.server_url(args.data_dir)
+    url = await ensure_database(server, DATABASE, drop_first=True)
+    await upgrade_async(url)
+    data = await build(url, args.subscribers, args.organizations or args.subscribers, settings)
+    logs = servers.log_dir()
+    app = servers.start(servers.TARGETS[0],
+                        servers.environment(url, settings.jwt_secret, args.data_dir), logs)
+    try:
+        await servers.wait_ready(app)
+        ws_url = f"ws://127.0.0.1:{app.port}/graphql"
+        opening = asyncio.Semaphore(50)
+
+        async def one(token: str) -> Subscriber:
+            async with opening:
+                return await subscribe(ws_url, token)
+
+        subscribers = await asyncio.gather(*(one(t) for t in data["subscribers"]))
+        readers = [asyncio.create_task(s.read()) for s in subscribers]
+        await asyncio.sleep(1.0)  # every operation reaches its feed
+        server_cpu_before = psutil.Process(app.pid).cpu_times()
+        per_delivery: list[float] = []
+        all_delivered: list[float] = []
+        missing = 0
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{app.port}",
+                                     headers={"Authorization": f"Bearer {data['admin']}"},
+                                     timeout=30) as http:
+            for n in range(args.events):
+                status = "SUSPENDED" if n % 2 == 0 else "ACTIVE"
+                response = await http.post("/graphql", json={"query": SET_STATUS, "variables": {
+                    "input": {"certificateId": data["certificate"], "status": status,
+                              "reason": "Bench."}}})
+                body = response.json()
+                assert not body["data"]["setCertificateStatus"]["userErrors"], body
+                occurred = await wait_all(subscribers, n, args.timeout)
+                if occurred is None:
+                    missing += 1
+                    continue
+                moment = datetime.fromisoformat(occurred).timestamp()
+                latencies = [s.arrivals[occurred] - moment for s in subscribers
+                             if occurred in s.arrivals]
+                missing += len(subscribers) - len(latencies)
+                per_delivery.extend(latencies)
+                all_delivered.append(max(latencies))
+                await asyncio.sleep(args.pause)
+        server_cpu = sum(psutil.Process(app.pid).cpu_times()[:2]) - sum(server_cpu_before[:2])
+        rss = psutil.Process(app.pid).memory_info().rss / 2**20
+        for reader in readers:
+            reader.cancel()
+        await asyncio.gather(*(s.ws.close() for s in subscribers), return_exceptions=True)
+    finally:
+        servers.stop(app)
+        servers.remove(logs)
+    ms = 1000.0
+    return {
+        "subscribers": args.subscribers,
+        "organizations": args.organizations or args.subscribers,
+        "events": args.events, "missing_deliveries": missing,
+        "delivery_p50_ms": percentile(per_delivery, 0.50) * ms,
+        "delivery_p99_ms": percentile(per_delivery, 0.99) * ms,
+        "delivery_max_ms": max(per_delivery) * ms,
+        "all_delivered_p50_ms": percentile(all_delivered, 0.50) * ms,
+        "all_delivered_p99_ms": percentile(all_delivered, 0.99) * ms,
+        "server_cpu_ms_per_event": server_cpu / args.events * ms,
+        "server_rss_mb_after": rss,
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+async def wait_all(subscribers: list[Subscriber], n: int, timeout: float) -> str | None:
+    """The occurredAt of event n once every subscriber has it (or timeout); None if none did."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        counts: dict[str, int] = {}
+        for s in subscribers:
+            for occurred in s.arrivals:
+                counts[occurred] = counts.get(occurred, 0) + 1
+        latest = sorted(counts)[n] if len(counts) > n else None
+        if latest is not None and counts[latest] == len(subscribers):
+            return latest
+        await asyncio.sleep(0.01)
+    counts = {}
+    for s in subscribers:
+        for occurred in s.arrivals:
+            counts[occurred] = counts.get(occurred, 0) + 1
+    return sorted(counts)[n] if len(counts) > n else None
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--subscribers", type=int, default=1000)
+    p.add_argument("--organizations", type=int, default=0,
+                   help="customer organizations the subscribers belong to (0: one each)")
+    p.add_argument("--events", type=int, default=20)
+    p.add_argument("--pause", type=float, default=0.3, help="seconds between changes")
+    p.add_argument("--timeout", type=float, default=15.0, help="per event, for all deliveries")
+    p.add_argument("--data-dir", type=Path, default=Path(".escp-bench"))
+    args = p.parse_args(argv)
+    report = asyncio.run(run(args))
+    results = Path(__file__).resolve().parent / "results"
+    results.mkdir(exist_ok=True)
+    stamp = report["when"].replace(":", "")
+    (results / f"subscriptions-{stamp}.json").write_text(json.dumps(report, indent=2))
+    width = max(map(len, report))
+    for key, value in report.items():
+        print(f"{key:{width}}  {value:.1f}" if isinstance(value, float) else
+              f"{key:{width}}  {value}")
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
+    main()
