@@ -4,10 +4,11 @@
 
 A database of its own (`escp_bench_subscriptions`, rebuilt each run) holds one certified factory
 and N customer organizations, each with one user and an ACCEPTED connection granting
-CERTIFICATION (or, with --organizations K, N users spread over K organizations). The app is served by uvicorn (1 worker); N graphql-transport-ws sockets, one per
-customer user, each subscribe to `certificationStatusChanged` with a dashboard's selection. The
-program then suspends and reinstates the certificate over HTTP, one change at a time, and each
-socket records when each event arrived.
+CERTIFICATION (or, with --organizations K, N users spread over K organizations). The app is
+served by uvicorn (1 worker); N graphql-transport-ws sockets, one per customer user, each
+subscribe to `certificationStatusChanged` with a dashboard's selection. The program then
+suspends and reinstates the certificate over HTTP, one change at a time, and each socket
+records when each event arrived.
 
 Latency of one delivery = arrival - the event's `occurredAt` (stamped inside the mutation's
 transaction, before the commit), on the same machine's clock: it covers the commit, NOTIFY, the
@@ -154,7 +155,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{app.port}",
                                      headers={"Authorization": f"Bearer {data['admin']}"},
                                      timeout=30) as http:
-            for n in range(args.events):
+            # The first events run cold (statement caches, first executions): not measured.
+            for n in range(args.warmup + args.events):
                 status = "SUSPENDED" if n % 2 == 0 else "ACTIVE"
                 response = await http.post("/graphql", json={"query": SET_STATUS, "variables": {
                     "input": {"certificateId": data["certificate"], "status": status,
@@ -162,6 +164,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 body = response.json()
                 assert not body["data"]["setCertificateStatus"]["userErrors"], body
                 occurred = await wait_all(subscribers, n, args.timeout)
+                if n == args.warmup - 1:
+                    server_cpu_before = psutil.Process(app.pid).cpu_times()
+                if n < args.warmup:
+                    await asyncio.sleep(args.pause)
+                    continue
                 if occurred is None:
                     missing += 1
                     continue
@@ -220,7 +227,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--subscribers", type=int, default=1000)
     p.add_argument("--organizations", type=int, default=0,
                    help="customer organizations the subscribers belong to (0: one each)")
-    p.add_argument("--events", type=int, default=20)
+    p.add_argument("--events", type=int, default=20, help="measured changes")
+    p.add_argument("--warmup", type=int, default=2, help="changes made first, not measured")
     p.add_argument("--pause", type=float, default=0.3, help="seconds between changes")
     p.add_argument("--timeout", type=float, default=15.0, help="per event, for all deliveries")
     p.add_argument("--data-dir", type=Path, default=Path(".escp-bench"))

@@ -37,11 +37,16 @@ async def record_reads(ctx: Context) -> None:
             "organization_id": ctx.viewer.organization_id})
 
 
-# Reads from many organizations at once, each with its own moment.
+# Reads from many organizations at once, each with its own moment. A read of a factory or by an
+# organization deleted since is moot: it is skipped rather than failing the whole batch.
 _INSERT_MANY = text(
     "INSERT INTO access_log (factory_id, organization_id, scope, viewed_at) "
-    "SELECT * FROM unnest(CAST(:factory_ids AS bigint[]), CAST(:organization_ids AS bigint[]), "
-    "CAST(:scopes AS text[]), CAST(:viewed_at AS timestamptz[]))")
+    "SELECT r.* FROM unnest(CAST(:factory_ids AS bigint[]), CAST(:organization_ids AS bigint[]), "
+    "CAST(:scopes AS text[]), CAST(:viewed_at AS timestamptz[])) AS r(f, o, s, t) "
+    "WHERE EXISTS (SELECT 1 FROM factories WHERE id = r.f) "
+    "AND EXISTS (SELECT 1 FROM organizations WHERE id = r.o)")
+# While the database is down the buffer keeps what it holds, up to this many reads.
+MAX_HELD = 100_000
 
 
 class ReadsBuffer:
@@ -76,6 +81,10 @@ class ReadsBuffer:
                     "scopes": [r[2] for r in held], "viewed_at": [r[3] for r in held]})
         except Exception:  # the database may be down: keep them for the next flush
             self._held[:0] = held
+            if len(self._held) > MAX_HELD:
+                log.error("access log: %d reads dropped, the database is unreachable",
+                          len(self._held) - MAX_HELD)
+                del self._held[:len(self._held) - MAX_HELD]
             raise
 
     async def run_forever(self) -> None:

@@ -28,14 +28,14 @@ def _until(row: CustomerConnection) -> str:
 
 async def _to_factory(session: AsyncSession, row: CustomerConnection, topic: str, subject: str,
                       body: str) -> None:
-    enqueue(session, recipients=await recipients_of_factory(session, row.factory_id),
-            topic=topic, subject=subject, body=body + SIGNATURE)
+    await enqueue(session, recipients=await recipients_of_factory(session, row.factory_id),
+                  topic=topic, subject=subject, body=body + SIGNATURE)
 
 
 async def _to_customer(session: AsyncSession, row: CustomerConnection, topic: str, subject: str,
                        body: str) -> None:
-    enqueue(session, recipients=await recipients_of_organization(session, row.customer_id),
-            topic=topic, subject=subject, body=body + SIGNATURE)
+    await enqueue(session, recipients=await recipients_of_organization(session, row.customer_id),
+                  topic=topic, subject=subject, body=body + SIGNATURE)
 
 
 async def requested(session: AsyncSession, row: CustomerConnection, *, factory_name: str,

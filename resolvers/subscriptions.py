@@ -207,11 +207,14 @@ async def certification_audience(conn: AsyncConnection, event: Event,
             conn, select(*Certificate.__table__.c).where(Certificate.id == certificate_id))}
     primes[VisibleFactoryById] = {factory_id: factory}
     deliveries, answers = {}, {}
+    accesses: dict[tuple[Any, ...], FactoryAccess] = {}  # one per organization and role
     for listener in listeners:
         viewer = viewers.get(listener.viewer.user_id)  # type: ignore[arg-type]
         if viewer is None:
             continue
-        access = event_access(viewer, factory, live)
+        identity = (viewer.organization_id, viewer.organization_kind, viewer.role)
+        access = accesses.get(identity) or accesses.setdefault(
+            identity, event_access(viewer, factory, live))
         if ShareScope.CERTIFICATION in access.scopes:
             deliveries[listener] = Delivery(event, viewer, access, primes, answers)
     return deliveries

@@ -147,12 +147,12 @@ async def announce_certification(session: AsyncSession, factory: Factory, previo
     await publish(session, CERTIFICATION_TOPIC, {
         "factory_id": factory.id, "previous": previous, "status": after.status,
         "certificate_id": after.certificate_id, "at": occurred_now()})
-    enqueue(session,
-            recipients=await recipients_of_connected_customers(
-                session, factory.id, ShareScope.CERTIFICATION),
-            topic="certification.changed",
-            subject=f"{factory.name}: certification status {after.status}",
-            body=_notice_body(factory, previous, after))
+    await enqueue(session,
+                  recipients=await recipients_of_connected_customers(
+                      session, factory.id, ShareScope.CERTIFICATION),
+                  topic="certification.changed",
+                  subject=f"{factory.name}: certification status {after.status}",
+                  body=_notice_body(factory, previous, after))
 
 
 def _notice_body(factory: Factory, previous: str, after: Any) -> str:

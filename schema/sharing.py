@@ -19,17 +19,16 @@ class SharedAnswers(StrawberryGraphQLCoreExecutionContext):
     event's answers (`Context.event_answers`, one dict per event, shared by its listeners)."""
 
     def execute_operation(self, serially: bool | None = None) -> Any:
-        answers = getattr(self.context_value, "event_answers", None)
+        ctx = self.context_value
+        answers = getattr(ctx, "event_answers", None)
         if answers is None:  # queries and mutations
             return super().execute_operation(serially)
         key = self._answer_key()
         found = answers.get(key)
-        if found is None or found[0] is not self.operation:
-            result = super().execute_operation(serially)
-            answer = asyncio.ensure_future(result) if self.is_awaitable(result) else result
-            found = answers[key] = (self.operation, answer)
-        answer = found[1]
-        return _awaited(answer) if isinstance(answer, asyncio.Future) else answer
+        if found is None or found.operation is not self.operation:
+            found = answers[key] = Answer(self.operation, super().execute_operation(serially),
+                                          ctx, self.is_awaitable)
+        return found.given_to(ctx)
 
     def _answer_key(self) -> tuple[Any, ...]:
         viewer = self.context_value.viewer
@@ -41,5 +40,30 @@ class SharedAnswers(StrawberryGraphQLCoreExecutionContext):
                 viewer.organization_kind, viewer.role)
 
 
-async def _awaited(future: "asyncio.Future[Any]") -> Any:
-    return await asyncio.shield(future)  # one subscriber's cancellation spares the others
+class Answer:
+    """One execution's result and the scoped reads it made: every subscriber given the result
+    is recorded as having read the same (resolvers.access_log)."""
+
+    def __init__(self, operation: Any, result: Any, ctx: Any, is_awaitable: Any) -> None:
+        self.operation = operation
+        self.reads: frozenset[Any] = frozenset()
+        if is_awaitable(result):
+            self.result: Any = asyncio.ensure_future(self._finish(result, ctx))
+        else:
+            self.result, self.reads = result, frozenset(ctx.scoped_reads)
+
+    async def _finish(self, result: Any, ctx: Any) -> Any:
+        value = await result
+        self.reads = frozenset(ctx.scoped_reads)
+        return value
+
+    def given_to(self, ctx: Any) -> Any:
+        if isinstance(self.result, asyncio.Future):
+            return self._later(ctx)
+        ctx.scoped_reads.update(self.reads)
+        return self.result
+
+    async def _later(self, ctx: Any) -> Any:
+        value = await asyncio.shield(self.result)  # one subscriber's cancellation spares others
+        ctx.scoped_reads.update(self.reads)
+        return value

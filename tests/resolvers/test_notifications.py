@@ -96,8 +96,9 @@ def _sender(database: Database, port: int, **options: Any) -> OutboxSender:
 async def _notify(database: Database, *addresses: str) -> None:
     async with database.unit_of_work() as session:
         for address in addresses:
-            enqueue(session, recipients=[(None, address)], topic="test.notice",
-                    subject=f"Notice for {address}", body=f"Dear {address},\nsomething changed.")
+            await enqueue(session, recipients=[(None, address)], topic="test.notice",
+                          subject=f"Notice for {address}",
+                          body=f"Dear {address},\nsomething changed.")
 
 
 async def _outbox(database: Database) -> list[Notification]:
@@ -139,8 +140,8 @@ async def test_rolled_back_transaction_leaves_no_notice(
         database: Database, mailbox: Mailbox, smtp_port: int) -> None:
     with pytest.raises(RuntimeError):
         async with database.unit_of_work() as session:
-            enqueue(session, recipients=[(None, "ana@brand.example")], topic="test.notice",
-                    subject="Never", body="The change failed.")
+            await enqueue(session, recipients=[(None, "ana@brand.example")], topic="test.notice",
+                          subject="Never", body="The change failed.")
             await session.flush()
             raise RuntimeError("the change that caused the notice failed")
 
@@ -278,9 +279,9 @@ async def test_without_smtp_url_notices_are_logged_once_and_kept_unsent(
 
 async def test_enqueue_writes_one_notice_per_distinct_recipient(database: Database) -> None:
     async with database.unit_of_work() as session:
-        enqueue(session, recipients=[(1, "Ana@Brand.example"), (None, "ana@brand.example"),
-                                     (2, "bo@brand.example")],
-                topic="connection.requested", subject="New request", body="Body")
+        await enqueue(session, recipients=[(1, "Ana@Brand.example"), (None, "ana@brand.example"),
+                                           (2, "bo@brand.example")],
+                      topic="connection.requested", subject="New request", body="Body")
 
     rows = await _outbox(database)
     assert [(row.user_id, row.recipient, row.topic) for row in rows] == [
@@ -292,8 +293,8 @@ async def test_enqueue_writes_one_notice_per_distinct_recipient(database: Databa
 async def test_enqueue_refuses_a_subject_spanning_lines(database: Database) -> None:
     async with database.unit_of_work() as session:
         with pytest.raises(ValueError, match="one line"):
-            enqueue(session, recipients=[(None, "ana@brand.example")], topic="t",
-                    subject="Hi\nBcc: everyone@example.com", body="Body")
+            await enqueue(session, recipients=[(None, "ana@brand.example")], topic="t",
+                          subject="Hi\nBcc: everyone@example.com", body="Body")
 
 
 async def test_recipients_are_the_active_users_of_the_organization_and_factory_owner(
