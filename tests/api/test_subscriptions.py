@@ -333,6 +333,31 @@ async def test_an_event_made_in_one_process_reaches_a_subscriber_held_by_another
         assert (await owner.next())["data"]["connectionChanged"]["status"] == "PENDING"
 
 
+async def test_across_processes_a_dashboard_hears_its_factory_and_stops_at_revocation(
+        live: Served, cast: Cast, database: Database, database_url: str,
+        settings: Settings) -> None:
+    """Every change is made through another process than the one holding the sockets."""
+    async with (served(database_url, settings) as other,
+                httpx.AsyncClient(base_url=other.http, timeout=30) as elsewhere):
+        connection = await accepted(elsewhere, cast, scopes=["CERTIFICATION"])
+        journey = Journey(elsewhere, database, cast)
+        await journey.to_certified()
+        async with (graphql_socket(live, cast.token("customer_a_user")) as dashboard,
+                    graphql_socket(live, cast.token("supplier_a_user")) as owner):
+            await dashboard.subscribe(CERTIFICATION)
+            await owner.subscribe(CERTIFICATION)
+            for status, heard in (("SUSPENDED", "SUSPENDED"), ("ACTIVE", "CERTIFIED")):
+                await set_status(elsewhere, cast, journey, status)
+                changed = time.monotonic()
+                assert status_change(await dashboard.next())[1] == heard
+                assert time.monotonic() - changed < 1.0
+                assert status_change(await owner.next())[1] == heard
+            await stop_by_revoking(elsewhere, cast, database, connection)
+            await set_status(elsewhere, cast, journey, "SUSPENDED")
+            assert status_change(await owner.next()) == ("CERTIFIED", "SUSPENDED")
+            await dashboard.silent(0.5)
+
+
 async def test_two_workers_deliver_to_every_socket_whichever_worker_holds_it(
         cast: Cast, database: Database, database_url: str, settings: Settings) -> None:
     async with (served(database_url, settings, workers=2) as app,
