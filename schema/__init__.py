@@ -47,6 +47,7 @@ def build_schema(settings: Settings | None = None,
     """The schema; `queries` lets a test add a root type of its own to the real assembly."""
     settings = settings or Settings()
     exts: list = [extensions.MaskInternalErrors, extensions.AccessLog,
+                  extensions.SubscriptionsOverSockets,
                   *extensions.security_extensions(), *extensions.caches()]
     if not settings.introspection:
         exts.append(DisableIntrospection)

@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from graphql import GraphQLError
+from strawberry.types.graphql import OperationType
 from strawberry.extensions import (
     AddValidationRules,
     MaxTokensLimiter,
@@ -61,6 +62,20 @@ class AccessLog(SchemaExtension):
         context = self.execution_context.context
         if hasattr(context, "scoped_reads"):
             await record_reads(context)
+
+
+class SubscriptionsOverSockets(SchemaExtension):
+    """Subscriptions run over WebSocket only, where the socket signs in with its token and
+    closes when the token expires; over HTTP one is refused with a clear error (Strawberry
+    would run it as a query and fail inside)."""
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context
+        over_socket = getattr(context.context, "connection_params", None) is not None
+        if context.operation_type is OperationType.SUBSCRIPTION and not over_socket:
+            raise GraphQLError("Subscriptions are served over WebSocket (graphql-transport-ws) "
+                               "at /graphql.", extensions={"code": "BAD_REQUEST"})
+        yield
 
 
 # Built once: the validation cache is keyed by the rule classes, so the same classes must come

@@ -23,7 +23,7 @@ from db.settings import Settings
 from tests.api.connection_steps import accepted, end, expire_by_date, request, update_scopes
 from tests.api.workflow import SET_CERTIFICATE_STATUS, TODAY, Journey, ok, run
 from tests.database import RestartableServer
-from tests.helpers import Cast, add_person, standard_cast
+from tests.helpers import Cast, add_person, gql, standard_cast
 from tests.served import Served, graphql_socket, served, worker_holding
 
 CERTIFICATION = """
@@ -455,3 +455,13 @@ async def test_one_event_answers_each_organization_for_itself(
     assert await logged_reads(database, cast.organizations["customer_a"], started) == [
         "PROFILE", "PROFILE"]
     assert await logged_reads(database, cast.organizations["customer_b"], started) == []
+
+
+async def test_a_subscription_over_http_is_refused_clearly(
+        client: httpx.AsyncClient, cast: Cast, caplog: pytest.LogCaptureFixture) -> None:
+    body = await gql(client, CONNECTIONS, cast.token("customer_a_user"))
+    assert body["data"] is None
+    assert [(e["message"], e["extensions"]["code"]) for e in body["errors"]] == [
+        ("Subscriptions are served over WebSocket (graphql-transport-ws) at /graphql.",
+         "BAD_REQUEST")]
+    assert "internal error" not in caplog.text
