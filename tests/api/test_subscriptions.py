@@ -367,6 +367,7 @@ async def test_two_workers_deliver_to_every_socket_whichever_worker_holds_it(
             graphql_socket(app, cast.token("supplier_a_user"))) for _ in range(8)]
         holders = {worker_holding(app, sock) for sock in sockets}
         while len(holders) < 2:  # the kernel chose one worker for all: open more until not
+            assert len(sockets) < 40, "every socket went to one worker"
             sockets.append(await stack.enter_async_context(
                 graphql_socket(app, cast.token("supplier_a_user"))))
             holders.add(worker_holding(app, sockets[-1]))
