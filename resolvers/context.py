@@ -31,12 +31,17 @@ class Context:
     access_cache: dict[int, FactoryAccess] = field(default_factory=dict)
     # Set per subscription event only (begin_event); None for queries and mutations.
     event_answers: dict[Any, Any] | None = None
+    # Rows an event's feed read, by loader class: primed into a loader when it is first made.
+    _primes: dict[type, dict[int, Any]] = field(default_factory=dict)
 
     def loader(self, cls: type[L]) -> L:
         """The request's one instance of a loader class (a batch and a cache per request)."""
         found = self._loaders.get(cls)
         if found is None:
             found = self._loaders[cls] = cls(self)
+            for key, row in self._primes.get(cls, {}).items():
+                if row is not None:
+                    found.prime(key, row)
         return found  # type: ignore[return-value]
 
     async def access(self, factory_id: int) -> FactoryAccess:
@@ -79,8 +84,6 @@ class Context:
         self.scoped_reads.clear()
         if access is not None:
             self.access_cache[access.factory_id] = access
-        for cls, rows in primes.items():
-            loader = self.loader(cls)
-            for key, row in rows.items():
-                if row is not None:
-                    loader.prime(key, row)
+        # Loaders are made (and primed) only if this event is executed for this subscriber:
+        # one whose organization already has the answer (schema.sharing) needs none.
+        self._primes = primes
