@@ -7,8 +7,8 @@ import os
 import signal
 import sys
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
 from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -21,8 +21,7 @@ from starlette.routing import Route, WebSocketRoute, request_response
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 from strawberry import Schema
-from strawberry.asgi import GraphQL
-from strawberry.asgi import ASGIWebSocketAdapter
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.http.exceptions import NonJsonMessageReceived, NonTextMessageReceived
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
@@ -44,8 +43,8 @@ from resolvers.document import (
     incoming_dir,
     record_upload,
 )
-from resolvers.document_upload import UPLOAD_BODY_LIMIT, receive_upload
 from resolvers.access_log import ReadsBuffer
+from resolvers.document_upload import UPLOAD_BODY_LIMIT, receive_upload
 from resolvers.events import EventHub
 from resolvers.expiry import sweep_forever
 from resolvers.notifications import OutboxSender

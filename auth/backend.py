@@ -1,9 +1,11 @@
 """From a bearer token to a Viewer, for HTTP (Starlette middleware) and WebSocket alike."""
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ARRAY, BigInteger, any_, bindparam, select
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.authentication import (
     AuthCredentials,
     AuthenticationBackend,
@@ -55,17 +57,24 @@ async def session_for_token(database: Database, settings: Settings,
                             token: str) -> tuple[Viewer, datetime]:
     """The viewer and the moment its token expires (a socket closes then)."""
     claims = verify_token(settings, token)
-    statement = (select(User.id, User.role, User.active, User.organization_id,
-                        Organization.kind)
-                 .join(Organization, Organization.id == User.organization_id)
-                 .where(User.id == claims.user_id))
     async with database.read() as conn:
-        row = (await conn.execute(statement)).first()
-    if row is None or not row.active:
+        viewer = (await active_viewers(conn, [claims.user_id])).get(claims.user_id)
+    if viewer is None:
         raise InvalidToken("user inactive")
-    return Viewer(user_id=row.id, organization_id=row.organization_id,
-                  organization_kind=OrganizationKind(row.kind),
-                  role=Role(row.role)), claims.expires_at
+    return viewer, claims.expires_at
+
+
+async def active_viewers(conn: AsyncConnection, user_ids: Iterable[int]) -> dict[int, Viewer]:
+    """The users as they are now, by id, as viewers; deleted or deactivated users are absent.
+    One statement for any number of them (subscription feeds ask for all their listeners)."""
+    ids = sorted(set(user_ids))
+    statement = (select(User.id, User.role, User.organization_id, Organization.kind)
+                 .join(Organization, Organization.id == User.organization_id)
+                 .where(User.id == any_(bindparam("user_ids", ids, type_=ARRAY(BigInteger))),
+                        User.active.is_(True)))
+    return {row.id: Viewer(user_id=row.id, organization_id=row.organization_id,
+                           organization_kind=OrganizationKind(row.kind), role=Role(row.role))
+            for row in (await conn.execute(statement)).all()}
 
 
 class TokenBackend(AuthenticationBackend):

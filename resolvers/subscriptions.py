@@ -21,15 +21,16 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import ARRAY, BigInteger, any_, bindparam, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from auth.access import FactoryAccess, access_of
+from auth.backend import active_viewers
 from auth.policies import connection_is_live
 from auth.viewer import Viewer
-from db import Certificate, CustomerConnection, Factory, Organization, User
+from db import Certificate, CustomerConnection, Factory
 from db.engine import Database
-from db.enums import OrganizationKind, Role, ShareScope
+from db.enums import ShareScope
 from db.queries import certification_of_factories
 from resolvers.access_log import ReadsBuffer
 from resolvers.connection import EVENT_TOPIC as CONNECTION_TOPIC
@@ -145,21 +146,6 @@ class Feed:
 
 # ---------------------------------------------------------------- fresh data, once per event
 
-def _ids(name: str, values: Iterable[int]) -> Any:
-    return any_(bindparam(name, sorted(set(values)), type_=ARRAY(BigInteger)))
-
-
-async def current_viewers(conn: AsyncConnection, listeners: list[Listener]) -> dict[int, Viewer]:
-    """The listeners' users as they are now, by user id; inactive users are absent."""
-    statement = (select(User.id, User.role, User.organization_id, Organization.kind)
-                 .join(Organization, Organization.id == User.organization_id)
-                 .where(User.id == _ids("user_ids", (l.viewer.user_id for l in listeners)),
-                        User.active.is_(True)))
-    return {row.id: Viewer(user_id=row.id, organization_id=row.organization_id,
-                           organization_kind=OrganizationKind(row.kind), role=Role(row.role))
-            for row in (await conn.execute(statement)).all()}
-
-
 async def _one(conn: AsyncConnection, statement: Any) -> Any:
     return (await conn.execute(statement)).first()
 
@@ -196,7 +182,7 @@ async def certification_audience(conn: AsyncConnection, event: Event,
     factory = await _one(conn, select(*Factory.__table__.c).where(Factory.id == factory_id))
     if factory is None:
         return {}
-    viewers = await current_viewers(conn, listeners)
+    viewers = await active_viewers(conn, (l.viewer.user_id for l in listeners))
     live = await _live_connections(conn, factory_id)
     primes: dict[type, dict[int, Any]] = {
         CertificationByFactory: {factory_id: await _one(
@@ -230,7 +216,7 @@ async def connection_audience(conn: AsyncConnection, event: Event,
                          ) if row is not None else None
     if factory is None:
         return {}
-    viewers = await current_viewers(conn, listeners)
+    viewers = await active_viewers(conn, (l.viewer.user_id for l in listeners))
     parties = {row.customer_id, factory.supplier_id}
     primes: dict[type, dict[int, Any]] = {VisibleConnectionById: {connection_id: row}}
     deliveries, answers = {}, {}

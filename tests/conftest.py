@@ -14,6 +14,7 @@ from db import migrate
 from app import create_app
 from db.engine import Database, make_engine
 from db.settings import Settings
+from resolvers.events import EventHub
 from tests.database import RestartableServer, fresh_database
 from tests.helpers import Cast, standard_cast, truncate_all
 
@@ -76,3 +77,14 @@ async def restartable_server() -> AsyncIterator[RestartableServer]:
     yield server
     await asyncio.to_thread(server.server.cleanup)
     shutil.rmtree(server.data_dir, ignore_errors=True)
+
+
+@pytest.fixture
+async def hub(database_url: str) -> AsyncIterator[EventHub]:
+    """An event hub of the test's own, as a worker runs one. No liveness query within a test's
+    time: a prompt reconnection is the termination listener's. Its own application_name, so a
+    test can terminate its connection and not the app's."""
+    hub = EventHub(database_url, check_interval=60, application_name="escp-events-under-test")
+    await hub.start()
+    yield hub
+    await hub.stop()

@@ -54,6 +54,16 @@ async def http(live: Served, database: Database) -> AsyncIterator[httpx.AsyncCli
         yield client
 
 
+async def connected_and_certified(http: httpx.AsyncClient, database: Database, cast: Cast,
+                                  scopes: list[str]) -> tuple[str, Journey]:
+    """Given: customer_a connected to alpha with `scopes`, then alpha certified through the
+    workflow; the connection's id and the journey (for its certificate)."""
+    connection = await accepted(http, cast, scopes=scopes)
+    journey = Journey(http, database, cast)
+    await journey.to_certified()
+    return connection, journey
+
+
 def status_change(payload: dict) -> tuple[str, str]:
     event = payload["data"]["certificationStatusChanged"]
     return event["previousStatus"], event["status"]
@@ -157,9 +167,8 @@ async def stop_by_expiry(http: httpx.AsyncClient, cast: Cast, database: Database
 @pytest.mark.parametrize("stop", [stop_by_revoking, stop_by_narrowing, stop_by_expiry])
 async def test_delivery_stops_at_once_when_the_factory_stops_sharing(
         live: Served, http: httpx.AsyncClient, cast: Cast, database: Database, stop) -> None:
-    connection = await accepted(http, cast, scopes=["CERTIFICATION", "PROFILE"])
-    journey = Journey(http, database, cast)
-    await journey.to_certified()
+    connection, journey = await connected_and_certified(http, database, cast,
+                                                        ["CERTIFICATION", "PROFILE"])
     async with (graphql_socket(live, cast.token("customer_a_user")) as dashboard,
                 graphql_socket(live, cast.token("supplier_a_user")) as owner):
         await dashboard.subscribe(CERTIFICATION)
@@ -213,9 +222,7 @@ async def logged_reads(database: Database, organization_id: int, since: datetime
 
 async def test_expiry_by_date_is_announced_with_nobody_acting(
         live: Served, http: httpx.AsyncClient, cast: Cast, database: Database) -> None:
-    connection = await accepted(http, cast, scopes=["CERTIFICATION"])
-    journey = Journey(http, database, cast)
-    await journey.to_certified()
+    connection, journey = await connected_and_certified(http, database, cast, ["CERTIFICATION"])
     async with (graphql_socket(live, cast.token("customer_a_user")) as dashboard,
                 graphql_socket(live, cast.token("supplier_a_user")) as owner):
         await dashboard.subscribe(CERTIFICATION)
@@ -339,9 +346,8 @@ async def test_across_processes_a_dashboard_hears_its_factory_and_stops_at_revoc
     """Every change is made through another process than the one holding the sockets."""
     async with (served(database_url, settings) as other,
                 httpx.AsyncClient(base_url=other.http, timeout=30) as elsewhere):
-        connection = await accepted(elsewhere, cast, scopes=["CERTIFICATION"])
-        journey = Journey(elsewhere, database, cast)
-        await journey.to_certified()
+        connection, journey = await connected_and_certified(elsewhere, database, cast,
+                                                            ["CERTIFICATION"])
         async with (graphql_socket(live, cast.token("customer_a_user")) as dashboard,
                     graphql_socket(live, cast.token("supplier_a_user")) as owner):
             await dashboard.subscribe(CERTIFICATION)

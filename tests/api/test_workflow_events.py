@@ -2,11 +2,9 @@
 publishes one `certification` event in the transaction that made it, with the previous and new
 status as readers see them; moves that change neither, and refused moves, publish nothing."""
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import httpx
-import pytest
 from sqlalchemy import update
 
 from db import Certificate
@@ -16,14 +14,6 @@ from tests.api.workflow import SET_CERTIFICATE_STATUS, TODAY, Journey, codes, ok
 from tests.helpers import Cast, timeless
 
 MARKER = {"marker": True}
-
-
-@pytest.fixture
-async def hub(database_url: str) -> AsyncIterator[EventHub]:
-    hub = EventHub(database_url, check_interval=60)
-    await hub.start()
-    yield hub
-    await hub.stop()
 
 
 async def events_until_marker(database: Database, subscription: Subscription) -> list[Event]:

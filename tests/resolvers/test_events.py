@@ -3,7 +3,7 @@ and a hub survives losing its connection, including a restart of the database.""
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -20,15 +20,6 @@ TERMINATE_LISTENERS = text(
     "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
     " WHERE application_name = 'escp-events-under-test' AND datname = current_database()"
 )
-
-
-@pytest.fixture
-async def hub(database_url: str) -> AsyncIterator[EventHub]:
-    # No liveness query within a test's time: a prompt reconnection is the termination listener's.
-    hub = EventHub(database_url, check_interval=60, application_name="escp-events-under-test")
-    await hub.start()
-    yield hub
-    await hub.stop()
 
 
 async def next_event(subscription: Subscription) -> Event:

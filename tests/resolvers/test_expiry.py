@@ -1,10 +1,8 @@
 """The expiry sweep: what expires by date is announced once, by one worker, whoever sweeps."""
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import httpx
-import pytest
 from sqlalchemy import select, update
 
 from db import Certificate, CustomerConnection
@@ -14,14 +12,6 @@ from resolvers.expiry import sweep
 from tests.api.connection_steps import accepted, expire_by_date, pk
 from tests.api.workflow import SET_CERTIFICATE_STATUS, TODAY, Journey, ok, run
 from tests.helpers import Cast, timeless
-
-
-@pytest.fixture
-async def hub(database_url: str) -> AsyncIterator[EventHub]:
-    hub = EventHub(database_url, check_interval=60, application_name="escp-events-under-test")
-    await hub.start()
-    yield hub
-    await hub.stop()
 
 
 async def drained(subscription: Subscription, quiet: float = 0.5) -> list[Event]:
