@@ -67,3 +67,19 @@ def certification_status_of(factory_id: ColumnElement[Any]) -> ColumnElement[str
     status = select(Certificate.status).where(*current).scalar_subquery()
     valid_until = select(Certificate.valid_until).where(*current).scalar_subquery()
     return _status_case(status, valid_until, _open_application(factory_id))
+
+
+def certification_columns(factory_id: ColumnElement[Any]) -> list[Any]:
+    """certification_status, certified_until and certificate_id of a factory as labelled
+    scalar subqueries, for selects that cannot join a lateral (the compiled read path)."""
+    current = (Certificate.factory_id == factory_id,
+               Certificate.status != CertificateStatus.SUPERSEDED.value)
+
+    def of(column: Any) -> Any:
+        return select(column).where(*current).limit(1).scalar_subquery()
+
+    status, valid_until = of(Certificate.status), of(Certificate.valid_until)
+    certified_until = case((status == CertificateStatus.REVOKED.value, None), else_=valid_until)
+    return [_status_case(status, valid_until, _open_application(factory_id))
+            .label("certification_status"),
+            certified_until.label("certified_until"), of(Certificate.id).label("certificate_id")]

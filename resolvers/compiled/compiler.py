@@ -1,0 +1,433 @@
+"""The compiler: a validated query operation and a viewer kind in, one SQL statement out.
+
+The statement returns the whole response's `data` as JSON built by PostgreSQL. Row policies
+(auth.policies) and the access computation (auth.access) are rendered into it as they are; each
+guarded field's rules say what they decide in SQL (auth.permissions.Rule.sql), so a denied field
+is null in the JSON and its object carries a `$d` list naming the denials, from which Python
+builds the same errors as the resolver path. A customer's reads are written to the access log by
+a data-modifying CTE of the same statement. Anything the compiler does not know raises
+Unsupported, and the operation runs on the resolver path.
+"""
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLSchema,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    get_named_type,
+)
+from sqlalchemy import column, false, func, literal_column, or_, select, table, text
+
+from auth import policies
+from auth.access import access_select, is_owner_sql, scopes_sql
+from auth.permissions import FALSE, TRUE, Guard, Rule
+from auth.viewer import Viewer
+from db import Factory
+from db.queries import certification_columns, certification_status_of
+from resolvers.compiled.objects import OBJECTS, ObjectSql, Relation
+from resolvers.compiled.sqltext import Params, param, quote, render
+
+MAX_PAIRS = 48  # json_build_object takes at most 100 arguments
+
+
+class Unsupported(Exception):
+    """The operation uses something the compiler does not answer; `reason` says what."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Denial:
+    key: str
+    node: FieldNode
+    rule: Rule
+
+
+@dataclass(frozen=True)
+class Root:
+    """A root field of the operation: its response key, its kind and its argument names."""
+
+    key: str
+    kind: str
+    prefix: str
+    field_def: Any
+    node: FieldNode
+
+
+@dataclass
+class Plan:
+    sql: str
+    params: list[str]
+    roots: list[Root]
+    denials: list[Denial]
+
+
+def symbolic_viewer(viewer: Viewer) -> Viewer:
+    """The viewer's kind with its ids as parameters: one plan serves every viewer of a kind."""
+    if not viewer.is_authenticated:
+        return viewer
+    return Viewer(user_id=param("uid"), organization_id=param("org"),
+                  organization_kind=viewer.organization_kind, role=viewer.role)
+
+
+def kind_of(viewer: Viewer) -> tuple[Any, ...]:
+    return (viewer.is_authenticated, viewer.organization_kind, viewer.role)
+
+
+# ---------------------------------------------------------------- selections
+
+def collect(selection_set: SelectionSetNode | None, fragments: dict[str, FragmentDefinitionNode],
+            type_name: str, found: dict[str, list[FieldNode]] | None = None
+            ) -> dict[str, list[FieldNode]]:
+    """The fields of a selection by response key, fragments expanded (graphql-core's rules)."""
+    found = {} if found is None else found
+    for child in selection_set.selections if selection_set else ():
+        if child.directives:
+            raise Unsupported("directives (@skip/@include)")
+        if isinstance(child, FieldNode):
+            key = child.alias.value if child.alias else child.name.value
+            found.setdefault(key, []).append(child)
+        elif isinstance(child, FragmentSpreadNode):
+            fragment = fragments[child.name.value]
+            if fragment.type_condition.name.value != type_name:
+                raise Unsupported("a fragment on another type")
+            collect(fragment.selection_set, fragments, type_name, found)
+        elif isinstance(child, InlineFragmentNode):
+            condition = child.type_condition
+            if condition is not None and condition.name.value != type_name:
+                raise Unsupported("an inline fragment on another type")
+            collect(child.selection_set, fragments, type_name, found)
+    return found
+
+
+def _merged(nodes: list[FieldNode]) -> SelectionSetNode:
+    selections = [s for node in nodes if node.selection_set for s in node.selection_set.selections]
+    return SelectionSetNode(selections=tuple(selections))
+
+
+def guard_of(field_def: Any) -> Guard | None:
+    definition = field_def.extensions.get("strawberry-definition")
+    for extension in getattr(definition, "extensions", None) or ():
+        if isinstance(extension, Guard):
+            return extension
+    return None
+
+
+# ---------------------------------------------------------------- SQL terms for rules
+
+@dataclass
+class Terms:
+    """auth.permissions.SqlTerms over the factory access row `p` and an object's columns."""
+
+    viewer: Viewer
+    columns: dict[str, str]
+    org: str = "«org»"
+    scopes: str = "p.scopes"
+    is_owner: str = "p.is_owner"
+    is_auditing_firm: str = "p.audits_it"
+
+    def column(self, name: str) -> str | None:
+        return self.columns.get(name)
+
+
+# ---------------------------------------------------------------- the compiler
+
+@dataclass(frozen=True)
+class Known:
+    """What holds below a field: the scopes a customer's read was logged under on the way
+    down, and the rule decisions (SQL) already allowed by ancestors, which need no re-check."""
+
+    reads: frozenset[str]
+    granted: frozenset[str]
+
+
+@dataclass
+class Compiler:
+    schema: GraphQLSchema
+    fragments: dict[str, FragmentDefinitionNode]
+    viewer: Viewer
+    params: Params = field(default_factory=Params)
+    denials: list[Denial] = field(default_factory=list)
+    ctes: list[str] = field(default_factory=list)
+    reads: list[str] = field(default_factory=list)  # SQL selecting (id, scope) pairs read
+
+    def object(self, type_: GraphQLObjectType, selection: SelectionSetNode,
+               known: "Known") -> str:
+        """A json_build_object of the selected fields of one object, with its `$d` list."""
+        spec = OBJECTS.get(type_.name)
+        if spec is None:
+            raise Unsupported(f"type {type_.name}")
+        terms = Terms(self.viewer, spec.rule_columns)
+        pairs, denied = [], []
+        for key, nodes in collect(selection, self.fragments, type_.name).items():
+            value, denial = self.field(type_, spec, key, nodes, terms, known)
+            pairs.append(f"{quote(key)}, {value}")
+            if denial:
+                denied.append(denial)
+        if denied:
+            pairs.append(f"'$d', to_json(NULLIF(array_remove(ARRAY[{', '.join(denied)}]"
+                         f"::int[], NULL), '{{}}'))")
+        if len(pairs) > MAX_PAIRS:
+            raise Unsupported("too many fields in one object")
+        return f"json_build_object({', '.join(pairs)})"
+
+    def field(self, type_: GraphQLObjectType, spec: ObjectSql, key: str, nodes: list[FieldNode],
+              terms: Terms, known: "Known") -> tuple[str, str | None]:
+        name = nodes[0].name.value
+        if name == "__typename":
+            return quote(type_.name), None
+        field_def = type_.fields.get(name)
+        if field_def is None or any(node.arguments for node in nodes):
+            raise Unsupported(f"{type_.name}.{name} with arguments")
+        guard = guard_of(field_def)
+        if guard is None:
+            return self.value(type_, spec, name, field_def, nodes, known), None
+        if isinstance(field_def.type, GraphQLNonNull):
+            raise Unsupported(f"{type_.name}.{name} is guarded but non-null")
+        self._check_reads(guard, known.reads, f"{type_.name}.{name}")
+        checks = []
+        for rule in guard.rules:
+            decision = rule.sql(terms)
+            if decision is None:
+                raise Unsupported(f"{type_.name}.{name}: {type(rule).__name__} has no SQL form")
+            if decision in known.granted or decision == TRUE:
+                continue  # an ancestor's identical check already allowed it
+            self.denials.append(Denial(key, nodes[0], rule))
+            checks.append((f"coalesce({decision}, false)", len(self.denials) - 1, decision))
+        inner = Known(known.reads | self._scopes_read(guard),
+                      known.granted | {decision for _, _, decision in checks})
+        value = self.value(type_, spec, name, field_def, nodes, inner)
+        if not checks:
+            return value, None
+        allowed = " AND ".join(check for check, _, _ in checks)
+        cases = " ".join(f"WHEN NOT {check} THEN {n}" for check, n, _ in checks)
+        return f"CASE WHEN {allowed} THEN {value} END", f"CASE {cases} END"
+
+    def _scopes_read(self, guard: Guard | None) -> frozenset[str]:
+        if guard is None or not self.viewer.is_customer:
+            return frozenset()
+        return frozenset(r.reads.value for r in guard.rules if r.reads is not None)
+
+    def _check_reads(self, guard: Guard, covered: frozenset[str], where: str) -> None:
+        """Below a factory's own fields, a rule may only read a scope its ancestors read: the
+        access log then needs only the factory-level reads (see `factory_reads`)."""
+        if not self.viewer.is_customer:
+            return
+        for rule in guard.rules:
+            if rule.reads is not None and covered and rule.reads.value not in covered:
+                raise Unsupported(f"{where} reads another scope than its parent")
+
+    def value(self, type_: GraphQLObjectType, spec: ObjectSql, name: str, field_def: Any,
+              nodes: list[FieldNode], known: "Known") -> str:
+        leaf = spec.leaves.get(name)
+        if leaf is not None:
+            if any(node.selection_set for node in nodes):
+                raise Unsupported(f"{type_.name}.{name}")
+            return leaf
+        relation = spec.relations.get(name)
+        if relation is None:
+            raise Unsupported(f"{type_.name}.{name}")
+        child = get_named_type(field_def.type)
+        assert isinstance(child, GraphQLObjectType)
+        inner = self.object(child, _merged(nodes), known)
+        return self.relation(relation, inner)
+
+    def relation(self, relation: Relation, inner: str) -> str:
+        if not relation.source:  # an object made of the parent's own row
+            return inner
+        source = relation.source
+        if relation.policy is not None:
+            condition = render(getattr(policies, relation.policy)(self.viewer))
+            source += f" AND {condition}"
+        order = f" ORDER BY {relation.order}" if relation.order else ""
+        if relation.many:
+            return (f"(SELECT coalesce(json_agg({inner}{order}), '[]') FROM {source})")
+        limit = " LIMIT 1" if relation.order else ""
+        return f"(SELECT {inner} FROM {source}{order}{limit})"
+
+    # ------------------------------------------------------------ factories
+
+    def factory_rows(self, prefix: str, where: list[Any], tail: str = "") -> str:
+        """A CTE of factories with the viewer's access to each (auth.access, as it is)."""
+        columns = [Factory.name, Factory.country, Factory.city, Factory.product_categories,
+                   Factory.listed, Factory.address, Factory.worker_count, Factory.contact_email,
+                   *certification_columns(Factory.id)]
+        inner = render(access_select(self.viewer).add_columns(*columns).where(*where))
+        a = table("a", *(column(c) for c in ("supplier_id", "audits_it", "live",
+                                             "granted_scopes")))
+        scopes = render(scopes_sql(self.viewer, a.c))
+        owner = render(is_owner_sql(self.viewer, a.c))
+        self.ctes.append(
+            f"{prefix}_rows AS (SELECT a.*, {scopes} AS scopes, {owner} AS is_owner "
+            f"FROM ({inner}{tail}) a)")
+        return f"{prefix}_rows"
+
+    def factory_json(self, type_: GraphQLObjectType, nodes: list[FieldNode]) -> str:
+        return self.object(type_, _merged(nodes), Known(frozenset(), frozenset()))
+
+    def factory_reads(self, rows: str, type_: GraphQLObjectType, nodes: list[FieldNode]) -> None:
+        """The scopes a customer reads of each factory shown: those of the factory's guarded
+        fields it selects, where the factory grants them (nested fields read no other scope,
+        see _check_reads)."""
+        if not self.viewer.is_customer:
+            return
+        read: set[str] = set()
+        for child in collect(_merged(nodes), self.fragments, type_.name).values():
+            field_def = type_.fields.get(child[0].name.value)
+            if field_def is not None:
+                read |= self._scopes_read(guard_of(field_def))
+        if read:
+            scopes = ", ".join(quote(s) for s in sorted(read))
+            self.reads.append(f"SELECT p.id, s FROM {rows} p, unnest(ARRAY[{scopes}]) s "
+                              f"WHERE s = ANY(p.scopes)")
+
+
+def _factories(c: Compiler, root: Root) -> str:
+    p, v, add = root.prefix, c.viewer, c.params.add
+    search, country = add(f"{p}_search", "text"), add(f"{p}_country", "text")
+    status, connected = add(f"{p}_status", "text"), add(f"{p}_connected", "boolean")
+    first, has_after = add(f"{p}_first", "int"), add(f"{p}_has_after", "boolean")
+    after_name, after_id = add(f"{p}_after_name", "text"), add(f"{p}_after_id", "bigint")
+    # resolvers.factory's filters, with absent ones as NULL parameters: one plan for all.
+    connected_to = policies.factories_connected_to(v.organization_id) if v.is_customer \
+        else false()
+    where = [
+        policies.visible_factories(v),
+        text(f"({search} IS NULL OR factories.name ILIKE {search} "
+             f"OR factories.city ILIKE {search})"),
+        text(f"({country} IS NULL OR factories.country = {country})"),
+        or_(text(f"{status} IS NULL"),
+            certification_status_of(Factory.id) == literal_column(status)),
+        or_(text(f"NOT {connected}"), connected_to),
+    ]
+    keyset = text(f"({after_name} IS NULL OR (factories.name, factories.id) > "
+                  f"({after_name}, {after_id}))")
+    rows = c.factory_rows(p, [*where, keyset],
+                          f" ORDER BY factories.name, factories.id LIMIT {first} + 1")
+    c.ctes.append(f"{p}_page AS (SELECT * FROM {rows} ORDER BY name, id LIMIT {first})")
+    page = f"{p}_page"
+    connection = get_named_type(root.field_def.type)
+    factory_type = c.schema.get_type("Factory")
+    assert isinstance(connection, GraphQLObjectType)
+    assert isinstance(factory_type, GraphQLObjectType)
+    cursor = "json_build_object('$c', json_build_array(p.name, p.id))"
+    pairs, shown = [], []
+    for key, nodes in collect(_merged([root.node]), c.fragments, connection.name).items():
+        name = nodes[0].name.value
+        if name == "__typename":
+            value = quote(connection.name)
+        elif name == "totalCount":
+            value = f"({render(select(func.count()).select_from(Factory).where(*where))})"
+        elif name == "pageInfo":
+            value = _page_info(c, nodes, rows, page, first, has_after, cursor)
+        elif name == "nodes":
+            shown.extend(nodes)
+            value = (f"(SELECT coalesce(json_agg({c.factory_json(factory_type, nodes)} "
+                     f"ORDER BY p.name, p.id), '[]') FROM {page} p)")
+        elif name == "edges":
+            value = _edges(c, nodes, page, factory_type, cursor, shown)
+        else:
+            raise Unsupported(f"{connection.name}.{name}")
+        pairs.append(f"{quote(key)}, {value}")
+    if shown:
+        c.factory_reads(page, factory_type, shown)
+    return f"json_build_object({', '.join(pairs)})"
+
+
+def _page_info(c: Compiler, nodes: list[FieldNode], rows: str, page: str, first: str,
+               has_after: str, cursor: str) -> str:
+    values = {
+        "hasNextPage": f"(SELECT count(*) FROM {rows}) > {first}",
+        "hasPreviousPage": has_after,
+        "startCursor": f"(SELECT {cursor} FROM {page} p ORDER BY p.name, p.id LIMIT 1)",
+        "endCursor": f"(SELECT {cursor} FROM {page} p ORDER BY p.name DESC, p.id DESC LIMIT 1)",
+        "__typename": "'PageInfo'",
+    }
+    pairs = []
+    for key, fields in collect(_merged(nodes), c.fragments, "PageInfo").items():
+        name = fields[0].name.value
+        if name not in values:
+            raise Unsupported(f"PageInfo.{name}")
+        pairs.append(f"{quote(key)}, {values[name]}")
+    return f"json_build_object({', '.join(pairs)})"
+
+
+def _edges(c: Compiler, nodes: list[FieldNode], page: str, factory_type: GraphQLObjectType,
+           cursor: str, shown: list[FieldNode]) -> str:
+    pairs = []
+    for key, fields in collect(_merged(nodes), c.fragments, "FactoryEdge").items():
+        name = fields[0].name.value
+        if name == "cursor":
+            value = cursor
+        elif name == "node":
+            shown.extend(fields)
+            value = c.factory_json(factory_type, fields)
+        elif name == "__typename":
+            value = "'FactoryEdge'"
+        else:
+            raise Unsupported(f"FactoryEdge.{name}")
+        pairs.append(f"{quote(key)}, {value}")
+    return (f"(SELECT coalesce(json_agg(json_build_object({', '.join(pairs)}) "
+            f"ORDER BY p.name, p.id), '[]') FROM {page} p)")
+
+
+def _factory(c: Compiler, root: Root) -> str:
+    pk = c.params.add(f"{root.prefix}_id", "bigint")
+    where = [Factory.id == literal_column(pk), policies.visible_factories(c.viewer)]
+    rows = c.factory_rows(root.prefix, where)
+    factory_type = c.schema.get_type("Factory")
+    assert isinstance(factory_type, GraphQLObjectType)
+    c.factory_reads(rows, factory_type, [root.node])
+    return f"(SELECT {c.factory_json(factory_type, [root.node])} FROM {rows} p)"
+
+
+ROOTS = {"factories": _factories, "factory": _factory}
+
+
+def compile_operation(schema: GraphQLSchema, operation: OperationDefinitionNode,
+                      fragments: dict[str, FragmentDefinitionNode], viewer: Viewer) -> Plan:
+    if operation.operation is not OperationType.QUERY:
+        raise Unsupported(f"{operation.operation.value} operations")
+    compiler = Compiler(schema, fragments, symbolic_viewer(viewer))
+    query_type = schema.query_type
+    assert query_type is not None
+    roots, pairs = [], []
+    for n, (key, nodes) in enumerate(collect(operation.selection_set, fragments,
+                                             query_type.name).items()):
+        name = nodes[0].name.value
+        if name == "__typename":
+            pairs.append(f"{quote(key)}, 'Query'")
+            continue
+        build = ROOTS.get(name)
+        if build is None or len(nodes) > 1:
+            raise Unsupported(f"Query.{name}")
+        root = Root(key, name, f"r{n}", query_type.fields[name], nodes[0])
+        roots.append(root)
+        pairs.append(f"{quote(key)}, {build(compiler, root)}")
+    return _assemble(compiler, roots, pairs)
+
+
+def _assemble(c: Compiler, roots: list[Root], pairs: list[str]) -> Plan:
+    ctes = list(c.ctes)
+    if c.reads:
+        org = c.params.add("org", "bigint")
+        union = " UNION ".join(c.reads)
+        ctes.append(f"logged AS (INSERT INTO access_log (factory_id, organization_id, scope) "
+                    f"SELECT r.id, {org}, r.s FROM ({union}) r(id, s))")
+    with_ = f"WITH {', '.join(ctes)} " if ctes else ""
+    body = f"{with_}SELECT json_build_object({', '.join(pairs)})::text"
+    c.params.types.setdefault("org", "bigint")
+    c.params.types.setdefault("uid", "bigint")
+    sql, names = c.params.finish(body)
+    return Plan(sql, names, roots, c.denials)
