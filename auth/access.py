@@ -47,8 +47,9 @@ class AccessNotLoaded(Exception):
         self.factory_id = factory_id
 
 
-def access_select(viewer: Viewer) -> Select:
-    """The columns `access_of` reads, for every factory (correlated to `factories`).
+def access_select(viewer: Viewer, *laterals: Any) -> Select:
+    """The columns `access_of` reads, for every factory (correlated to `factories`); more
+    laterals on the factory may be outer-joined beside the viewer's connection.
 
     The compiled read path (resolvers.compiled) selects the same columns for a page of
     factories, with `scopes_sql` as the SQL twin of `access_of`'s scopes.
@@ -66,11 +67,14 @@ def access_select(viewer: Viewer) -> Select:
         .lateral("conn")
     )
     audits_it = factories_audited_by(org) if viewer.is_audit_firm else literal(False)
+    joined = Factory.__table__.outerjoin(latest_connection, true())
+    for lateral in laterals:
+        joined = joined.outerjoin(lateral, true())
     return (
         select(Factory.id, Factory.supplier_id, visible_factories(viewer).label("visible"),
                audits_it.label("audits_it"), latest_connection.c.id.label("connection_id"),
                latest_connection.c.granted_scopes, latest_connection.c.live)
-        .outerjoin(latest_connection, true())
+        .select_from(joined)
     )
 
 

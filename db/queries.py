@@ -69,17 +69,13 @@ def certification_status_of(factory_id: ColumnElement[Any]) -> ColumnElement[str
     return _status_case(status, valid_until, _open_application(factory_id))
 
 
-def certification_columns(factory_id: ColumnElement[Any]) -> list[Any]:
-    """certification_status, certified_until and certificate_id of a factory as labelled
-    scalar subqueries, for selects that cannot join a lateral (the compiled read path)."""
-    current = (Certificate.factory_id == factory_id,
-               Certificate.status != CertificateStatus.SUPERSEDED.value)
-
-    def of(column: Any) -> Any:
-        return select(column).where(*current).limit(1).scalar_subquery()
-
-    status, valid_until = of(Certificate.status), of(Certificate.valid_until)
-    certified_until = case((status == CertificateStatus.REVOKED.value, None), else_=valid_until)
-    return [_status_case(status, valid_until, _open_application(factory_id))
-            .label("certification_status"),
-            certified_until.label("certified_until"), of(Certificate.id).label("certificate_id")]
+def certification_columns(factory_id: ColumnElement[Any]) -> tuple[Any, list[Any]]:
+    """The current certificate as a lateral to outer-join, and certification_status,
+    certified_until and certificate_id over it: for selects of many factories (the compiled
+    read path), where each factory's certificate is then read once."""
+    cert = _current_certificate(factory_id)
+    status = _status_case(cert.c.status, cert.c.valid_until, _open_application(factory_id))
+    certified_until = case((cert.c.status == CertificateStatus.REVOKED.value, None),
+                           else_=cert.c.valid_until)
+    return cert, [status.label("certification_status"), certified_until.label("certified_until"),
+                  cert.c.id.label("certificate_id")]

@@ -9,6 +9,7 @@ a data-modifying CTE of the same statement. Anything the compiler does not know 
 Unsupported, and the operation runs on the resolver path.
 """
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from graphql import (
@@ -23,6 +24,7 @@ from graphql import (
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
+    SourceLocation,
     get_named_type,
 )
 from sqlalchemy import column, false, func, literal_column, or_, select, table, text
@@ -53,6 +55,26 @@ class Denial:
     node: FieldNode
     rule: Rule
 
+    @cached_property
+    def locations(self) -> list[SourceLocation] | None:
+        loc = self.node.loc
+        return [loc.source.get_location(loc.start)] if loc and loc.source else None
+
+
+@dataclass
+class Walk:
+    """Where Python must look in the statement's JSON: objects that carry a `$d` list, and the
+    keys below which such objects or cursors (CURSOR) sit. Everything else is left untouched."""
+
+    denied: bool = False
+    children: dict[str, "Walk | None"] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return self.denied or bool(self.children)
+
+
+CURSOR = None  # a Walk child that is a cursor's key array, encoded by resolvers.paging
+
 
 @dataclass(frozen=True)
 class Root:
@@ -71,6 +93,7 @@ class Plan:
     params: list[str]
     roots: list[Root]
     denials: list[Denial]
+    walk: Walk
 
 
 def symbolic_viewer(viewer: Viewer) -> Viewer:
@@ -163,36 +186,40 @@ class Compiler:
     reads: list[str] = field(default_factory=list)  # SQL selecting (id, scope) pairs read
 
     def object(self, type_: GraphQLObjectType, selection: SelectionSetNode,
-               known: "Known") -> str:
+               known: "Known") -> tuple[str, Walk]:
         """A json_build_object of the selected fields of one object, with its `$d` list."""
         spec = OBJECTS.get(type_.name)
         if spec is None:
             raise Unsupported(f"type {type_.name}")
         terms = Terms(self.viewer, spec.rule_columns)
-        pairs, denied = [], []
+        pairs, denied, walk = [], [], Walk()
         for key, nodes in collect(selection, self.fragments, type_.name).items():
-            value, denial = self.field(type_, spec, key, nodes, terms, known)
+            value, denial, child = self.field(type_, spec, key, nodes, terms, known)
             pairs.append(f"{quote(key)}, {value}")
             if denial:
                 denied.append(denial)
+            if child or child is CURSOR:
+                walk.children[key] = child
+        walk.denied = bool(denied)
         if denied:
             pairs.append(f"'$d', to_json(NULLIF(array_remove(ARRAY[{', '.join(denied)}]"
                          f"::int[], NULL), '{{}}'))")
         if len(pairs) > MAX_PAIRS:
             raise Unsupported("too many fields in one object")
-        return f"json_build_object({', '.join(pairs)})"
+        return f"json_build_object({', '.join(pairs)})", walk
 
     def field(self, type_: GraphQLObjectType, spec: ObjectSql, key: str, nodes: list[FieldNode],
-              terms: Terms, known: "Known") -> tuple[str, str | None]:
+              terms: Terms, known: "Known") -> tuple[str, str | None, Walk]:
         name = nodes[0].name.value
         if name == "__typename":
-            return quote(type_.name), None
+            return quote(type_.name), None, Walk()
         field_def = type_.fields.get(name)
         if field_def is None or any(node.arguments for node in nodes):
             raise Unsupported(f"{type_.name}.{name} with arguments")
         guard = guard_of(field_def)
         if guard is None:
-            return self.value(type_, spec, name, field_def, nodes, known), None
+            value, walk = self.value(type_, spec, name, field_def, nodes, known)
+            return value, None, walk
         if isinstance(field_def.type, GraphQLNonNull):
             raise Unsupported(f"{type_.name}.{name} is guarded but non-null")
         self._check_reads(guard, known.reads, f"{type_.name}.{name}")
@@ -207,12 +234,12 @@ class Compiler:
             checks.append((f"coalesce({decision}, false)", len(self.denials) - 1, decision))
         inner = Known(known.reads | self._scopes_read(guard),
                       known.granted | {decision for _, _, decision in checks})
-        value = self.value(type_, spec, name, field_def, nodes, inner)
+        value, walk = self.value(type_, spec, name, field_def, nodes, inner)
         if not checks:
-            return value, None
+            return value, None, walk
         allowed = " AND ".join(check for check, _, _ in checks)
         cases = " ".join(f"WHEN NOT {check} THEN {n}" for check, n, _ in checks)
-        return f"CASE WHEN {allowed} THEN {value} END", f"CASE {cases} END"
+        return f"CASE WHEN {allowed} THEN {value} END", f"CASE {cases} END", walk
 
     def _scopes_read(self, guard: Guard | None) -> frozenset[str]:
         if guard is None or not self.viewer.is_customer:
@@ -229,19 +256,19 @@ class Compiler:
                 raise Unsupported(f"{where} reads another scope than its parent")
 
     def value(self, type_: GraphQLObjectType, spec: ObjectSql, name: str, field_def: Any,
-              nodes: list[FieldNode], known: "Known") -> str:
+              nodes: list[FieldNode], known: "Known") -> tuple[str, Walk]:
         leaf = spec.leaves.get(name)
         if leaf is not None:
             if any(node.selection_set for node in nodes):
                 raise Unsupported(f"{type_.name}.{name}")
-            return leaf
+            return leaf, Walk()
         relation = spec.relations.get(name)
         if relation is None:
             raise Unsupported(f"{type_.name}.{name}")
         child = get_named_type(field_def.type)
         assert isinstance(child, GraphQLObjectType)
-        inner = self.object(child, _merged(nodes), known)
-        return self.relation(relation, inner)
+        inner, walk = self.object(child, _merged(nodes), known)
+        return self.relation(relation, inner), walk
 
     def relation(self, relation: Relation, inner: str) -> str:
         if not relation.source:  # an object made of the parent's own row
@@ -260,10 +287,12 @@ class Compiler:
 
     def factory_rows(self, prefix: str, where: list[Any], tail: str = "") -> str:
         """A CTE of factories with the viewer's access to each (auth.access, as it is)."""
+        certificate, certification = certification_columns(Factory.id)
         columns = [Factory.name, Factory.country, Factory.city, Factory.product_categories,
                    Factory.listed, Factory.address, Factory.worker_count, Factory.contact_email,
-                   *certification_columns(Factory.id)]
-        inner = render(access_select(self.viewer).add_columns(*columns).where(*where))
+                   *certification]
+        inner = render(access_select(self.viewer, certificate).add_columns(*columns)
+                       .where(*where))
         a = table("a", *(column(c) for c in ("supplier_id", "audits_it", "live",
                                              "granted_scopes")))
         scopes = render(scopes_sql(self.viewer, a.c))
@@ -273,7 +302,7 @@ class Compiler:
             f"FROM ({inner}{tail}) a)")
         return f"{prefix}_rows"
 
-    def factory_json(self, type_: GraphQLObjectType, nodes: list[FieldNode]) -> str:
+    def factory_json(self, type_: GraphQLObjectType, nodes: list[FieldNode]) -> tuple[str, Walk]:
         return self.object(type_, _merged(nodes), Known(frozenset(), frozenset()))
 
     def factory_reads(self, rows: str, type_: GraphQLObjectType, nodes: list[FieldNode]) -> None:
@@ -293,7 +322,7 @@ class Compiler:
                               f"WHERE s = ANY(p.scopes)")
 
 
-def _factories(c: Compiler, root: Root) -> str:
+def _factories(c: Compiler, root: Root) -> tuple[str, Walk]:
     p, v, add = root.prefix, c.viewer, c.params.add
     search, country = add(f"{p}_search", "text"), add(f"{p}_country", "text")
     status, connected = add(f"{p}_status", "text"), add(f"{p}_connected", "boolean")
@@ -321,8 +350,8 @@ def _factories(c: Compiler, root: Root) -> str:
     factory_type = c.schema.get_type("Factory")
     assert isinstance(connection, GraphQLObjectType)
     assert isinstance(factory_type, GraphQLObjectType)
-    cursor = "json_build_object('$c', json_build_array(p.name, p.id))"
-    pairs, shown = [], []
+    cursor = "json_build_array(p.name, p.id)"
+    pairs, shown, walk = [], [], Walk()
     for key, nodes in collect(_merged([root.node]), c.fragments, connection.name).items():
         name = nodes[0].name.value
         if name == "__typename":
@@ -330,23 +359,24 @@ def _factories(c: Compiler, root: Root) -> str:
         elif name == "totalCount":
             value = f"({render(select(func.count()).select_from(Factory).where(*where))})"
         elif name == "pageInfo":
-            value = _page_info(c, nodes, rows, page, first, has_after, cursor)
+            value, walk.children[key] = _page_info(c, nodes, rows, page, first, has_after,
+                                                   cursor)
         elif name == "nodes":
             shown.extend(nodes)
-            value = (f"(SELECT coalesce(json_agg({c.factory_json(factory_type, nodes)} "
-                     f"ORDER BY p.name, p.id), '[]') FROM {page} p)")
+            node, walk.children[key] = c.factory_json(factory_type, nodes)
+            value = f"(SELECT coalesce(json_agg({node} ORDER BY p.name, p.id), '[]') FROM {page} p)"
         elif name == "edges":
-            value = _edges(c, nodes, page, factory_type, cursor, shown)
+            value, walk.children[key] = _edges(c, nodes, page, factory_type, cursor, shown)
         else:
             raise Unsupported(f"{connection.name}.{name}")
         pairs.append(f"{quote(key)}, {value}")
     if shown:
         c.factory_reads(page, factory_type, shown)
-    return f"json_build_object({', '.join(pairs)})"
+    return f"json_build_object({', '.join(pairs)})", walk
 
 
 def _page_info(c: Compiler, nodes: list[FieldNode], rows: str, page: str, first: str,
-               has_after: str, cursor: str) -> str:
+               has_after: str, cursor: str) -> tuple[str, Walk]:
     values = {
         "hasNextPage": f"(SELECT count(*) FROM {rows}) > {first}",
         "hasPreviousPage": has_after,
@@ -354,42 +384,45 @@ def _page_info(c: Compiler, nodes: list[FieldNode], rows: str, page: str, first:
         "endCursor": f"(SELECT {cursor} FROM {page} p ORDER BY p.name DESC, p.id DESC LIMIT 1)",
         "__typename": "'PageInfo'",
     }
-    pairs = []
+    pairs, walk = [], Walk()
     for key, fields in collect(_merged(nodes), c.fragments, "PageInfo").items():
         name = fields[0].name.value
         if name not in values:
             raise Unsupported(f"PageInfo.{name}")
+        if name.endswith("Cursor"):
+            walk.children[key] = CURSOR
         pairs.append(f"{quote(key)}, {values[name]}")
-    return f"json_build_object({', '.join(pairs)})"
+    return f"json_build_object({', '.join(pairs)})", walk
 
 
 def _edges(c: Compiler, nodes: list[FieldNode], page: str, factory_type: GraphQLObjectType,
-           cursor: str, shown: list[FieldNode]) -> str:
-    pairs = []
+           cursor: str, shown: list[FieldNode]) -> tuple[str, Walk]:
+    pairs, walk = [], Walk()
     for key, fields in collect(_merged(nodes), c.fragments, "FactoryEdge").items():
         name = fields[0].name.value
         if name == "cursor":
-            value = cursor
+            value, walk.children[key] = cursor, CURSOR
         elif name == "node":
             shown.extend(fields)
-            value = c.factory_json(factory_type, fields)
+            value, walk.children[key] = c.factory_json(factory_type, fields)
         elif name == "__typename":
             value = "'FactoryEdge'"
         else:
             raise Unsupported(f"FactoryEdge.{name}")
         pairs.append(f"{quote(key)}, {value}")
     return (f"(SELECT coalesce(json_agg(json_build_object({', '.join(pairs)}) "
-            f"ORDER BY p.name, p.id), '[]') FROM {page} p)")
+            f"ORDER BY p.name, p.id), '[]') FROM {page} p)"), walk
 
 
-def _factory(c: Compiler, root: Root) -> str:
+def _factory(c: Compiler, root: Root) -> tuple[str, Walk]:
     pk = c.params.add(f"{root.prefix}_id", "bigint")
     where = [Factory.id == literal_column(pk), policies.visible_factories(c.viewer)]
     rows = c.factory_rows(root.prefix, where)
     factory_type = c.schema.get_type("Factory")
     assert isinstance(factory_type, GraphQLObjectType)
     c.factory_reads(rows, factory_type, [root.node])
-    return f"(SELECT {c.factory_json(factory_type, [root.node])} FROM {rows} p)"
+    node, walk = c.factory_json(factory_type, [root.node])
+    return f"(SELECT {node} FROM {rows} p)", walk
 
 
 ROOTS = {"factories": _factories, "factory": _factory}
@@ -402,7 +435,7 @@ def compile_operation(schema: GraphQLSchema, operation: OperationDefinitionNode,
     compiler = Compiler(schema, fragments, symbolic_viewer(viewer))
     query_type = schema.query_type
     assert query_type is not None
-    roots, pairs = [], []
+    roots, pairs, walk = [], [], Walk()
     for n, (key, nodes) in enumerate(collect(operation.selection_set, fragments,
                                              query_type.name).items()):
         name = nodes[0].name.value
@@ -414,11 +447,14 @@ def compile_operation(schema: GraphQLSchema, operation: OperationDefinitionNode,
             raise Unsupported(f"Query.{name}")
         root = Root(key, name, f"r{n}", query_type.fields[name], nodes[0])
         roots.append(root)
-        pairs.append(f"{quote(key)}, {build(compiler, root)}")
-    return _assemble(compiler, roots, pairs)
+        value, child = build(compiler, root)
+        if child or child is CURSOR:
+            walk.children[key] = child
+        pairs.append(f"{quote(key)}, {value}")
+    return _assemble(compiler, roots, pairs, walk)
 
 
-def _assemble(c: Compiler, roots: list[Root], pairs: list[str]) -> Plan:
+def _assemble(c: Compiler, roots: list[Root], pairs: list[str], walk: Walk) -> Plan:
     ctes = list(c.ctes)
     if c.reads:
         org = c.params.add("org", "bigint")
@@ -430,4 +466,4 @@ def _assemble(c: Compiler, roots: list[Root], pairs: list[str]) -> Plan:
     c.params.types.setdefault("org", "bigint")
     c.params.types.setdefault("uid", "bigint")
     sql, names = c.params.finish(body)
-    return Plan(sql, names, roots, c.denials)
+    return Plan(sql, names, roots, c.denials, walk)

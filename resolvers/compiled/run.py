@@ -10,7 +10,16 @@ from graphql.execution.values import get_argument_values, get_variable_values
 from graphql.utilities import get_operation_ast
 
 from auth.viewer import Viewer
-from resolvers.compiled.compiler import Plan, Root, Unsupported, compile_operation, kind_of
+from resolvers.compiled.compiler import (
+    CURSOR,
+    Denial,
+    Plan,
+    Root,
+    Unsupported,
+    Walk,
+    compile_operation,
+    kind_of,
+)
 from resolvers.factory import escape_like
 from resolvers.ids import decode_as
 from resolvers.paging import cursor_int, cursor_text, decode_cursor, encode_cursor, page_size
@@ -120,30 +129,38 @@ async def run(conn: Any, plan: Plan, values: list[Any]) -> tuple[dict[str, Any],
     text = await raw.driver_connection.fetchval(plan.sql, *values)
     data = orjson.loads(text)
     errors: list[GraphQLError] = []
-    _walk(data, [], plan, errors)
+    _walk(data, plan.walk, [], plan, errors)
     return data, errors
 
 
-def _walk(value: dict[str, Any], path: list[Any], plan: Plan, errors: list[GraphQLError]) -> None:
-    """Turn `$d` lists into errors at their paths and `$c` keys into cursors, in place."""
-    denied = value.pop("$d", None)
-    if denied:
-        for n in denied:
-            denial = plan.denials[n]
-            rule = denial.rule
-            errors.append(GraphQLError(rule.message, nodes=[denial.node],
-                                       path=[*path, denial.key],
-                                       extensions=dict(rule.error_extensions)))
-    for key, item in value.items():
-        if type(item) is dict:
-            cursor = item.get("$c")
-            if cursor is not None:
-                value[key] = encode_cursor(cursor)
-            else:
-                _walk(item, [*path, key], plan, errors)
-        elif type(item) is list and item and type(item[0]) is dict:
-            for index, element in enumerate(item):
-                _walk(element, [*path, key, index], plan, errors)
+def _walk(value: Any, walk: Walk, path: list[Any], plan: Plan,
+          errors: list[GraphQLError]) -> None:
+    """Only where the plan's Walk says: `$d` lists become errors at their paths, cursor keys
+    become cursors, in place."""
+    if value is None or not walk:
+        return
+    if type(value) is list:
+        for index, element in enumerate(value):
+            _walk(element, walk, [*path, index], plan, errors)
+        return
+    if walk.denied:
+        for n in value.pop("$d", None) or ():
+            errors.append(_denied(plan.denials[n], [*path, plan.denials[n].key]))
+    for key, child in walk.children.items():
+        if child is CURSOR:
+            found = value.get(key)
+            if found is not None:
+                value[key] = encode_cursor(found)
+        else:
+            _walk(value.get(key), child, [*path, key], plan, errors)
+
+
+def _denied(denial: Denial, path: list[Any]) -> GraphQLError:
+    """The error the field's rule raises on the resolver path, its location computed once."""
+    rule = denial.rule
+    error = GraphQLError(rule.message, path=path, extensions=dict(rule.error_extensions))
+    error.nodes, error.locations = [denial.node], denial.locations
+    return error
 
 
 __all__ = ["CompiledReads", "Fallback", "Root", "run"]
