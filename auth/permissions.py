@@ -254,6 +254,14 @@ class FeeAccess(Rule):
             return source.payee_id == ctx.viewer.organization_id and source.kind == "AUDIT"
         return ctx.known_access(source.factory_id).sees_private
 
+    def sql(self, q: SqlTerms) -> str | None:
+        if q.viewer.is_audit_firm:
+            payee, kind = q.column("payee_id"), q.column("kind")
+            if payee is None or kind is None:
+                return None
+            return _all(f"{payee} = {q.org}", f"{kind} = 'AUDIT'")
+        return _sees_private(q)
+
 
 class ApplicationFees(Rule):
     """An application's fees: owner and program; the assigned firm (its AUDIT fee, by policy)."""
@@ -264,6 +272,12 @@ class ApplicationFees(Rule):
         if ctx.viewer.is_audit_firm:
             return source.audit_firm_id == ctx.viewer.organization_id
         return ctx.known_access(source.factory_id).sees_private
+
+    def sql(self, q: SqlTerms) -> str | None:
+        if q.viewer.is_audit_firm:
+            firm = q.column("audit_firm_id")
+            return None if firm is None else f"{firm} IS NOT DISTINCT FROM {q.org}"
+        return _sees_private(q)
 
 
 class AuditPlan(Rule):
@@ -329,6 +343,15 @@ class SameOrganizationOrProgram(Rule):
             return True
         return (viewer.organization_id is not None
                 and viewer.organization_id == source.organization_id)
+
+    def sql(self, q: SqlTerms) -> str | None:
+        """Queries never carry a proven self (only sign-in and sign-up payloads do)."""
+        if q.viewer.is_program:
+            return TRUE
+        organization = q.column("organization_id")
+        if organization is None:
+            return None
+        return FALSE if q.viewer.organization_id is None else f"{organization} = {q.org}"
 
 
 class HeldDocument(Rule):

@@ -8,7 +8,9 @@ builds the same errors as the resolver path. A customer's reads are written to t
 a data-modifying CTE of the same statement. Anything the compiler does not know raises
 Unsupported, and the operation runs on the resolver path.
 """
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import count
 from functools import cached_property
 from typing import Any
 
@@ -27,15 +29,16 @@ from graphql import (
     SourceLocation,
     get_named_type,
 )
+from sqlalchemy.sql.util import ClauseAdapter
 from sqlalchemy import column, false, func, literal_column, or_, select, table, text
 
 from auth import policies
 from auth.access import access_select, is_owner_sql, scopes_sql
 from auth.permissions import FALSE, TRUE, Guard, Rule
 from auth.viewer import Viewer
-from db import Factory
+from db import Base, Factory
 from db.queries import certification_columns, certification_status_of
-from resolvers.compiled.objects import OBJECTS, ObjectSql, Relation
+from resolvers.compiled.objects import OBJECTS, SAME_FACTORY, ObjectSql, Relation
 from resolvers.compiled.sqltext import Params, param, quote, render
 
 MAX_PAIRS = 48  # json_build_object takes at most 100 arguments
@@ -67,10 +70,11 @@ class Walk:
     keys below which such objects or cursors (CURSOR) sit. Everything else is left untouched."""
 
     denied: bool = False
+    reads: bool = False  # carries a `$r` object, read by the statement itself
     children: dict[str, "Walk | None"] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
-        return self.denied or bool(self.children)
+        return self.denied or self.reads or bool(self.children)
 
 
 CURSOR = None  # a Walk child that is a cursor's key array, encoded by resolvers.paging
@@ -173,6 +177,35 @@ class Known:
 
     reads: frozenset[str]
     granted: frozenset[str]
+    top: bool = False  # the fields of a root factory, whose reads `factory_reads` logs
+
+    def below(self, reads: frozenset[str] = frozenset(),
+              granted: frozenset[str] = frozenset()) -> "Known":
+        return Known(self.reads | reads, self.granted | granted)
+
+
+@dataclass(frozen=True)
+class At:
+    """Where an object sits in the statement: its table alias, its parent's, and the columns
+    its rules read there."""
+
+    alias: str
+    parent: str
+    columns: dict[str, str]
+
+    def format(self, template: str) -> str:
+        return template.format(t=self.alias, up=self.parent)
+
+    def child(self, alias: str, relation: Relation, spec: ObjectSql) -> "At":
+        at = At(alias, self.alias, {})
+        columns = {name: at.format(sql) for name, sql in spec.rule_columns.items()}
+        for name, sql in relation.columns.items():
+            columns[name] = self.columns.get(sql[1:], "NULL") if sql.startswith("^") \
+                else at.format(sql)
+        return At(alias, self.alias, columns)
+
+
+FACTORY_ROW = At("p", "p", {})
 
 
 @dataclass
@@ -184,32 +217,39 @@ class Compiler:
     denials: list[Denial] = field(default_factory=list)
     ctes: list[str] = field(default_factory=list)
     reads: list[str] = field(default_factory=list)  # SQL selecting (id, scope) pairs read
+    aliases: Iterator[int] = field(default_factory=count)
+    nested_reads: bool = False  # some object carries `$r` reads
 
-    def object(self, type_: GraphQLObjectType, selection: SelectionSetNode,
-               known: "Known") -> tuple[str, Walk]:
+    def object(self, type_: GraphQLObjectType, selection: SelectionSetNode, known: "Known",
+               at: "At") -> tuple[str, Walk]:
         """A json_build_object of the selected fields of one object, with its `$d` list."""
         spec = OBJECTS.get(type_.name)
         if spec is None:
             raise Unsupported(f"type {type_.name}")
-        terms = Terms(self.viewer, spec.rule_columns)
-        pairs, denied, walk = [], [], Walk()
+        terms = Terms(self.viewer, at.columns)
+        pairs, denied, reads, walk = [], [], [], Walk()
         for key, nodes in collect(selection, self.fragments, type_.name).items():
-            value, denial, child = self.field(type_, spec, key, nodes, terms, known)
+            value, denial, child = self.field(type_, spec, key, nodes, terms, known, at, reads)
             pairs.append(f"{quote(key)}, {value}")
             if denial:
                 denied.append(denial)
             if child or child is CURSOR:
                 walk.children[key] = child
-        walk.denied = bool(denied)
+        walk.denied, walk.reads = bool(denied), bool(reads)
         if denied:
             pairs.append(f"'$d', to_json(NULLIF(array_remove(ARRAY[{', '.join(denied)}]"
                          f"::int[], NULL), '{{}}'))")
+        if reads:  # collected by the access-log CTE (see _assemble)
+            self.nested_reads = True
+            pairs.append(f"'$r', json_build_object('f', p.id, 's', "
+                         f"to_json(array_remove(ARRAY[{', '.join(reads)}]::text[], NULL)))")
         if len(pairs) > MAX_PAIRS:
             raise Unsupported("too many fields in one object")
         return f"json_build_object({', '.join(pairs)})", walk
 
     def field(self, type_: GraphQLObjectType, spec: ObjectSql, key: str, nodes: list[FieldNode],
-              terms: Terms, known: "Known") -> tuple[str, str | None, Walk]:
+              terms: Terms, known: "Known", at: "At", reads: list[str]
+              ) -> tuple[str, str | None, Walk]:
         name = nodes[0].name.value
         if name == "__typename":
             return quote(type_.name), None, Walk()
@@ -218,23 +258,22 @@ class Compiler:
             raise Unsupported(f"{type_.name}.{name} with arguments")
         guard = guard_of(field_def)
         if guard is None:
-            value, walk = self.value(type_, spec, name, field_def, nodes, known)
+            value, walk = self.value(type_, spec, name, field_def, nodes, known.below(), at)
             return value, None, walk
         if isinstance(field_def.type, GraphQLNonNull):
             raise Unsupported(f"{type_.name}.{name} is guarded but non-null")
-        self._check_reads(guard, known.reads, f"{type_.name}.{name}")
         checks = []
         for rule in guard.rules:
             decision = rule.sql(terms)
             if decision is None:
                 raise Unsupported(f"{type_.name}.{name}: {type(rule).__name__} has no SQL form")
+            reads.extend(self._nested_read(rule, decision, known))
             if decision in known.granted or decision == TRUE:
                 continue  # an ancestor's identical check already allowed it
             self.denials.append(Denial(key, nodes[0], rule))
             checks.append((f"coalesce({decision}, false)", len(self.denials) - 1, decision))
-        inner = Known(known.reads | self._scopes_read(guard),
-                      known.granted | {decision for _, _, decision in checks})
-        value, walk = self.value(type_, spec, name, field_def, nodes, inner)
+        inner = known.below(self._scopes_read(guard), frozenset(d for _, _, d in checks))
+        value, walk = self.value(type_, spec, name, field_def, nodes, inner, at)
         if not checks:
             return value, None, walk
         allowed = " AND ".join(check for check, _, _ in checks)
@@ -246,40 +285,45 @@ class Compiler:
             return frozenset()
         return frozenset(r.reads.value for r in guard.rules if r.reads is not None)
 
-    def _check_reads(self, guard: Guard, covered: frozenset[str], where: str) -> None:
-        """Below a factory's own fields, a rule may only read a scope its ancestors read: the
-        access log then needs only the factory-level reads (see `factory_reads`)."""
-        if not self.viewer.is_customer:
-            return
-        for rule in guard.rules:
-            if rule.reads is not None and covered and rule.reads.value not in covered:
-                raise Unsupported(f"{where} reads another scope than its parent")
+    def _nested_read(self, rule: Rule, decision: str, known: Known) -> list[str]:
+        """A customer's read that no ancestor logged (a scope other than theirs, below the
+        factory's own fields): logged from the object's `$r` when the rule allows it."""
+        if (not self.viewer.is_customer or rule.reads is None or known.top
+                or rule.reads.value in known.reads):
+            return []
+        return [f"CASE WHEN coalesce({decision}, false) THEN {quote(rule.reads.value)} END"]
 
     def value(self, type_: GraphQLObjectType, spec: ObjectSql, name: str, field_def: Any,
-              nodes: list[FieldNode], known: "Known") -> tuple[str, Walk]:
+              nodes: list[FieldNode], known: "Known", at: "At") -> tuple[str, Walk]:
         leaf = spec.leaves.get(name)
         if leaf is not None:
             if any(node.selection_set for node in nodes):
                 raise Unsupported(f"{type_.name}.{name}")
-            return leaf, Walk()
+            return at.format(leaf), Walk()
         relation = spec.relations.get(name)
         if relation is None:
             raise Unsupported(f"{type_.name}.{name}")
         child = get_named_type(field_def.type)
         assert isinstance(child, GraphQLObjectType)
-        inner, walk = self.object(child, _merged(nodes), known)
-        return self.relation(relation, inner), walk
+        if relation.source == SAME_FACTORY:
+            inner, walk = self.object(child, _merged(nodes), known, FACTORY_ROW)
+            # factory_by_id reads the factory through the visibility policy
+            return (inner if child.name != "Factory" else
+                    f"CASE WHEN p.visible THEN {inner} END"), walk
+        below = at.child(f"t{next(self.aliases)}", relation, OBJECTS[child.name])
+        inner, walk = self.object(child, _merged(nodes), known, below)
+        return self.relation(relation, inner, below), walk
 
-    def relation(self, relation: Relation, inner: str) -> str:
-        if not relation.source:  # an object made of the parent's own row
-            return inner
-        source = relation.source
+    def relation(self, relation: Relation, inner: str, at: "At") -> str:
+        source = at.format(relation.source)
         if relation.policy is not None:
-            condition = render(getattr(policies, relation.policy)(self.viewer))
-            source += f" AND {condition}"
-        order = f" ORDER BY {relation.order}" if relation.order else ""
+            function, table_name = relation.policy
+            aliased = Base.metadata.tables[table_name].alias(at.alias)
+            policy = getattr(policies, function)(self.viewer)
+            source += f" AND {render(ClauseAdapter(aliased).traverse(policy))}"
+        order = f" ORDER BY {at.format(relation.order)}" if relation.order else ""
         if relation.many:
-            return (f"(SELECT coalesce(json_agg({inner}{order}), '[]') FROM {source})")
+            return f"(SELECT coalesce(json_agg({inner}{order}), '[]') FROM {source})"
         limit = " LIMIT 1" if relation.order else ""
         return f"(SELECT {inner} FROM {source}{order}{limit})"
 
@@ -303,7 +347,8 @@ class Compiler:
         return f"{prefix}_rows"
 
     def factory_json(self, type_: GraphQLObjectType, nodes: list[FieldNode]) -> tuple[str, Walk]:
-        return self.object(type_, _merged(nodes), Known(frozenset(), frozenset()))
+        return self.object(type_, _merged(nodes), Known(frozenset(), frozenset(), top=True),
+                           FACTORY_ROW)
 
     def factory_reads(self, rows: str, type_: GraphQLObjectType, nodes: list[FieldNode]) -> None:
         """The scopes a customer reads of each factory shown: those of the factory's guarded
@@ -456,13 +501,21 @@ def compile_operation(schema: GraphQLSchema, operation: OperationDefinitionNode,
 
 def _assemble(c: Compiler, roots: list[Root], pairs: list[str], walk: Walk) -> Plan:
     ctes = list(c.ctes)
-    if c.reads:
+    answer = f"json_build_object({', '.join(pairs)})"
+    reads = list(c.reads)
+    if c.nested_reads:
+        # Reads below other scopes sit in the answer as `$r` objects: collected from it.
+        ctes.append(f"answer AS (SELECT {answer} AS body)")
+        answer = "(SELECT body FROM answer)"
+        reads.append("SELECT (r->>'f')::bigint, s FROM answer, "
+                     "jsonb_path_query(answer.body::jsonb, 'strict $.**.\"$r\"') r, "
+                     "jsonb_array_elements_text(r->'s') s")
+    if reads:
         org = c.params.add("org", "bigint")
-        union = " UNION ".join(c.reads)
         ctes.append(f"logged AS (INSERT INTO access_log (factory_id, organization_id, scope) "
-                    f"SELECT r.id, {org}, r.s FROM ({union}) r(id, s))")
+                    f"SELECT r.id, {org}, r.s FROM ({' UNION '.join(reads)}) r(id, s))")
     with_ = f"WITH {', '.join(ctes)} " if ctes else ""
-    body = f"{with_}SELECT json_build_object({', '.join(pairs)})::text"
+    body = f"{with_}SELECT {answer}::text"
     c.params.types.setdefault("org", "bigint")
     c.params.types.setdefault("uid", "bigint")
     sql, names = c.params.finish(body)

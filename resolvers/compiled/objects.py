@@ -2,28 +2,29 @@
 join metadata per type), for the types below a factory.
 
 Every object below a factory belongs to that factory, so all of them read the factory's access
-row `p` (auth.access.access_select with its scopes). A type names the columns its rules read
-(`rule_columns`, as the Python objects name them: an audit's `audit_firm_id`, ...); its leaves
-are SQL values, its relations subqueries ordered as the loaders order them.
+row `p` (auth.access.access_select with its scopes). Texts are templates: `{t}` is the object's
+own table alias, `{up}` its parent's, so a table may appear at several depths of one statement.
+A type names the columns its rules read (`rule_columns`, as the Python objects name them: an
+audit's `audit_firm_id`, ...); a relation may override them (`columns`, "^name" takes the
+parent's). Lists are ordered exactly as the loaders order them, and filtered by the same row
+policy (auth.policies), named with the table it applies to.
 """
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from resolvers.compiled.sqltext import global_id, iso_datetime
 
 SCOPE_ORDER = ("PROFILE", "CERTIFICATION", "AUDITS", "CORRECTIVE_ACTIONS", "ENVIRONMENT")
+SAME_FACTORY = "same factory"  # a relation back to the factory row `p` itself
 
 
 @dataclass(frozen=True)
 class Relation:
-    """A child object or list: `source` is the FROM/WHERE text, `order` its ORDER BY;
-    `policy` names the row policy (auth.policies) that filters it for the viewer."""
-
     type_name: str
-    source: str
-    many: bool
+    source: str  # FROM … WHERE … with `{t}` for the child's alias
+    many: bool = False
     order: str = ""
-    policy: str | None = None
+    policy: tuple[str, str] | None = None  # (auth.policies function, table it filters)
+    columns: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,22 @@ def _scopes_in_order(scopes: str) -> str:
             f"WHERE s = ANY({scopes}) ORDER BY n))")
 
 
+def _organization(column: str) -> Relation:
+    return Relation("Organization", f"organizations {{t}} WHERE {{t}}.id = {column}")
+
+
+def _working_days_after(start: str, n: int) -> str:
+    """resolvers.certification_rules.add_working_days: the n-th Monday-to-Friday after start."""
+    return (f"(SELECT d::date FROM generate_series({start} + 1, {start} + {3 * n + 3}, "
+            f"interval '1 day') d WHERE extract(isodow FROM d) < 6 ORDER BY d "
+            f"OFFSET {n - 1} LIMIT 1)")
+
+
+REPORT_WORKING_DAYS = 7  # resolvers.certification_rules.REPORT_WORKING_DAYS (a test ties them)
+_REPORT_DUE = _working_days_after("{t}.conducted_on", REPORT_WORKING_DAYS)
+_FACTORY = Relation("Factory", SAME_FACTORY)
+_AUDITS_OF = ("visible_audits", "audits")
+
 FACTORY = ObjectSql(
     leaves={
         "id": global_id("Factory", "p.id"), "name": "p.name", "country": "p.country",
@@ -48,39 +65,70 @@ FACTORY = ObjectSql(
         "certifiedUntil": "p.certified_until",
     },
     relations={
-        "viewerAccess": Relation("FactoryAccess", "", many=False),
+        "viewerAccess": Relation("FactoryAccess", SAME_FACTORY),
+        "supplier": _organization("p.supplier_id"),
         "currentCertificate": Relation(
-            "Certificate", "certificates WHERE certificates.id = p.certificate_id", many=False),
+            "Certificate", "certificates {t} WHERE {t}.id = p.certificate_id"),
         "certificates": Relation(
-            "Certificate", "certificates WHERE certificates.factory_id = p.id", many=True,
-            order="certificates.issued_on DESC, certificates.id DESC"),
+            "Certificate", "certificates {t} WHERE {t}.factory_id = p.id", many=True,
+            order="{t}.issued_on DESC, {t}.id DESC"),
+        "applications": Relation(
+            "Application", "applications {t} WHERE {t}.factory_id = p.id", many=True,
+            order="{t}.submitted_at DESC, {t}.id DESC",
+            policy=("visible_applications", "applications")),
         "latestAudit": Relation(
-            "Audit", "audits WHERE audits.factory_id = p.id", many=False,
-            order="audits.created_at DESC, audits.id DESC", policy="visible_audits"),
+            "Audit", "audits {t} WHERE {t}.factory_id = p.id",
+            order="{t}.created_at DESC, {t}.id DESC", policy=_AUDITS_OF),
         "correctiveActionPlans": Relation(
             "CorrectiveActionPlan",
-            "corrective_action_plans JOIN audits ON audits.id = corrective_action_plans.audit_id "
-            "WHERE corrective_action_plans.factory_id = p.id", many=True,
-            order="corrective_action_plans.created_at DESC, corrective_action_plans.id DESC",
-            policy="visible_corrective_action_plans"),
+            "corrective_action_plans {t} JOIN audits {t}_a ON {t}_a.id = {t}.audit_id "
+            "WHERE {t}.factory_id = p.id", many=True, order="{t}.created_at DESC, {t}.id DESC",
+            policy=("visible_corrective_action_plans", "corrective_action_plans")),
         "environmentalAssessments": Relation(
-            "EnvironmentalAssessment",
-            "environmental_assessments WHERE environmental_assessments.factory_id = p.id",
-            many=True, order="environmental_assessments.period_year DESC"),
+            "EnvironmentalAssessment", "environmental_assessments {t} WHERE {t}.factory_id = p.id",
+            many=True, order="{t}.period_year DESC"),
+        "connections": Relation(
+            "CustomerConnection", "customer_connections {t} WHERE {t}.factory_id = p.id",
+            many=True, order="{t}.requested_at DESC, {t}.id DESC",
+            policy=("visible_connections", "customer_connections")),
     },
 )
 
-FACTORY_ACCESS = ObjectSql(leaves={"isOwner": "p.is_owner", "scopes": _scopes_in_order("p.scopes")})
+FACTORY_ACCESS = ObjectSql(
+    leaves={"isOwner": "p.is_owner", "scopes": _scopes_in_order("p.scopes")},
+    relations={"connection": Relation(
+        "CustomerConnection", "customer_connections {t} WHERE {t}.id = p.connection_id",
+        policy=("visible_connections", "customer_connections"))},
+)
 
-CERTIFICATE = ObjectSql(leaves={
-    "id": global_id("Certificate", "certificates.id"), "number": "certificates.number",
-    # resolvers.certification_rules.certificate_status: ACTIVE reads EXPIRED after valid_until
-    "status": "CASE WHEN certificates.status = 'ACTIVE' AND current_date > "
-              "certificates.valid_until THEN 'EXPIRED' ELSE certificates.status END",
-    "issuedOn": "certificates.issued_on", "validUntil": "certificates.valid_until",
-})
+ORGANIZATION = ObjectSql(leaves={
+    "id": global_id("Organization", "{t}.id"), "name": "{t}.name", "kind": "{t}.kind"})
 
-_COUNT = "count(*) FILTER (WHERE findings.severity = '{}')"
+USER = ObjectSql(
+    leaves={"id": global_id("User", "{t}.id"), "name": "{t}.name", "role": "{t}.role",
+            "email": "{t}.email"},
+    relations={"organization": _organization("{up}.organization_id")},
+    rule_columns={"organization_id": "{t}.organization_id"},
+)
+
+AUDITOR = ObjectSql(
+    leaves={"id": global_id("Auditor", "{t}.id"), "name": "{t}.name",
+            "registrationNumber": "{t}.registration_number", "active": "{t}.active"},
+    relations={"auditFirm": _organization("{up}.audit_firm_id")},
+)
+
+CERTIFICATE = ObjectSql(
+    leaves={
+        "id": global_id("Certificate", "{t}.id"), "number": "{t}.number",
+        # resolvers.certification_rules.certificate_status: ACTIVE reads EXPIRED after valid_until
+        "status": "CASE WHEN {t}.status = 'ACTIVE' AND current_date > {t}.valid_until "
+                  "THEN 'EXPIRED' ELSE {t}.status END",
+        "issuedOn": "{t}.issued_on", "validUntil": "{t}.valid_until",
+    },
+    relations={"factory": _FACTORY},
+)
+
+_COUNT = "count(*) FILTER (WHERE {{t}}.severity = '{}')"
 FINDINGS_SUMMARY = ObjectSql(leaves={
     "zeroTolerance": _COUNT.format("ZERO_TOLERANCE"), "critical": _COUNT.format("CRITICAL"),
     "major": _COUNT.format("MAJOR"), "minor": _COUNT.format("MINOR"), "total": "count(*)",
@@ -88,69 +136,143 @@ FINDINGS_SUMMARY = ObjectSql(leaves={
 
 AUDIT = ObjectSql(
     leaves={
-        "id": global_id("Audit", "audits.id"), "announcement": "audits.announcement",
-        "type": "audits.type", "status": "audits.status", "windowStart": "audits.window_start",
-        "windowEnd": "audits.window_end", "plannedDate": "audits.planned_date",
-        "conductedOn": "audits.conducted_on", "reviewedAt": iso_datetime("audits.reviewed_at"),
+        "id": global_id("Audit", "{t}.id"), "announcement": "{t}.announcement",
+        "type": "{t}.type", "status": "{t}.status", "windowStart": "{t}.window_start",
+        "windowEnd": "{t}.window_end", "plannedDate": "{t}.planned_date",
+        "conductedOn": "{t}.conducted_on", "reviewedAt": iso_datetime("{t}.reviewed_at"),
+        "reportDueOn": f"CASE WHEN {{t}}.conducted_on IS NOT NULL THEN {_REPORT_DUE} END",
+        "isReportOverdue": f"({{t}}.conducted_on IS NOT NULL AND {{t}}.report_submitted_at "
+                           f"IS NULL AND current_date > {_REPORT_DUE})",
     },
     relations={
+        "factory": _FACTORY,
+        "auditFirm": _organization("{up}.audit_firm_id"),
+        "leadAuditor": Relation("Auditor", "auditors {t} WHERE {t}.id = {up}.lead_auditor_id"),
         # An aggregate over the audit's findings: one row even when there are none.
         "findingsSummary": Relation("FindingsSummary",
-                                    "findings WHERE findings.audit_id = audits.id", many=False),
-        "findings": Relation("Finding", "findings WHERE findings.audit_id = audits.id",
-                             many=True, order="findings.id"),
+                                    "findings {t} WHERE {t}.audit_id = {up}.id"),
+        "findings": Relation("Finding", "findings {t} WHERE {t}.audit_id = {up}.id",
+                             many=True, order="{t}.id",
+                             columns={"audit_firm_id": "{up}.audit_firm_id"}),
+        "correctiveActionPlan": Relation(
+            "CorrectiveActionPlan",
+            "corrective_action_plans {t} JOIN audits {t}_a ON {t}_a.id = {t}.audit_id "
+            "WHERE {t}.audit_id = {up}.id", order="{t}.id",
+            policy=("visible_corrective_action_plans", "corrective_action_plans")),
     },
-    rule_columns={"audit_firm_id": "audits.audit_firm_id",
-                  "conducted_on": "audits.conducted_on", "announcement": "audits.announcement"},
+    rule_columns={"audit_firm_id": "{t}.audit_firm_id", "conducted_on": "{t}.conducted_on",
+                  "announcement": "{t}.announcement"},
 )
 
 FINDING = ObjectSql(
-    leaves={"id": global_id("Finding", "findings.id"), "clause": "findings.clause",
-            "category": "findings.category", "severity": "findings.severity",
-            "description": "findings.description"},
-    rule_columns={"audit_firm_id": "audits.audit_firm_id"},
+    leaves={"id": global_id("Finding", "{t}.id"), "clause": "{t}.clause",
+            "category": "{t}.category", "severity": "{t}.severity",
+            "description": "{t}.description"},
 )
 
 PLAN = ObjectSql(
-    leaves={"id": global_id("CorrectiveActionPlan", "corrective_action_plans.id"),
-            "status": "corrective_action_plans.status",
-            "submittedAt": iso_datetime("corrective_action_plans.submitted_at"),
-            "dueOn": "corrective_action_plans.due_on"},
-    relations={"actions": Relation(
-        "CorrectiveAction",
-        "corrective_actions WHERE corrective_actions.plan_id = corrective_action_plans.id",
-        many=True, order="corrective_actions.id")},
-    rule_columns={"audit_firm_id": "audits.audit_firm_id"},
+    leaves={"id": global_id("CorrectiveActionPlan", "{t}.id"), "status": "{t}.status",
+            "submittedAt": iso_datetime("{t}.submitted_at"), "dueOn": "{t}.due_on",
+            # certification_rules.is_overdue: a plan is done once out of DRAFT and RETURNED
+            "isOverdue": "({t}.status IN ('DRAFT', 'RETURNED') AND current_date > {t}.due_on)"},
+    relations={
+        "actions": Relation(
+            "CorrectiveAction", "corrective_actions {t} WHERE {t}.plan_id = {up}.id",
+            many=True, order="{t}.id", columns={"audit_firm_id": "^audit_firm_id"}),
+        "audit": Relation("Audit", "audits {t} WHERE {t}.id = {up}.audit_id",
+                          policy=_AUDITS_OF),
+    },
+    rule_columns={"audit_firm_id": "{t}_a.audit_firm_id"},
 )
 
 ACTION = ObjectSql(
-    leaves={"id": global_id("CorrectiveAction", "corrective_actions.id"),
-            "action": "corrective_actions.action", "dueDate": "corrective_actions.due_date",
-            "status": "corrective_actions.status",
-            "agreesWithFinding": "corrective_actions.agrees_with_finding",
-            "factoryComment": "corrective_actions.factory_comment"},
-    rule_columns={"audit_firm_id": "audits.audit_firm_id"},
+    leaves={"id": global_id("CorrectiveAction", "{t}.id"), "action": "{t}.action",
+            "dueDate": "{t}.due_date", "status": "{t}.status",
+            "agreesWithFinding": "{t}.agrees_with_finding",
+            "factoryComment": "{t}.factory_comment"},
+    relations={"finding": Relation("Finding", "findings {t} WHERE {t}.id = {up}.finding_id",
+                                   columns={"audit_firm_id": "^audit_firm_id"})},
 )
 
-ASSESSMENT = ObjectSql(leaves={
-    "id": global_id("EnvironmentalAssessment", "environmental_assessments.id"),
-    "periodYear": "environmental_assessments.period_year",
-    "energyKwh": "environmental_assessments.energy_kwh",
-    "waterM3": "environmental_assessments.water_m3",
-    "wasteKg": "environmental_assessments.waste_kg",
-    "ghgTco2e": "environmental_assessments.ghg_tco2e",
-    "verified": "environmental_assessments.verified",
-})
+ASSESSMENT = ObjectSql(
+    leaves={"id": global_id("EnvironmentalAssessment", "{t}.id"),
+            "periodYear": "{t}.period_year", "energyKwh": "{t}.energy_kwh",
+            "waterM3": "{t}.water_m3", "wasteKg": "{t}.waste_kg", "ghgTco2e": "{t}.ghg_tco2e",
+            "verified": "{t}.verified"},
+    relations={"factory": _FACTORY},
+)
+
+# connection.effective_status: ACCEPTED reads EXPIRED once past expires_at
+_EFFECTIVE = ("CASE WHEN {t}.status = 'ACCEPTED' AND {t}.expires_at <= now() THEN 'EXPIRED' "
+              "ELSE {t}.status END")
+CONNECTION = ObjectSql(
+    leaves={"id": global_id("CustomerConnection", "{t}.id"), "status": _EFFECTIVE,
+            "requestedScopes": "to_json({t}.requested_scopes)",
+            "grantedScopes": f"CASE WHEN {_EFFECTIVE} = 'ACCEPTED' "
+                             "THEN to_json({t}.granted_scopes) ELSE '[]'::json END",
+            "message": "{t}.message", "requestedAt": iso_datetime("{t}.requested_at"),
+            "respondedAt": iso_datetime("{t}.responded_at"),
+            "expiresAt": iso_datetime("{t}.expires_at")},
+    relations={"factory": _FACTORY, "customer": _organization("{up}.customer_id")},
+    rule_columns={"customer_id": "{t}.customer_id"},
+)
+
+APPLICATION = ObjectSql(
+    leaves={"id": global_id("Application", "{t}.id"), "kind": "{t}.kind",
+            "status": "{t}.status", "submittedAt": iso_datetime("{t}.submitted_at"),
+            "assignedAt": iso_datetime("{t}.assigned_at")},
+    relations={
+        "factory": _FACTORY,
+        "auditFirm": _organization("{up}.audit_firm_id"),
+        "fees": Relation("Fee", "fees {t} WHERE {t}.application_id = {up}.id", many=True,
+                         order="{t}.id", policy=("visible_fees", "fees")),
+        "audits": Relation("Audit", "audits {t} WHERE {t}.application_id = {up}.id",
+                           many=True, order="{t}.created_at DESC, {t}.id DESC",
+                           policy=_AUDITS_OF),
+        "transitions": Relation(
+            "WorkflowTransition", "workflow_transitions {t} WHERE {t}.application_id = {up}.id",
+            many=True, order="{t}.occurred_at, {t}.id"),
+    },
+    rule_columns={"audit_firm_id": "{t}.audit_firm_id"},
+)
+
+FEE = ObjectSql(
+    leaves={"id": global_id("Fee", "{t}.id"), "kind": "{t}.kind", "round": "{t}.round",
+            "amount": "{t}.amount::text", "currency": "{t}.currency", "status": "{t}.status",
+            "paidAt": iso_datetime("{t}.paid_at"), "paymentReference": "{t}.payment_reference"},
+    relations={"payee": _organization("{up}.payee_id")},
+    rule_columns={"payee_id": "{t}.payee_id", "kind": "{t}.kind"},
+)
+
+TRANSITION = ObjectSql(
+    leaves={"fromStatus": "{t}.from_status", "toStatus": "{t}.to_status",
+            "occurredAt": iso_datetime("{t}.occurred_at"), "note": "{t}.note"},
+    relations={
+        "actor": Relation("User", "users {t} WHERE {t}.id = {up}.actor_id"),
+        "actorOrganization": Relation(
+            "Organization", "users {t}_u JOIN organizations {t} ON {t}.id = {t}_u.organization_id "
+            "WHERE {t}_u.id = {up}.actor_id"),
+    },
+)
 
 OBJECTS: dict[str, ObjectSql] = {
-    "Factory": FACTORY, "FactoryAccess": FACTORY_ACCESS, "Certificate": CERTIFICATE,
-    "Audit": AUDIT, "FindingsSummary": FINDINGS_SUMMARY, "Finding": FINDING,
-    "CorrectiveActionPlan": PLAN, "CorrectiveAction": ACTION,
-    "EnvironmentalAssessment": ASSESSMENT,
+    "Factory": FACTORY, "FactoryAccess": FACTORY_ACCESS, "Organization": ORGANIZATION,
+    "User": USER, "Auditor": AUDITOR, "Certificate": CERTIFICATE, "Audit": AUDIT,
+    "FindingsSummary": FINDINGS_SUMMARY, "Finding": FINDING, "CorrectiveActionPlan": PLAN,
+    "CorrectiveAction": ACTION, "EnvironmentalAssessment": ASSESSMENT,
+    "CustomerConnection": CONNECTION, "Application": APPLICATION, "Fee": FEE,
+    "WorkflowTransition": TRANSITION,
 }
 
-# Guarded fields reachable from Query that the compiler does not answer: a query selecting
-# one runs on the resolver path. Each says why; tests/test_compiled_rules.py keeps the list
-# honest (every other guarded field must have a SQL form here).
-RESOLVER_ONLY: dict[str, str] = {}
-PolicyFor = Callable[[str], str]
+# Guarded fields reachable from Query that the compiler does not answer: a query selecting one
+# runs on the resolver path. Each says why; tests/test_compiled_rules.py holds every other
+# guarded field reachable from Query to a SQL form here.
+RESOLVER_ONLY: dict[str, str] = {
+    "Document.*": "a document's rule depends on the field holding it, and its downloadUrl is "
+                  "signed in Python",
+    "Audit.report": "a Document",
+    "CorrectiveAction.evidence": "Documents",
+    "EnvironmentalAssessment.report": "a Document",
+    "Factory.audits": "a paginated list with arguments",
+    "Factory.accessLog": "a paginated list with arguments",
+}

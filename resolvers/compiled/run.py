@@ -143,6 +143,8 @@ def _walk(value: Any, walk: Walk, path: list[Any], plan: Plan,
         for index, element in enumerate(value):
             _walk(element, walk, [*path, index], plan, errors)
         return
+    if walk.reads:
+        del value["$r"]
     if walk.denied:
         for n in value.pop("$d", None) or ():
             errors.append(_denied(plan.denials[n], [*path, plan.denials[n].key]))

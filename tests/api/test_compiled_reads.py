@@ -37,6 +37,26 @@ FACTORY_FIELDS = """
                           actions { id action dueDate status agreesWithFinding factoryComment } }
   environmentalAssessments { id periodYear energyKwh waterM3 wasteKg ghgTco2e verified }
 """
+# Every other compiled field and relation, nested as clients nest them.
+RELATIONS = """
+  supplier { id name kind }
+  viewerAccess { connection { id status requestedScopes grantedScopes message requestedAt
+                              respondedAt expiresAt customer { name } factory { id name } } }
+  connections { id status grantedScopes customer { id name kind } }
+  certificates { factory { id name } }
+  applications { id kind status submittedAt assignedAt auditFirm { name } factory { name }
+                 fees { id kind round amount currency status paidAt paymentReference
+                        payee { name } }
+                 audits { id status }
+                 transitions { fromStatus toStatus occurredAt note actor { id name role email
+                               organization { name } } actorOrganization { name kind } } }
+  latestAudit { factory { name } auditFirm { name } reportDueOn isReportOverdue
+                leadAuditor { id name registrationNumber active auditFirm { name } }
+                correctiveActionPlan { id status audit { id type } } }
+  correctiveActionPlans { isOverdue audit { id status findingsSummary { total } }
+                          actions { finding { id severity clause } } }
+  environmentalAssessments { factory { id } }
+"""
 
 # (name, query, variables, answered by the compiled path)
 CORPUS: list[tuple[str, str, dict[str, Any], bool]] = [
@@ -50,6 +70,9 @@ CORPUS: list[tuple[str, str, dict[str, Any], bool]] = [
      {}, True),
     ("one factory", f"query One($id: ID!) {{ factory(id: $id) {{ {FACTORY_FIELDS} }} }}",
      {"id": "alpha"}, True),
+    ("relations", f"query {{ factories(first: 100) {{ nodes {{ {RELATIONS} }} }} }}", {}, True),
+    ("relations of one factory", f'query {{ factory(id: "ALPHA") {{ {RELATIONS} }} }}', {},
+     True),
     ("fragments and aliases", """
         query { a: factory(id: "ALPHA") { ...F ... on Factory { x: name } }
                 b: factories(filter: {search: "a", country: "bd"}) { n: totalCount } __typename }
@@ -64,7 +87,8 @@ CORPUS: list[tuple[str, str, dict[str, Any], bool]] = [
     ("an unknown factory", """query { factory(id: "RmFjdG9yeTo5OTk5OTk") { name } }""", {}, True),
     ("a bad cursor", """query { factories(after: "nope") { totalCount } }""", {}, False),
     ("a bad page size", """query { factories(first: 0) { totalCount } }""", {}, False),
-    ("not compiled yet", """query { factory(id: "ALPHA") { supplier { name } } }""", {}, False),
+    ("not compiled yet", """query { factory(id: "ALPHA") { latestAudit { report { filename } } } }""",
+     {}, False),
 ]
 
 
