@@ -104,15 +104,22 @@ class CompiledReadPath(SchemaExtension):
                                    context.operation_name, ctx.viewer)
             values = self.reads.parameters(plan, context.graphql_document,
                                            context.operation_name, context.variables, ctx.viewer)
+            async with ctx.database.read() as conn:
+                data, errors = await run(conn, plan, values)
         except Fallback as fallback:
-            self.outcome = fallback.reason
-            self.reads.counters[f"resolver: {fallback.reason}"] += 1
-            return
-        async with ctx.database.read() as conn:
-            data, errors = await run(conn, plan, values)
+            return self._fall_back(fallback.reason)
+        except Exception:
+            # A compiler defect or an unreachable database: the reference path answers (and
+            # fails, masked, the way it fails); the defect is in the log, never in the answer.
+            log.exception("compiled read failed; answered by the resolver path")
+            return self._fall_back("the compiled statement failed")
         context.result = GraphQLExecutionResult(data=data, errors=errors or None)
         self.outcome = "compiled"
         self.reads.counters["compiled"] += 1
+
+    def _fall_back(self, reason: str) -> None:
+        self.outcome = reason
+        self.reads.counters[f"resolver: {reason}"] += 1
 
     def get_results(self) -> dict[str, Any]:
         asked = self.execution_context.operation_extensions or {}

@@ -39,17 +39,11 @@ from auth.viewer import Viewer
 from db import Base, Factory
 from db.queries import certification_columns, certification_status_of
 from resolvers.compiled.objects import OBJECTS, SAME_FACTORY, ObjectSql, Relation
+from resolvers.compiled.pages import page
+from resolvers.compiled.selection import CURSOR, Unsupported, Walk, collect, merged
 from resolvers.compiled.sqltext import Params, param, quote, render
 
 MAX_PAIRS = 48  # json_build_object takes at most 100 arguments
-
-
-class Unsupported(Exception):
-    """The operation uses something the compiler does not answer; `reason` says what."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -64,27 +58,10 @@ class Denial:
         return [loc.source.get_location(loc.start)] if loc and loc.source else None
 
 
-@dataclass
-class Walk:
-    """Where Python must look in the statement's JSON: objects that carry a `$d` list, and the
-    keys below which such objects or cursors (CURSOR) sit. Everything else is left untouched."""
-
-    denied: bool = False
-    reads: bool = False  # carries a `$r` object, read by the statement itself
-    children: dict[str, "Walk | None"] = field(default_factory=dict)
-
-    def __bool__(self) -> bool:
-        return self.denied or self.reads or bool(self.children)
-
-
-CURSOR = None  # a Walk child that is a cursor's key array, encoded by resolvers.paging
-
-
 @dataclass(frozen=True)
-class Root:
-    """A root field of the operation: its response key, its kind and its argument names."""
+class ArgSite:
+    """A field whose arguments become parameters `{prefix}_…` (resolvers.compiled.run)."""
 
-    key: str
     kind: str
     prefix: str
     field_def: Any
@@ -95,7 +72,7 @@ class Root:
 class Plan:
     sql: str
     params: list[str]
-    roots: list[Root]
+    sites: list[ArgSite]
     denials: list[Denial]
     walk: Walk
 
@@ -110,37 +87,6 @@ def symbolic_viewer(viewer: Viewer) -> Viewer:
 
 def kind_of(viewer: Viewer) -> tuple[Any, ...]:
     return (viewer.is_authenticated, viewer.organization_kind, viewer.role)
-
-
-# ---------------------------------------------------------------- selections
-
-def collect(selection_set: SelectionSetNode | None, fragments: dict[str, FragmentDefinitionNode],
-            type_name: str, found: dict[str, list[FieldNode]] | None = None
-            ) -> dict[str, list[FieldNode]]:
-    """The fields of a selection by response key, fragments expanded (graphql-core's rules)."""
-    found = {} if found is None else found
-    for child in selection_set.selections if selection_set else ():
-        if child.directives:
-            raise Unsupported("directives (@skip/@include)")
-        if isinstance(child, FieldNode):
-            key = child.alias.value if child.alias else child.name.value
-            found.setdefault(key, []).append(child)
-        elif isinstance(child, FragmentSpreadNode):
-            fragment = fragments[child.name.value]
-            if fragment.type_condition.name.value != type_name:
-                raise Unsupported("a fragment on another type")
-            collect(fragment.selection_set, fragments, type_name, found)
-        elif isinstance(child, InlineFragmentNode):
-            condition = child.type_condition
-            if condition is not None and condition.name.value != type_name:
-                raise Unsupported("an inline fragment on another type")
-            collect(child.selection_set, fragments, type_name, found)
-    return found
-
-
-def _merged(nodes: list[FieldNode]) -> SelectionSetNode:
-    selections = [s for node in nodes if node.selection_set for s in node.selection_set.selections]
-    return SelectionSetNode(selections=tuple(selections))
 
 
 def guard_of(field_def: Any) -> Guard | None:
@@ -192,9 +138,13 @@ class At:
     alias: str
     parent: str
     columns: dict[str, str]
+    args: str = ""  # the prefix of the relation's argument parameters
 
     def format(self, template: str) -> str:
-        return template.format(t=self.alias, up=self.parent)
+        return template.format(t=self.alias, up=self.parent, a=self.args)
+
+    def taking(self, args: str) -> "At":
+        return At(self.alias, self.parent, self.columns, args)
 
     def child(self, alias: str, relation: Relation, spec: ObjectSql) -> "At":
         at = At(alias, self.alias, {})
@@ -219,6 +169,13 @@ class Compiler:
     reads: list[str] = field(default_factory=list)  # SQL selecting (id, scope) pairs read
     aliases: Iterator[int] = field(default_factory=count)
     nested_reads: bool = False  # some object carries `$r` reads
+    sites: list[ArgSite] = field(default_factory=list)
+
+    def arguments(self, kind: str, field_def: Any, node: FieldNode) -> str:
+        """Register a field's arguments; returns the prefix of their parameters."""
+        prefix = f"a{len(self.sites)}"
+        self.sites.append(ArgSite(kind, prefix, field_def, node))
+        return prefix
 
     def object(self, type_: GraphQLObjectType, selection: SelectionSetNode, known: "Known",
                at: "At") -> tuple[str, Walk]:
@@ -254,7 +211,9 @@ class Compiler:
         if name == "__typename":
             return quote(type_.name), None, Walk()
         field_def = type_.fields.get(name)
-        if field_def is None or any(node.arguments for node in nodes):
+        relation = spec.relations.get(name)
+        takes = relation is not None and (relation.page or relation.where)
+        if field_def is None or (any(node.arguments for node in nodes) and not takes):
             raise Unsupported(f"{type_.name}.{name} with arguments")
         guard = guard_of(field_def)
         if guard is None:
@@ -306,21 +265,33 @@ class Compiler:
         child = get_named_type(field_def.type)
         assert isinstance(child, GraphQLObjectType)
         if relation.source == SAME_FACTORY:
-            inner, walk = self.object(child, _merged(nodes), known, FACTORY_ROW)
+            inner, walk = self.object(child, merged(nodes), known, FACTORY_ROW)
             # factory_by_id reads the factory through the visibility policy
             return (inner if child.name != "Factory" else
                     f"CASE WHEN p.visible THEN {inner} END"), walk
+        if relation.page:
+            return page(self, relation, child, nodes, known, at, field_def)
         below = at.child(f"t{next(self.aliases)}", relation, OBJECTS[child.name])
-        inner, walk = self.object(child, _merged(nodes), known, below)
+        if relation.where:
+            below = below.taking(self.arguments("filter", field_def, nodes[0]))
+            self.params.add(f"{below.args}_status", "text")
+        inner, walk = self.object(child, merged(nodes), known, below)
         return self.relation(relation, inner, below), walk
 
-    def relation(self, relation: Relation, inner: str, at: "At") -> str:
+    def source(self, relation: Relation, at: "At") -> str:
+        """The relation's FROM … WHERE …, with its row policy and argument filter."""
         source = at.format(relation.source)
         if relation.policy is not None:
             function, table_name = relation.policy
             aliased = Base.metadata.tables[table_name].alias(at.alias)
             policy = getattr(policies, function)(self.viewer)
             source += f" AND {render(ClauseAdapter(aliased).traverse(policy))}"
+        if relation.where:
+            source += f" AND {at.format(relation.where)}"
+        return source
+
+    def relation(self, relation: Relation, inner: str, at: "At") -> str:
+        source = self.source(relation, at)
         order = f" ORDER BY {at.format(relation.order)}" if relation.order else ""
         if relation.many:
             return f"(SELECT coalesce(json_agg({inner}{order}), '[]') FROM {source})"
@@ -347,7 +318,7 @@ class Compiler:
         return f"{prefix}_rows"
 
     def factory_json(self, type_: GraphQLObjectType, nodes: list[FieldNode]) -> tuple[str, Walk]:
-        return self.object(type_, _merged(nodes), Known(frozenset(), frozenset(), top=True),
+        return self.object(type_, merged(nodes), Known(frozenset(), frozenset(), top=True),
                            FACTORY_ROW)
 
     def factory_reads(self, rows: str, type_: GraphQLObjectType, nodes: list[FieldNode]) -> None:
@@ -357,7 +328,7 @@ class Compiler:
         if not self.viewer.is_customer:
             return
         read: set[str] = set()
-        for child in collect(_merged(nodes), self.fragments, type_.name).values():
+        for child in collect(merged(nodes), self.fragments, type_.name).values():
             field_def = type_.fields.get(child[0].name.value)
             if field_def is not None:
                 read |= self._scopes_read(guard_of(field_def))
@@ -367,7 +338,7 @@ class Compiler:
                               f"WHERE s = ANY(p.scopes)")
 
 
-def _factories(c: Compiler, root: Root) -> tuple[str, Walk]:
+def _factories(c: Compiler, root: ArgSite) -> tuple[str, Walk]:
     p, v, add = root.prefix, c.viewer, c.params.add
     search, country = add(f"{p}_search", "text"), add(f"{p}_country", "text")
     status, connected = add(f"{p}_status", "text"), add(f"{p}_connected", "boolean")
@@ -397,7 +368,7 @@ def _factories(c: Compiler, root: Root) -> tuple[str, Walk]:
     assert isinstance(factory_type, GraphQLObjectType)
     cursor = "json_build_array(p.name, p.id)"
     pairs, shown, walk = [], [], Walk()
-    for key, nodes in collect(_merged([root.node]), c.fragments, connection.name).items():
+    for key, nodes in collect(merged([root.node]), c.fragments, connection.name).items():
         name = nodes[0].name.value
         if name == "__typename":
             value = quote(connection.name)
@@ -430,7 +401,7 @@ def _page_info(c: Compiler, nodes: list[FieldNode], rows: str, page: str, first:
         "__typename": "'PageInfo'",
     }
     pairs, walk = [], Walk()
-    for key, fields in collect(_merged(nodes), c.fragments, "PageInfo").items():
+    for key, fields in collect(merged(nodes), c.fragments, "PageInfo").items():
         name = fields[0].name.value
         if name not in values:
             raise Unsupported(f"PageInfo.{name}")
@@ -443,7 +414,7 @@ def _page_info(c: Compiler, nodes: list[FieldNode], rows: str, page: str, first:
 def _edges(c: Compiler, nodes: list[FieldNode], page: str, factory_type: GraphQLObjectType,
            cursor: str, shown: list[FieldNode]) -> tuple[str, Walk]:
     pairs, walk = [], Walk()
-    for key, fields in collect(_merged(nodes), c.fragments, "FactoryEdge").items():
+    for key, fields in collect(merged(nodes), c.fragments, "FactoryEdge").items():
         name = fields[0].name.value
         if name == "cursor":
             value, walk.children[key] = cursor, CURSOR
@@ -459,7 +430,7 @@ def _edges(c: Compiler, nodes: list[FieldNode], page: str, factory_type: GraphQL
             f"ORDER BY p.name, p.id), '[]') FROM {page} p)"), walk
 
 
-def _factory(c: Compiler, root: Root) -> tuple[str, Walk]:
+def _factory(c: Compiler, root: ArgSite) -> tuple[str, Walk]:
     pk = c.params.add(f"{root.prefix}_id", "bigint")
     where = [Factory.id == literal_column(pk), policies.visible_factories(c.viewer)]
     rows = c.factory_rows(root.prefix, where)
@@ -480,7 +451,7 @@ def compile_operation(schema: GraphQLSchema, operation: OperationDefinitionNode,
     compiler = Compiler(schema, fragments, symbolic_viewer(viewer))
     query_type = schema.query_type
     assert query_type is not None
-    roots, pairs, walk = [], [], Walk()
+    pairs, walk = [], Walk()
     for n, (key, nodes) in enumerate(collect(operation.selection_set, fragments,
                                              query_type.name).items()):
         name = nodes[0].name.value
@@ -490,16 +461,16 @@ def compile_operation(schema: GraphQLSchema, operation: OperationDefinitionNode,
         build = ROOTS.get(name)
         if build is None or len(nodes) > 1:
             raise Unsupported(f"Query.{name}")
-        root = Root(key, name, f"r{n}", query_type.fields[name], nodes[0])
-        roots.append(root)
+        root = ArgSite(name, compiler.arguments(name, query_type.fields[name], nodes[0]),
+                       query_type.fields[name], nodes[0])
         value, child = build(compiler, root)
         if child or child is CURSOR:
             walk.children[key] = child
         pairs.append(f"{quote(key)}, {value}")
-    return _assemble(compiler, roots, pairs, walk)
+    return _assemble(compiler, pairs, walk)
 
 
-def _assemble(c: Compiler, roots: list[Root], pairs: list[str], walk: Walk) -> Plan:
+def _assemble(c: Compiler, pairs: list[str], walk: Walk) -> Plan:
     ctes = list(c.ctes)
     answer = f"json_build_object({', '.join(pairs)})"
     reads = list(c.reads)
@@ -519,4 +490,4 @@ def _assemble(c: Compiler, roots: list[Root], pairs: list[str], walk: Walk) -> P
     c.params.types.setdefault("org", "bigint")
     c.params.types.setdefault("uid", "bigint")
     sql, names = c.params.finish(body)
-    return Plan(sql, names, roots, c.denials, walk)
+    return Plan(sql, names, c.sites, c.denials, walk)

@@ -25,6 +25,11 @@ class Relation:
     order: str = ""
     policy: tuple[str, str] | None = None  # (auth.policies function, table it filters)
     columns: dict[str, str] = field(default_factory=dict)
+    # Arguments: a page ("offset" or "moment" keyset cursors), or a filter of the list
+    page: str | None = None
+    where: str | None = None  # a condition over the arguments' parameters `{a}_…`
+    after: str | None = None  # keyset pages: the rows after the cursor's key
+    cursor: str | None = None  # keyset pages: the cursor's key of a row
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,9 @@ REPORT_WORKING_DAYS = 7  # resolvers.certification_rules.REPORT_WORKING_DAYS (a 
 _REPORT_DUE = _working_days_after("{t}.conducted_on", REPORT_WORKING_DAYS)
 _FACTORY = Relation("Factory", SAME_FACTORY)
 _AUDITS_OF = ("visible_audits", "audits")
+# connection.effective_status: ACCEPTED reads EXPIRED once past expires_at
+_EFFECTIVE = ("CASE WHEN {t}.status = 'ACCEPTED' AND {t}.expires_at <= now() THEN 'EXPIRED' "
+              "ELSE {t}.status END")
 
 FACTORY = ObjectSql(
     leaves={
@@ -90,8 +98,22 @@ FACTORY = ObjectSql(
         "connections": Relation(
             "CustomerConnection", "customer_connections {t} WHERE {t}.factory_id = p.id",
             many=True, order="{t}.requested_at DESC, {t}.id DESC",
-            policy=("visible_connections", "customer_connections")),
+            policy=("visible_connections", "customer_connections"),
+            where=f"(«{{a}}_status» IS NULL OR {_EFFECTIVE} = «{{a}}_status»)"),
+        "audits": Relation(
+            "Audit", "audits {t} WHERE {t}.factory_id = p.id", many=True,
+            order="{t}.created_at DESC, {t}.id DESC", policy=_AUDITS_OF, page="offset"),
+        "accessLog": Relation(
+            "AccessLogEntry", "access_log {t} WHERE {t}.factory_id = p.id", many=True,
+            order="{t}.viewed_at DESC, {t}.id DESC", page="moment",
+            after="({t}.viewed_at, {t}.id) < («{a}_after_at», «{a}_after_id»)",
+            cursor=f"json_build_array({iso_datetime('{t}.viewed_at')}, {{t}}.id)"),
     },
+)
+
+ACCESS_LOG_ENTRY = ObjectSql(
+    leaves={"viewedAt": iso_datetime("{t}.viewed_at"), "scope": "{t}.scope"},
+    relations={"organization": _organization("{up}.organization_id")},
 )
 
 FACTORY_ACCESS = ObjectSql(
@@ -202,9 +224,7 @@ ASSESSMENT = ObjectSql(
     relations={"factory": _FACTORY},
 )
 
-# connection.effective_status: ACCEPTED reads EXPIRED once past expires_at
-_EFFECTIVE = ("CASE WHEN {t}.status = 'ACCEPTED' AND {t}.expires_at <= now() THEN 'EXPIRED' "
-              "ELSE {t}.status END")
+
 CONNECTION = ObjectSql(
     leaves={"id": global_id("CustomerConnection", "{t}.id"), "status": _EFFECTIVE,
             "requestedScopes": "to_json({t}.requested_scopes)",
@@ -261,7 +281,7 @@ OBJECTS: dict[str, ObjectSql] = {
     "FindingsSummary": FINDINGS_SUMMARY, "Finding": FINDING, "CorrectiveActionPlan": PLAN,
     "CorrectiveAction": ACTION, "EnvironmentalAssessment": ASSESSMENT,
     "CustomerConnection": CONNECTION, "Application": APPLICATION, "Fee": FEE,
-    "WorkflowTransition": TRANSITION,
+    "WorkflowTransition": TRANSITION, "AccessLogEntry": ACCESS_LOG_ENTRY,
 }
 
 # Guarded fields reachable from Query that the compiler does not answer: a query selecting one
@@ -273,6 +293,4 @@ RESOLVER_ONLY: dict[str, str] = {
     "Audit.report": "a Document",
     "CorrectiveAction.evidence": "Documents",
     "EnvironmentalAssessment.report": "a Document",
-    "Factory.audits": "a paginated list with arguments",
-    "Factory.accessLog": "a paginated list with arguments",
 }

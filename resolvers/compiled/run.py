@@ -2,6 +2,7 @@
 fields built from the `$d` lists the statement returns."""
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -10,19 +11,18 @@ from graphql.execution.values import get_argument_values, get_variable_values
 from graphql.utilities import get_operation_ast
 
 from auth.viewer import Viewer
-from resolvers.compiled.compiler import (
-    CURSOR,
-    Denial,
-    Plan,
-    Root,
-    Unsupported,
-    Walk,
-    compile_operation,
-    kind_of,
-)
+from resolvers.compiled.compiler import ArgSite, Denial, Plan, compile_operation, kind_of
+from resolvers.compiled.selection import CURSOR, Unsupported, Walk
 from resolvers.factory import escape_like
 from resolvers.ids import decode_as
-from resolvers.paging import cursor_int, cursor_text, decode_cursor, encode_cursor, page_size
+from resolvers.paging import (
+    cursor_int,
+    cursor_moment,
+    cursor_text,
+    decode_cursor,
+    encode_cursor,
+    page_size,
+)
 
 MAX_PLANS = 512
 
@@ -67,7 +67,26 @@ def _factory_params(args: dict[str, Any]) -> dict[str, Any]:
     return {"id": decode_as(args["id"], "Factory")}
 
 
-ARGUMENTS = {"factories": _factories_params, "factory": _factory_params}
+def _offset_page(args: dict[str, Any]) -> dict[str, Any]:
+    start = decode_cursor(args.get("after"), 1, (cursor_int,))
+    return {"first": page_size(args.get("first")), "offset": int(start[0]) if start else 0}
+
+
+def _moment_page(args: dict[str, Any]) -> dict[str, Any]:
+    start = decode_cursor(args.get("after"), 2, (cursor_moment, cursor_int))
+    return {"first": page_size(args.get("first")), "has_after": start is not None,
+            "after_at": datetime.fromisoformat(start[0]) if start else None,
+            "after_id": int(start[1]) if start else None}
+
+
+def _status_filter(args: dict[str, Any]) -> dict[str, Any]:
+    status = args.get("status")
+    return {"status": _plain(status) if status else None}
+
+
+# What each kind of field with arguments turns them into (validated as the resolvers validate).
+ARGUMENTS = {"factories": _factories_params, "factory": _factory_params,
+             "offset": _offset_page, "moment": _moment_page, "filter": _status_filter}
 
 
 @dataclass
@@ -113,13 +132,13 @@ class CompiledReads:
         if isinstance(coerced, list):
             raise Fallback("variables that do not coerce")
         values: dict[str, Any] = {"uid": viewer.user_id, "org": viewer.organization_id}
-        for root in plan.roots:
-            args = get_argument_values(root.field_def, root.node, coerced)
+        for site in plan.sites:
+            args = get_argument_values(site.field_def, site.node, coerced)
             try:
-                given = ARGUMENTS[root.kind](args)
+                given = ARGUMENTS[site.kind](args)
             except GraphQLError as invalid:  # the resolver path reports it, at its path
-                raise Fallback(f"invalid arguments of {root.kind}") from invalid
-            values.update({f"{root.prefix}_{name}": value for name, value in given.items()})
+                raise Fallback(f"invalid arguments of {site.node.name.value}") from invalid
+            values.update({f"{site.prefix}_{name}": value for name, value in given.items()})
         return [values[name] for name in plan.params]
 
 
@@ -165,4 +184,4 @@ def _denied(denial: Denial, path: list[Any]) -> GraphQLError:
     return error
 
 
-__all__ = ["CompiledReads", "Fallback", "Root", "run"]
+__all__ = ["ArgSite", "CompiledReads", "Fallback", "run"]

@@ -70,6 +70,15 @@ CORPUS: list[tuple[str, str, dict[str, Any], bool]] = [
      {}, True),
     ("one factory", f"query One($id: ID!) {{ factory(id: $id) {{ {FACTORY_FIELDS} }} }}",
      {"id": "alpha"}, True),
+    ("pages below a factory", """query($after: String) { factory(id: "ALPHA") {
+        audits(first: 2, after: $after) { totalCount pageInfo { hasNextPage hasPreviousPage
+            startCursor endCursor } edges { cursor node { id type findingsSummary { total } } }
+            nodes { status } }
+        second: audits(first: 3, after: "WzJd") { nodes { id } pageInfo { hasPreviousPage } }
+        accessLog(first: 2) { totalCount pageInfo { hasNextPage endCursor }
+                              edges { cursor node { viewedAt scope organization { name } } } }
+        pending: connections(status: PENDING) { id status }
+        accepted: connections(status: ACCEPTED) { id grantedScopes } } }""", {}, True),
     ("relations", f"query {{ factories(first: 100) {{ nodes {{ {RELATIONS} }} }} }}", {}, True),
     ("relations of one factory", f'query {{ factory(id: "ALPHA") {{ {RELATIONS} }} }}', {},
      True),
