@@ -11,6 +11,9 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from db.engine import Database
 from db.settings import Settings
@@ -86,8 +89,8 @@ async def provoke(client: httpx.AsyncClient, base: str, cast: Cast) -> None:
         await gql(client, SIGN_UP, input=sign_up_input("CUSTOMER", email="dup@brand.test"))
     await asyncio.gather(*(gql(client, SIGN_UP, input=sign_up_input(
         "SUPPLIER", email="twin@maker.test", organization=f"Twin {i}")) for i in range(2)))
-    await gql(client, SIGN_UP, input=sign_up_input("CUSTOMER", email="nul@brand.test", organization="Nul Ltd") | {
-        "name": "Nia\x00"})
+    refused = sign_up_input("CUSTOMER", email="nul@brand.test", organization="Nul Ltd")
+    await gql(client, SIGN_UP, input=refused | {"name": "Nia\x00"})
     # Bad tokens: garbage, and a real one signed with another secret.
     forged = cast.token("customer_a_user").rsplit(".", 1)[0] + ".c2lnbmF0dXJl"
     for token in ("garbage", forged):
@@ -117,7 +120,6 @@ async def test_the_log_of_a_run_that_provokes_errors_holds_no_secret(
             await provoke(client, base, cast)
 
     text = log.read_text(errors="replace")
-    print(text)
     assert "outbox:" in text and "serving on" in text  # the run did what it should
     assert "$argon2" not in text
     assert "eyJ" not in text
@@ -125,3 +127,16 @@ async def test_the_log_of_a_run_that_provokes_errors_holds_no_secret(
     leaked = [line for line in text.splitlines() if LEVEL.search(line) and EMAIL.search(line)]
     assert leaked == []
     assert "ClientDisconnect" not in text and "Exception in ASGI application" not in text
+
+
+async def test_a_failing_statement_names_no_bound_value(database: Database) -> None:
+    """Whatever input validation lets through, a statement the database refuses does not carry
+    its values into the exception (and so into the log of an internal error)."""
+    with pytest.raises(DBAPIError) as failed:
+        async with database.engine.begin() as conn:
+            await conn.execute(text("INSERT INTO users (email, name, password_hash, role) "
+                                    "VALUES (:email, :name, :hash, 'CUSTOMER')"),
+                               {"email": "someone@brand.test", "name": "Nia\x00",
+                                "hash": "$argon2id$v=19$secret"})
+    assert "someone@brand.test" not in str(failed.value)
+    assert "$argon2" not in str(failed.value)
