@@ -35,6 +35,9 @@ class Settings:
     audit_fee_default: Decimal = field(
         default_factory=lambda: _env_decimal("ESCP_FEE_AUDIT_DEFAULT", "2500.00"))
     seal_fee: Decimal = field(default_factory=lambda: _env_decimal("ESCP_FEE_SEAL", "800.00"))
+    # The most a document may cost (schema/limits.py): field nodes times the list sizes above.
+    max_query_cost: int = field(
+        default_factory=lambda: int(os.environ.get("ESCP_MAX_QUERY_COST", "100000")))
     # How often each worker looks for certificates and connections that expired by date.
     sweep_interval: float = field(
         default_factory=lambda: float(os.environ.get("ESCP_EXPIRY_SWEEP_SECONDS", "60")))
