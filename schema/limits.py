@@ -125,15 +125,17 @@ class Walk:
         return 1
 
     def first(self, node: FieldNode) -> int | None:
-        for argument in node.arguments:
+        for argument in node.arguments or ():
             if argument.name.value != "first":
                 continue
             value = argument.value
             if isinstance(value, IntValueNode):
-                return int(value.value)
+                # Digits beyond 15 saturate anyway (and int() refuses more than 4300).
+                return int(value.value) if len(value.value) <= 15 else SATURATION
             if isinstance(value, VariableNode):
                 given = self.variables.get(value.name.value)
-                return given if isinstance(given, int) and not isinstance(given, bool) else None
+                if isinstance(given, int) and not isinstance(given, bool):
+                    return min(given, SATURATION)
         return None
 
 
