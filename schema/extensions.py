@@ -9,7 +9,7 @@ from strawberry.types.graphql import OperationType
 from strawberry.extensions import MaxTokensLimiter, ParserCache, SchemaExtension
 
 from resolvers.access_log import record_reads
-from schema.limits import MAX_ALIASES, MAX_DEPTH, ShapeLimits, ValidatedAfterLimits
+from schema.limits import MAX_ALIASES, MAX_DEPTH, RequestLimits, ValidatedAfterLimits
 
 log = logging.getLogger("escp.graphql")
 
@@ -74,7 +74,7 @@ def security_extensions(max_cost: int) -> list:
     """Factories: Strawberry builds a fresh extension per request. The shape limits come
     before the validation cache (caches()), so a refused document is never validated."""
     return [
-        lambda: ShapeLimits(max_cost),
+        lambda: RequestLimits(max_cost),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
     ]
 

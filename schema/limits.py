@@ -17,6 +17,7 @@ measured once and memoized by name (a fragment's type condition fixes its figure
 is linear in the document, however often fragments are spread. Strawberry's depth and alias
 limiters expanded every spread again, which made validating 1 KB take tens of seconds.
 """
+import re
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
@@ -27,12 +28,19 @@ from graphql import (
     FragmentSpreadNode,
     GraphQLError,
     GraphQLField,
+    GraphQLInputObjectType,
+    GraphQLInputType,
+    GraphQLList,
     GraphQLNamedType,
     GraphQLSchema,
     InlineFragmentNode,
     IntValueNode,
+    ListValueNode,
+    ObjectValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
+    StringValueNode,
+    ValueNode,
     VariableNode,
     get_named_type,
     get_nullable_type,
@@ -61,8 +69,11 @@ class Walk:
 
     def __init__(self, schema: GraphQLSchema, document: DocumentNode,
                  variables: dict[str, Any] | None) -> None:
-        self.schema, self.variables = schema, variables or {}
+        self.schema = schema
+        self.variables = variables if isinstance(variables, dict) else {}
         self.memo: dict[str, Measure] = {}
+        # Every argument given, with its type: what check_inputs reads.
+        self.arguments: list[tuple[str, GraphQLInputType, ValueNode]] = []
         fragments = {d.name.value: d for d in document.definitions
                      if isinstance(d, FragmentDefinitionNode)}
         for name in dependencies_first(fragments):
@@ -101,9 +112,12 @@ class Walk:
 
     def field(self, node: FieldNode, parent: GraphQLNamedType | None) -> Measure:
         alias = int(node.alias is not None)
+        definition = getattr(parent, "fields", {}).get(node.name.value)
+        if node.arguments and definition is not None:
+            self.arguments.extend((a.name.value, definition.args[a.name.value].type, a.value)
+                                  for a in node.arguments if a.name.value in definition.args)
         if node.selection_set is None:
             return LEAF[alias]
-        definition = getattr(parent, "fields", {}).get(node.name.value)
         child = get_named_type(definition.type) if definition else None
         below = self.selections(node.selection_set, child)
         cost = min(1 + self.multiplier(node, definition, parent) * below.cost, SATURATION)
@@ -178,14 +192,28 @@ def measure(schema: GraphQLSchema, document: DocumentNode,
     return Walk(schema, document, variables).document(document)
 
 
-class ShapeLimits(SchemaExtension):
-    """Refuses a document deeper than MAX_DEPTH, with more than MAX_ALIASES aliases, or costing
-    more than `max_cost` (QUERY_TOO_COMPLEX, the cost in `extensions`), before it is validated:
-    a refused document costs one linear walk. Reports the cost when the request's
-    `extensions` ask for it (`{"cost": true}`).
+def check_inputs(walk: Walk, document: DocumentNode) -> None:
+    """Every string argument and input field of the document, literal or variable (or a
+    variable's default), before anything runs: raises BadInput."""
+    defaults = {definition.variable.name.value: plain(definition.default_value, {})
+                for operation in document.definitions
+                if isinstance(operation, OperationDefinitionNode)
+                for definition in operation.variable_definitions or ()
+                if definition.default_value is not None}
+    variables = {**defaults, **walk.variables}
+    for name, type_, value in walk.arguments:
+        check_value(plain(value, variables), type_, name, name)
+
+
+class RequestLimits(SchemaExtension):
+    """Refuses, before the document is validated or anything runs (one linear walk): a
+    document deeper than MAX_DEPTH, with more than MAX_ALIASES aliases, or costing more than
+    `max_cost` (QUERY_TOO_COMPLEX, the cost in `extensions`); then a string argument or input
+    field, literal or variable, too long or holding control characters (BAD_USER_INPUT).
+    Reports the cost when the request's `extensions` ask for it (`{"cost": true}`).
 
     Listed before ValidatedAfterLimits: its on_validate runs first, and a refusal set here is
-    what that cache then leaves alone."""
+    what that cache then leaves alone. Over HTTP and WebSocket alike: both run on_validate."""
 
     def __init__(self, max_cost: int) -> None:
         self.max_cost = max_cost
@@ -193,10 +221,17 @@ class ShapeLimits(SchemaExtension):
 
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
-        if context.graphql_document is not None:
-            found = measure(context.schema._schema, context.graphql_document, context.variables)
+        document = context.graphql_document
+        if document is not None:
+            walk = Walk(context.schema._schema, document, context.variables)
+            found = walk.document(document)
             self.cost = found.cost
             refusal = self.refusal(found, context.operation_name)
+            if refusal is None:
+                try:
+                    check_inputs(walk, document)
+                except BadInput as bad:
+                    refusal = bad.as_error()
             if refusal is not None:
                 context.pre_execution_errors = [refusal]
         yield
@@ -224,7 +259,7 @@ class ShapeLimits(SchemaExtension):
 
 
 class ValidatedAfterLimits(ValidationCache):
-    """Strawberry's validation cache, skipped for a document ShapeLimits refused: validating
+    """Strawberry's validation cache, skipped for a document RequestLimits refused: validating
     it is the work the limits are there to avoid."""
 
     def on_validate(self) -> Iterator[None]:
@@ -232,3 +267,72 @@ class ValidatedAfterLimits(ValidationCache):
             yield
             return
         yield from super().on_validate()
+
+
+# ------------------------------------------------------------------ string inputs
+
+ID_LENGTH = 100
+SHORT_TEXT_LENGTH = 300  # names, cities, numbers, search...: any String not listed below
+LENGTHS = {
+    "email": 320, "contactEmail": 320,  # as the sign-up rule: 64 + "@" + 255
+    "password": 1024,
+    "after": 2048,  # cursors we issued: a name and an id, JSON in base64
+    # multi-line free text
+    **dict.fromkeys(("address", "message", "notes", "reason", "description", "action",
+                     "comment"), 10_000),
+}
+# Control characters other than tab, newline and CR (each field's own rules decide those, e.g.
+# a one-line payment reference refuses a newline with a VALIDATION userError), and surrogates,
+# which no UTF-8 text (nor PostgreSQL) can hold.
+FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+class BadInput(Exception):
+    def __init__(self, path: str, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.path, self.details = path, details
+
+    def as_error(self) -> GraphQLError:
+        return GraphQLError(f"`{self.path}`: {self}", extensions={
+            "code": "BAD_USER_INPUT", "argument": self.path, **self.details})
+
+
+def plain(value: ValueNode, variables: dict[str, Any]) -> Any:
+    """A literal as Python values, variables filled in; only strings and their containers
+    matter here (an Int literal of 5000 digits must not reach int())."""
+    if isinstance(value, VariableNode):
+        return variables.get(value.name.value)
+    if isinstance(value, StringValueNode):
+        return value.value
+    if isinstance(value, ListValueNode):
+        return [plain(item, variables) for item in value.values]
+    if isinstance(value, ObjectValueNode):
+        return {field.name.value: plain(field.value, variables) for field in value.fields}
+    return None
+
+
+def check_value(value: Any, type_: GraphQLInputType, name: str, path: str) -> None:
+    """Every String and ID in `value`, as its type places it; other shapes are left to
+    coercion, which refuses them with its own clear error."""
+    type_ = get_nullable_type(type_)  # type: ignore[assignment]
+    if isinstance(type_, GraphQLList):
+        items = value if isinstance(value, list) else [value]  # one value coerces to a list
+        for index, item in enumerate(items):
+            check_value(item, type_.of_type, name, f"{path}[{index}]")
+    elif isinstance(type_, GraphQLInputObjectType) and isinstance(value, dict):
+        for field_name, field in type_.fields.items():
+            if field_name in value:
+                check_value(value[field_name], field.type, field_name, f"{path}.{field_name}")
+    elif isinstance(value, str) and getattr(type_, "name", None) in ("String", "ID"):
+        check_string(value, ID_LENGTH if type_.name == "ID" else  # type: ignore[union-attr]
+                     LENGTHS.get(name, SHORT_TEXT_LENGTH), path)
+
+
+def check_string(value: str, limit: int, path: str) -> None:
+    if len(value) > limit:
+        raise BadInput(path, f"at most {limit} characters.", reason="TOO_LONG",
+                       maxLength=limit)
+    if (found := FORBIDDEN.search(value)) is not None:
+        raise BadInput(path, f"control character or unpaired surrogate "
+                             f"U+{ord(found.group()):04X} at {found.start()}.",
+                       reason="CONTROL_CHARACTER")
