@@ -37,7 +37,7 @@ class Settings:
     seal_fee: Decimal = field(default_factory=lambda: _env_decimal("ESCP_FEE_SEAL", "800.00"))
     # The most a document may cost (schema/limits.py): field nodes times the list sizes above.
     max_query_cost: int = field(
-        default_factory=lambda: int(os.environ.get("ESCP_MAX_QUERY_COST", "100000")))
+        default_factory=lambda: int(os.environ.get("ESCP_MAX_QUERY_COST", "500000")))
     # How often each worker looks for certificates and connections that expired by date.
     sweep_interval: float = field(
         default_factory=lambda: float(os.environ.get("ESCP_EXPIRY_SWEEP_SECONDS", "60")))

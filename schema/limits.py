@@ -10,7 +10,10 @@ above it (GitHub's and Shopify's model):
 - a field with a `first` argument (a connection) multiplies its children by `first`
   (DEFAULT_PAGE_SIZE when omitted, as the resolvers do), and the `nodes` / `edges` lists of
   a connection are sized by that `first`, not again;
-- any other field returning a list of objects multiplies its children by DEFAULT_PAGE_SIZE.
+- any other field returning a list of objects multiplies its children by LIST_SIZE. Those
+  lists are a factory's certificates, an audit's findings, a plan's actions: short by nature
+  (long ones are connections). Counting each as a full page would put a customer dashboard
+  of 50 factories with plans, actions and evidence near a million.
 
 A document's figures are those of all its operations (validation walks them all). Fragments are
 measured once and memoized by name (a fragment's type condition fixes its figures), so the walk
@@ -50,7 +53,8 @@ from strawberry.extensions import SchemaExtension, ValidationCache
 
 MAX_DEPTH = 12
 MAX_ALIASES = 30
-DEFAULT_PAGE_SIZE = 20  # what `first` defaults to, and what a list without `first` counts as
+DEFAULT_PAGE_SIZE = 20  # what `first` defaults to
+LIST_SIZE = 10  # what a list without `first` counts as
 SATURATION = 10**15  # a bigger cost is reported as this (JSON-safe, and the sums stay small)
 
 
@@ -135,7 +139,7 @@ class Walk:
             return max(first, 1) if first is not None else DEFAULT_PAGE_SIZE
         if is_list_type(get_nullable_type(definition.type)):  # type: ignore[arg-type]
             in_connection = parent is not None and parent.name.endswith("Connection")
-            return 1 if in_connection else DEFAULT_PAGE_SIZE
+            return 1 if in_connection else LIST_SIZE
         return 1
 
     def first(self, node: FieldNode) -> int | None:
