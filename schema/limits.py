@@ -1,5 +1,5 @@
-"""The shape limits of a document (depth, aliases, cost), checked in one walk before it is
-validated or executed.
+"""The limits of a request, checked in one walk of its document before it is validated or
+executed: the document's shape (depth, aliases, cost) and its string inputs.
 
 The depth, alias and token limits bound a document's shape, not its work: fragments spread
 twice at each level double the fields per level, and a list multiplies everything below it. The
@@ -19,6 +19,10 @@ A document's figures are those of all its operations (validation walks them all)
 measured once and memoized by name (a fragment's type condition fixes its figures), so the walk
 is linear in the document, however often fragments are spread. Strawberry's depth and alias
 limiters expanded every spread again, which made validating 1 KB take tens of seconds.
+
+String inputs (every String and ID argument and input field, literal, variable or a variable's
+default) are bounded in length and refused with control characters before any resolver (or
+PostgreSQL, which refuses NUL) sees them.
 """
 import re
 from collections.abc import Iterator
@@ -196,6 +200,75 @@ def measure(schema: GraphQLSchema, document: DocumentNode,
     return Walk(schema, document, variables).document(document)
 
 
+# ------------------------------------------------------------------ string inputs
+
+ID_LENGTH = 100
+SHORT_TEXT_LENGTH = 300  # names, cities, numbers, search...: any String not listed below
+LENGTHS = {
+    "email": 320, "contactEmail": 320,  # as the sign-up rule: 64 + "@" + 255
+    "password": 1024,
+    "after": 2048,  # cursors we issued: a name and an id, JSON in base64
+    # multi-line free text
+    **dict.fromkeys(("address", "message", "notes", "reason", "description", "action",
+                     "comment"), 10_000),
+}
+# Control characters other than tab, newline and CR (each field's own rules decide those, e.g.
+# a one-line payment reference refuses a newline with a VALIDATION userError), and surrogates,
+# which no UTF-8 text (nor PostgreSQL) can hold.
+FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+class BadInput(Exception):
+    def __init__(self, path: str, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.path, self.details = path, details
+
+    def as_error(self) -> GraphQLError:
+        return GraphQLError(f"`{self.path}` {self}", extensions={
+            "code": "BAD_USER_INPUT", "argument": self.path, **self.details})
+
+
+def plain(value: ValueNode, variables: dict[str, Any]) -> Any:
+    """A literal as Python values, variables filled in; only strings and their containers
+    matter here (an Int literal of 5000 digits must not reach int())."""
+    if isinstance(value, VariableNode):
+        return variables.get(value.name.value)
+    if isinstance(value, StringValueNode):
+        return value.value
+    if isinstance(value, ListValueNode):
+        return [plain(item, variables) for item in value.values]
+    if isinstance(value, ObjectValueNode):
+        return {field.name.value: plain(field.value, variables) for field in value.fields}
+    return None
+
+
+def check_value(value: Any, type_: GraphQLInputType, name: str, path: str) -> None:
+    """Every String and ID in `value`, as its type places it; other shapes are left to
+    coercion, which refuses them with its own clear error."""
+    type_ = get_nullable_type(type_)  # type: ignore[assignment]
+    if isinstance(type_, GraphQLList):
+        items = value if isinstance(value, list) else [value]  # one value coerces to a list
+        for index, item in enumerate(items):
+            check_value(item, type_.of_type, name, f"{path}[{index}]")
+    elif isinstance(type_, GraphQLInputObjectType) and isinstance(value, dict):
+        for field_name, field in type_.fields.items():
+            if field_name in value:
+                check_value(value[field_name], field.type, field_name, f"{path}.{field_name}")
+    elif isinstance(value, str) and getattr(type_, "name", None) in ("String", "ID"):
+        check_string(value, ID_LENGTH if type_.name == "ID" else  # type: ignore[union-attr]
+                     LENGTHS.get(name, SHORT_TEXT_LENGTH), path)
+
+
+def check_string(value: str, limit: int, path: str) -> None:
+    if len(value) > limit:
+        raise BadInput(path, f"may have at most {limit} characters.", reason="TOO_LONG",
+                       maxLength=limit)
+    if (found := FORBIDDEN.search(value)) is not None:
+        raise BadInput(path, f"holds a control character or an unpaired surrogate "
+                             f"(U+{ord(found.group()):04X} at {found.start()}).",
+                       reason="CONTROL_CHARACTER")
+
+
 def check_inputs(walk: Walk, document: DocumentNode) -> None:
     """Every string argument and input field of the document, literal or variable (or a
     variable's default), before anything runs: raises BadInput."""
@@ -272,71 +345,3 @@ class ValidatedAfterLimits(ValidationCache):
             return
         yield from super().on_validate()
 
-
-# ------------------------------------------------------------------ string inputs
-
-ID_LENGTH = 100
-SHORT_TEXT_LENGTH = 300  # names, cities, numbers, search...: any String not listed below
-LENGTHS = {
-    "email": 320, "contactEmail": 320,  # as the sign-up rule: 64 + "@" + 255
-    "password": 1024,
-    "after": 2048,  # cursors we issued: a name and an id, JSON in base64
-    # multi-line free text
-    **dict.fromkeys(("address", "message", "notes", "reason", "description", "action",
-                     "comment"), 10_000),
-}
-# Control characters other than tab, newline and CR (each field's own rules decide those, e.g.
-# a one-line payment reference refuses a newline with a VALIDATION userError), and surrogates,
-# which no UTF-8 text (nor PostgreSQL) can hold.
-FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
-
-
-class BadInput(Exception):
-    def __init__(self, path: str, message: str, **details: Any) -> None:
-        super().__init__(message)
-        self.path, self.details = path, details
-
-    def as_error(self) -> GraphQLError:
-        return GraphQLError(f"`{self.path}`: {self}", extensions={
-            "code": "BAD_USER_INPUT", "argument": self.path, **self.details})
-
-
-def plain(value: ValueNode, variables: dict[str, Any]) -> Any:
-    """A literal as Python values, variables filled in; only strings and their containers
-    matter here (an Int literal of 5000 digits must not reach int())."""
-    if isinstance(value, VariableNode):
-        return variables.get(value.name.value)
-    if isinstance(value, StringValueNode):
-        return value.value
-    if isinstance(value, ListValueNode):
-        return [plain(item, variables) for item in value.values]
-    if isinstance(value, ObjectValueNode):
-        return {field.name.value: plain(field.value, variables) for field in value.fields}
-    return None
-
-
-def check_value(value: Any, type_: GraphQLInputType, name: str, path: str) -> None:
-    """Every String and ID in `value`, as its type places it; other shapes are left to
-    coercion, which refuses them with its own clear error."""
-    type_ = get_nullable_type(type_)  # type: ignore[assignment]
-    if isinstance(type_, GraphQLList):
-        items = value if isinstance(value, list) else [value]  # one value coerces to a list
-        for index, item in enumerate(items):
-            check_value(item, type_.of_type, name, f"{path}[{index}]")
-    elif isinstance(type_, GraphQLInputObjectType) and isinstance(value, dict):
-        for field_name, field in type_.fields.items():
-            if field_name in value:
-                check_value(value[field_name], field.type, field_name, f"{path}.{field_name}")
-    elif isinstance(value, str) and getattr(type_, "name", None) in ("String", "ID"):
-        check_string(value, ID_LENGTH if type_.name == "ID" else  # type: ignore[union-attr]
-                     LENGTHS.get(name, SHORT_TEXT_LENGTH), path)
-
-
-def check_string(value: str, limit: int, path: str) -> None:
-    if len(value) > limit:
-        raise BadInput(path, f"at most {limit} characters.", reason="TOO_LONG",
-                       maxLength=limit)
-    if (found := FORBIDDEN.search(value)) is not None:
-        raise BadInput(path, f"control character or unpaired surrogate "
-                             f"U+{ord(found.group()):04X} at {found.start()}.",
-                       reason="CONTROL_CHARACTER")

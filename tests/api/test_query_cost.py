@@ -171,7 +171,7 @@ async def test_one_worker_refuses_bombs_fast_and_keeps_answering_healthz(
         assert max(refusals) < 0.5, refusals
         assert max(await health) < 0.5
 
-        # and over WebSocket: the same limit, before the operation runs
+        # and over WebSocket: the same limits, before the operation runs
         async with graphql_socket(app, cast.token("customer_a_user")) as sock:
             await sock.send({"id": "1", "type": "subscribe",
                              "payload": {"query": BOMBS["nested fragment bomb"]}})
@@ -179,3 +179,9 @@ async def test_one_worker_refuses_bombs_fast_and_keeps_answering_healthz(
             message = await sock.receive()
             assert time.perf_counter() - started < 0.5
             assert message["id"] == "1" and "QUERY_TOO_COMPLEX" in str(message), message
+            # string inputs too: the same check, in the same place
+            await sock.send({"id": "2", "type": "subscribe", "payload": {
+                "query": "query($n: String!) { verifyCertificate(number: $n) { valid } }",
+                "variables": {"n": "A\x00"}}})
+            message = await sock.receive()
+            assert message["id"] == "2" and "BAD_USER_INPUT" in str(message), message
