@@ -40,6 +40,9 @@ class Settings:
     compiled_reads: bool = field(
         default_factory=lambda: os.environ.get("ESCP_COMPILED_READS", "on").lower() != "off"
     )
+    # The most a document may cost (schema/limits.py): field nodes times the list sizes above.
+    max_query_cost: int = field(
+        default_factory=lambda: int(os.environ.get("ESCP_MAX_QUERY_COST", "500000")))
     # How often each worker looks for certificates and connections that expired by date.
     sweep_interval: float = field(
         default_factory=lambda: float(os.environ.get("ESCP_EXPIRY_SWEEP_SECONDS", "60")))

@@ -7,24 +7,16 @@ from typing import Any
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import GraphQLError
 from strawberry.types.graphql import OperationType
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxTokensLimiter,
-    ParserCache,
-    SchemaExtension,
-    ValidationCache,
-)
-from strawberry.extensions.max_aliases import create_validator as alias_validator
-from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
+from strawberry.extensions import MaxTokensLimiter, ParserCache, SchemaExtension
 
 from resolvers.access_log import record_reads
 from resolvers.compiled.run import CompiledReads, Fallback, run
+from schema.limits import MAX_ALIASES, MAX_DEPTH, RequestLimits, ValidatedAfterLimits
 
 log = logging.getLogger("escp.graphql")
 
-MAX_DEPTH = 12
-MAX_ALIASES = 30
 MAX_TOKENS = 5000
+__all__ = ["MAX_ALIASES", "MAX_DEPTH", "MAX_TOKENS"]  # the first two live in schema.limits
 
 
 class MaskInternalErrors(SchemaExtension):
@@ -137,12 +129,15 @@ LIMIT_RULES = (depth_validator(MAX_DEPTH, None, None), alias_validator(MAX_ALIAS
 
 def security_extensions() -> list:
     """Factories: Strawberry builds a fresh extension per request."""
+def security_extensions(max_cost: int) -> list:
+    """Factories: Strawberry builds a fresh extension per request. The shape limits come
+    before the validation cache (caches()), so a refused document is never validated."""
     return [
-        lambda: AddValidationRules(list(LIMIT_RULES)),
+        lambda: RequestLimits(max_cost),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
     ]
 
 
 def caches() -> list:
     """Parsed and validated documents are cached at module level, shared by all requests."""
-    return [lambda: ParserCache(maxsize=512), lambda: ValidationCache(maxsize=512)]
+    return [lambda: ParserCache(maxsize=512), lambda: ValidatedAfterLimits(maxsize=512)]
