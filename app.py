@@ -6,7 +6,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,7 +22,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 from strawberry import Schema
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
-from strawberry.http.exceptions import NonJsonMessageReceived, NonTextMessageReceived
+from strawberry.http.exceptions import (
+    NonJsonMessageReceived,
+    NonTextMessageReceived,
+    WebSocketDisconnected,
+)
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
@@ -69,8 +73,16 @@ SUBSCRIPTIONS_PER_SOCKET = 20
 
 
 class SocketAdapter(ASGIWebSocketAdapter):
-    """Strawberry's adapter, refusing a message over WS_MESSAGE_LIMIT (close 1009, "message
-    too big") before it is decoded."""
+    """Strawberry's adapter, sending every message as a text frame and refusing a message over
+    WS_MESSAGE_LIMIT (close 1009, "message too big") before it is decoded."""
+
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        # graphql-transport-ws messages are text frames: the standard clients (graphql-ws,
+        # GraphiQL, gql) refuse binary ones. encode_json gives bytes, which suits HTTP.
+        try:
+            await self.ws.send_text(orjson.dumps(message).decode())
+        except WebSocketDisconnect as exc:
+            raise WebSocketDisconnected from exc
 
     async def iter_json(self, *, ignore_parsing_errors: bool = False) -> AsyncIterator[object]:
         try:

@@ -6,12 +6,18 @@ PostgreSQL. A silence is asserted only after someone entitled has heard the same
 """
 import asyncio
 import contextlib
+import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
+from gql import Client
+from gql import gql as parse_gql
+from gql.transport.websockets import WebsocketsTransport
 from sqlalchemy import select, text, update
 
 from auth.tokens import LEEWAY_SECONDS, issue_token
@@ -258,6 +264,71 @@ async def test_connection_changes_reach_both_sides_and_nobody_else(
                                             {"name": "alpha factory"})
         await stranger.silent(0.3)
         await other_supplier.silent(0.3)
+
+
+@asynccontextmanager
+async def gql_session(app: Served, token: str, frames: list[str | bytes]) -> AsyncIterator[Any]:
+    """A session of Python's gql client over its websockets transport (graphql-transport-ws),
+    as an integrator would open one; every frame the server sends is kept in `frames` (gql
+    itself refuses a binary one: "Binary data received in the websocket")."""
+    transport = WebsocketsTransport(url=app.ws, init_payload={"Authorization": f"Bearer {token}"},
+                                    subprotocols=[WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL])
+    connect = transport.adapter.connect
+
+    async def connect_and_record() -> None:
+        await connect()
+        recv = transport.adapter.websocket.recv
+
+        async def recorded(*args: Any, **kwargs: Any) -> str | bytes:
+            frames.append(frame := await recv(*args, **kwargs))
+            return frame
+
+        transport.adapter.websocket.recv = recorded
+
+    transport.adapter.connect = connect_and_record
+    async with Client(transport=transport) as session:
+        yield session
+
+
+async def test_the_gql_client_subscribes_and_every_frame_is_a_text_frame(
+        live: Served, http: httpx.AsyncClient, cast: Cast) -> None:
+    frames: list[str | bytes] = []
+    async with gql_session(live, cast.token("supplier_a_user"), frames) as session:
+        heard: asyncio.Queue[dict] = asyncio.Queue()
+
+        async def listen() -> None:
+            async for result in session.subscribe(parse_gql(CONNECTIONS)):
+                await heard.put(result)
+
+        listening = asyncio.create_task(listen())
+        try:
+            # A query over the same socket: answered after the subscription was taken.
+            me = await session.execute(parse_gql("{ __typename }"))
+            assert me == {"__typename": "Query"}
+            await asyncio.sleep(0.2)  # the operation's task reaches its feed
+            await request(http, cast, "customer_a_user", "alpha", ["CERTIFICATION"])
+            async with asyncio.timeout(5):
+                event = (await heard.get())["connectionChanged"]
+        finally:
+            listening.cancel()
+            await asyncio.gather(listening, return_exceptions=True)
+    assert (event["status"], event["factory"]) == ("PENDING", {"name": "alpha factory"})
+    assert len(frames) >= 3  # connection_ack, the query's next and complete, the event
+    assert all(isinstance(frame, str) for frame in frames), frames
+    assert json.loads(frames[0])["type"] == "connection_ack"
+
+
+async def test_the_server_sends_text_frames_only(live: Served, cast: Cast) -> None:
+    """The raw protocol: ack, pong, next, error and complete all arrive as text frames
+    (GraphQLSocket.receive asserts it for every message it reads, in every test here)."""
+    async with graphql_socket(live, cast.token("customer_a_user")) as sock:
+        await sock.send({"type": "ping"})
+        await sock.send({"id": "q", "type": "subscribe", "payload": {"query": "{ __typename }"}})
+        await sock.send({"id": "bad", "type": "subscribe", "payload": {"query": "{ nope }"}})
+        frames = [await sock.ws.recv() for _ in range(4)]
+    assert [type(frame) for frame in frames] == [str] * 4
+    assert sorted(json.loads(frame)["type"] for frame in frames) == ["complete", "error", "next",
+                                                                     "pong"]
 
 
 async def test_a_socket_needs_a_valid_token_before_any_operation(
