@@ -54,6 +54,7 @@ from resolvers.expiry import sweep_forever
 from resolvers.notifications import OutboxSender
 from resolvers.subscriptions import start_feeds
 from schema import build_schema
+from schema.extensions import UNAVAILABLE_MESSAGE
 from schema.ids import decode_as, encode_id
 
 log = logging.getLogger("escp")
@@ -175,6 +176,14 @@ class GraphQLApp(GraphQL):
         # orjson: several times faster than json.dumps on a dashboard's large responses.
         return orjson.dumps(data)
 
+    def create_response(self, response_data: Any, sub_response: Response) -> Response:
+        if is_unavailable_answer(response_data):
+            # The database went away during the request: the whole request is to be sent again,
+            # so the answer is a 503 like the authentication middleware's, not partial data.
+            return json_error(503, "SERVICE_UNAVAILABLE", UNAVAILABLE_MESSAGE,
+                              headers={"Retry-After": "1"}, data=True)
+        return super().create_response(response_data, sub_response)
+
     async def get_context(self, request: Any, response: Any) -> Context:
         state = request.app.state
         return Context(database=state.database, settings=state.settings,
@@ -182,11 +191,20 @@ class GraphQLApp(GraphQL):
                        services=state.services)
 
 
-def json_error(status: int, code: str, message: str,
-               headers: dict[str, str] | None = None) -> JSONResponse:
-    """The error body of our non-GraphQL routes, shaped like a GraphQL error."""
-    body = {"errors": [{"message": message, "extensions": {"code": code}}]}
+def json_error(status: int, code: str, message: str, headers: dict[str, str] | None = None,
+               data: bool = False) -> JSONResponse:
+    """The error body of our non-GraphQL routes, shaped like a GraphQL error (with
+    `"data": null` when it answers a GraphQL request)."""
+    body: dict[str, Any] = {"data": None} if data else {}
+    body["errors"] = [{"message": message, "extensions": {"code": code}}]
     return JSONResponse(body, status_code=status, headers=headers)
+
+
+def is_unavailable_answer(response_data: Any) -> bool:
+    """An answer holding a SERVICE_UNAVAILABLE error (schema.extensions.MaskInternalErrors)."""
+    errors = response_data.get("errors") if isinstance(response_data, dict) else None
+    return any((error.get("extensions") or {}).get("code") == "SERVICE_UNAVAILABLE"
+               for error in errors or ())
 
 
 class BodySizeLimit:

@@ -4,7 +4,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+import asyncpg
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -66,6 +68,31 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+# SQLSTATEs of a server that is gone or not there yet: connection exceptions (class 08),
+# admin_shutdown, crash_shutdown, cannot_connect_now.
+_UNAVAILABLE_STATES = ("08", "57P01", "57P02", "57P03")
+
+
+def is_unavailable(error: BaseException | None) -> bool:
+    """The database could not be reached or went away during the work (a restart, a failover):
+    the request may be sent again. A wrong statement or a broken rule is not this."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, OSError):  # refused, reset, no socket file (asyncpg's connect)
+            return True
+        if isinstance(error, DBAPIError) and error.connection_invalidated:
+            return True
+        # asyncpg's protocol state is confused when the server ends a connection mid-commit.
+        if isinstance(error, asyncpg.InternalClientError):
+            return True
+        state = getattr(error, "sqlstate", None)
+        if isinstance(state, str) and state.startswith(_UNAVAILABLE_STATES):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
 
 
 async def check_reachable(url: str) -> None:

@@ -16,6 +16,7 @@ from strawberry.extensions import (
 from strawberry.extensions.max_aliases import create_validator as alias_validator
 from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
 
+from db.engine import is_unavailable
 from resolvers.access_log import record_reads
 
 log = logging.getLogger("escp.graphql")
@@ -23,6 +24,7 @@ log = logging.getLogger("escp.graphql")
 MAX_DEPTH = 12
 MAX_ALIASES = 30
 MAX_TOKENS = 5000
+UNAVAILABLE_MESSAGE = "The database is unavailable; try again."
 
 
 class MaskInternalErrors(SchemaExtension):
@@ -48,6 +50,11 @@ class MaskInternalErrors(SchemaExtension):
         original = error.original_error
         if original is None or isinstance(original, GraphQLError):
             return error
+        if is_unavailable(original):  # the app answers 503: send it again (GraphQLApp)
+            log.warning("database unavailable at %s: %s", error.path,
+                        str(original).splitlines()[0] if str(original) else type(original))
+            return GraphQLError(UNAVAILABLE_MESSAGE, nodes=error.nodes, path=error.path,
+                                extensions={"code": "SERVICE_UNAVAILABLE"})
         error_id = uuid.uuid4().hex
         log.error("internal error %s at %s", error_id, error.path, exc_info=original)
         return GraphQLError("Internal server error.", nodes=error.nodes, path=error.path,
