@@ -37,7 +37,7 @@ from auth.tokens import LEEWAY_SECONDS, InvalidToken
 from auth.viewer import ANONYMOUS, Viewer
 from db.embedded import DatabaseUnavailable
 from db.engine import Database, make_engine
-from db.settings import Settings
+from db.settings import Settings, SettingError
 from resolvers.context import Context
 from resolvers.document import (
     DocumentRefused,
@@ -489,6 +489,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     try:
         args.run(args)
+    except SettingError as exc:  # checked before anything starts: one line, no traceback
+        print(f"escp: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
     except DatabaseUnavailable as exc:
         print(f"escp: {exc}", file=sys.stderr)
         raise SystemExit(1) from None
