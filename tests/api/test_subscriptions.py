@@ -6,6 +6,7 @@ PostgreSQL. A silence is asserted only after someone entitled has heard the same
 """
 import asyncio
 import contextlib
+import dataclasses
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -340,7 +341,7 @@ async def test_a_socket_needs_a_valid_token_before_any_operation(
         await early.send({"id": "1", "type": "subscribe", "payload": {"query": CERTIFICATION}})
         assert await early.closed() == 4401
     for token in ("not-a-jwt", cast.token("customer_a_user")[:-3] + "abc",
-                  expired_token(cast, settings)):
+                  expired_token(cast, settings), long_lived_token(cast, settings)):
         async with graphql_socket(live) as refused:
             await refused.init(token)
             assert await refused.closed() == 4403
@@ -350,6 +351,16 @@ async def test_a_socket_needs_a_valid_token_before_any_operation(
     async with graphql_socket(live) as deactivated:
         await deactivated.init(cast.token("customer_b_user"))
         assert await deactivated.closed() == 4403
+
+
+def long_lived_token(cast: Cast, settings: Settings) -> str:
+    """Correctly signed, by a configuration issuing tokens longer-lived than ours accept."""
+    longer = 2 * settings.jwt_max_lifetime_seconds
+    issuer = dataclasses.replace(settings, jwt_ttl_seconds=longer, jwt_max_lifetime_seconds=longer)
+    person = cast.people["customer_a_user"]
+    token, _ = issue_token(issuer, user_id=person.user_id, organization_id=person.organization_id,
+                           role="CUSTOMER")
+    return token
 
 
 def expired_token(cast: Cast, settings: Settings, seconds_left: int = -60) -> str:
