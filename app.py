@@ -1,9 +1,13 @@
 """ESCP Connect: the Starlette application and the `escp` command line."""
 import argparse
 import asyncio
+import base64
 import contextlib
+import functools
+import hashlib
 import logging
 import os
+import re
 import signal
 import sys
 from collections.abc import AsyncIterator, Mapping
@@ -14,7 +18,9 @@ from typing import Any
 import orjson
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.datastructures import MutableHeaders
 from starlette.middleware.authentication import AuthenticationMiddleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute, request_response
@@ -176,6 +182,12 @@ class GraphQLApp(GraphQL):
         # orjson: several times faster than json.dumps on a dashboard's large responses.
         return orjson.dumps(data)
 
+    async def render_graphql_ide(self, request: Request) -> Response:
+        page = await super().render_graphql_ide(request)
+        page.headers["Content-Security-Policy"] = graphiql_policy(self.graphql_ide_html,
+                                                                  request.url)
+        return page
+
     def create_response(self, response_data: Any, sub_response: Response) -> Response:
         if is_unavailable_answer(response_data):
             # The database went away during the request: the whole request is to be sent again,
@@ -189,6 +201,67 @@ class GraphQLApp(GraphQL):
         return Context(database=state.database, settings=state.settings,
                        viewer=viewer_of(request), request=request, response=response,
                        services=state.services)
+
+
+# ---------------------------------------------------------------- security headers
+
+# On every HTTP response. The API answers JSON, never a page: its policy allows nothing at all
+# (GraphiQL's page sets its own, graphiql_policy). Framing is forbidden both ways old and new
+# browsers understand; no Referer leaves a page of ours (download links carry a signature).
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+}
+_HOST = re.compile(r"[A-Za-z0-9.\-]+(:[0-9]+)?|\[[0-9A-Fa-f:.]+\](:[0-9]+)?")
+
+
+class SecurityHeaders:
+    """Adds SECURITY_HEADERS to every HTTP response that does not set its own."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def send_with_headers(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers.setdefault(name, value)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+@functools.cache
+def _graphiql_sources(html: str) -> str:
+    """What Strawberry's GraphiQL page loads, as policy directives: its inline script by hash,
+    the exact CDN files it loads (each also pinned by SRI in the page), inline styles (its
+    components set them), data: icons and fonts. No eval: GraphiQL 3 does not need it."""
+    inline = [base64.b64encode(hashlib.sha256(code.encode()).digest()).decode()
+              for code in re.findall(r"<script>(.*?)</script>", html, re.S)]
+    scripts = re.findall(r'<script\b[^>]*\bsrc="(https://[^"]+)"', html)
+    styles = re.findall(r'<link\b[^>]*\bhref="(https://[^"]+)"', html)
+    return "; ".join([
+        "default-src 'none'",
+        "script-src " + " ".join([*(f"'sha256-{h}'" for h in inline), *scripts]),
+        "style-src 'unsafe-inline' " + " ".join(styles),
+        "img-src 'self' data:", "font-src data:",
+        "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'",
+    ])
+
+
+def graphiql_policy(html: str, url: Any) -> str:
+    """The GraphiQL page's policy: its sources, and its own origin over HTTP and WebSocket
+    (older browsers do not count ws: as 'self')."""
+    connect = "connect-src 'self'"
+    if _HOST.fullmatch(url.netloc or ""):
+        connect += f" {'wss' if url.scheme == 'https' else 'ws'}://{url.netloc}"
+    return f"{_graphiql_sources(html)}; {connect}"
 
 
 def json_error(status: int, code: str, message: str, headers: dict[str, str] | None = None,
@@ -366,9 +439,15 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None, *
                                           code="DOCUMENT_TOO_LARGE"), methods=["POST"]),
         Route("/documents/{id}", download_document, methods=["GET"]),
     ]
-    middleware = [
-        Middleware(AuthenticationMiddleware, backend=TokenBackend(), on_error=unauthenticated),
-    ]
+    middleware = [Middleware(SecurityHeaders)]
+    if settings.cors_origins:  # off by default: browsers then allow same-origin calls only
+        middleware.append(Middleware(
+            CORSMiddleware, allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type"],
+            expose_headers=["Retry-After", "WWW-Authenticate"], max_age=600))
+    # Inside CORS: its 401 and 503 answers carry the CORS headers a browser app needs to read them.
+    middleware.append(
+        Middleware(AuthenticationMiddleware, backend=TokenBackend(), on_error=unauthenticated))
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
 
 
