@@ -10,6 +10,7 @@ import os
 import re
 import signal
 import sys
+from collections import Counter
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -125,15 +126,37 @@ class OperationContexts:
         return await self._schema.stream(*args, context_value=context_value.fresh(), **kwargs)
 
 
+class OpenSockets:
+    """This worker's signed-in sockets, counted per user, at most `limit` each: every socket
+    holds feeds and tasks, and a client that reconnects in a loop must not pile them up."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.counts: Counter[int] = Counter()
+
+    def take(self, user_id: int) -> bool:
+        if self.counts[user_id] >= self.limit:
+            return False
+        self.counts[user_id] += 1
+        return True
+
+    def release(self, user_id: int) -> None:
+        self.counts[user_id] -= 1
+        if self.counts[user_id] <= 0:
+            del self.counts[user_id]
+
+
 class SocketHandler(BaseGraphQLTransportWSHandler):
     """graphql-transport-ws, signed in by the token in the connection_init payload.
 
     No token: close 4401; a bad, expired or revoked one: close 4403, before any operation
-    runs. An open socket closes (4401) the moment its token expires."""
+    runs; a user's socket over ESCP_MAX_SOCKETS_PER_USER: close 4429. An open socket closes
+    (4401) the moment its token expires."""
 
     def __init__(self, *, schema: Any, **kwargs: Any) -> None:
         super().__init__(schema=OperationContexts(schema), **kwargs)
         self._expiry: asyncio.Task[None] | None = None
+        self._holder: int | None = None  # the user this socket is counted for
 
     async def handle_connection_init(self, message: Any) -> None:
         payload = message.get("payload") or {}
@@ -155,6 +178,10 @@ class SocketHandler(BaseGraphQLTransportWSHandler):
             viewer, expires_at = await session_for_token(state.database, state.settings, token)
         except InvalidToken as exc:
             return 4403, f"Forbidden: invalid token ({exc.reason})"
+        sockets: OpenSockets = state.sockets
+        if not sockets.take(viewer.user_id):
+            return 4429, f"Too many open sockets: at most {sockets.limit} per user"
+        self._holder = viewer.user_id
         self.context.viewer = viewer
         self._expiry = asyncio.create_task(self._close_at(expires_at))
         return None
@@ -167,6 +194,9 @@ class SocketHandler(BaseGraphQLTransportWSHandler):
             await self.websocket.close(4401, "Unauthorized: the token has expired")
 
     async def shutdown(self) -> None:
+        if self._holder is not None:
+            self.context.request.app.state.sockets.release(self._holder)
+            self._holder = None
         if self._expiry is not None:
             self._expiry.cancel()
         await super().shutdown()
@@ -417,6 +447,7 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None, *
         app.state.settings = settings
         app.state.database = Database(make_engine(settings.database_url))  # type: ignore[arg-type]
         app.state.services = {}
+        app.state.sockets = OpenSockets(settings.max_sockets_per_user)
         try:
             async with AsyncExitStack() as running:
                 app.state.services.update(await running.enter_async_context(

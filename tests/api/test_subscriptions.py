@@ -20,6 +20,7 @@ from gql import Client
 from gql import gql as parse_gql
 from gql.transport.websockets import WebsocketsTransport
 from sqlalchemy import select, text, update
+from websockets.exceptions import ConnectionClosed
 
 from auth.tokens import LEEWAY_SECONDS, issue_token
 from db import AccessLogEntry, Certificate, User
@@ -399,6 +400,36 @@ async def test_subscriptions_per_socket_and_message_size_are_capped(
         assert await sock.closed() == 1009
 
 
+async def test_a_user_holds_at_most_ten_sockets_and_the_next_is_closed_with_4429(
+        live: Served, cast: Cast, settings: Settings) -> None:
+    assert settings.max_sockets_per_user == 10  # the default
+    async with contextlib.AsyncExitStack() as stack:
+        held = [await stack.enter_async_context(graphql_socket(live, cast.token("customer_a_user")))
+                for _ in range(10)]
+        async with graphql_socket(live) as excess:
+            await excess.init(cast.token("customer_a_user"))
+            assert await excess.closed() == 4429
+            assert excess.ws.close_reason == "Too many open sockets: at most 10 per user"
+        async with graphql_socket(live, cast.token("customer_b_user")) as other_user:
+            await other_user.subscribe(CONNECTIONS)  # others are not affected
+        await held.pop().ws.close()
+        await accepted_again(live, cast.token("customer_a_user"))  # a closed one makes room
+
+
+async def accepted_again(app: Served, token: str) -> None:
+    """A socket of the user is accepted once the server has counted a closed one out."""
+    deadline = time.monotonic() + 5
+    while True:
+        async with graphql_socket(app) as sock:
+            await sock.init(token)
+            try:
+                if (await sock.receive())["type"] == "connection_ack":
+                    return
+            except ConnectionClosed:
+                assert time.monotonic() < deadline, "the closed socket was never counted out"
+        await asyncio.sleep(0.05)
+
+
 async def test_a_bad_factory_id_is_a_clear_error(live: Served, cast: Cast) -> None:
     async with graphql_socket(live, cast.token("customer_a_user")) as sock:
         await sock.send({"id": "1", "type": "subscribe", "payload": {
@@ -448,16 +479,21 @@ async def test_across_processes_a_dashboard_hears_its_factory_and_stops_at_revoc
 
 async def test_two_workers_deliver_to_every_socket_whichever_worker_holds_it(
         cast: Cast, database: Database, database_url: str, settings: Settings) -> None:
+    # Five users of the factory's owner take turns: a user may hold 10 sockets on a worker.
+    owners = ["supplier_a_user"]
+    for n in range(2, 6):
+        await add_person(database, cast, f"supplier_a_{n}", "supplier_a", Role.SUPPLIER)
+        owners.append(f"supplier_a_{n}")
     async with (served(database_url, settings, workers=2) as app,
                 httpx.AsyncClient(base_url=app.http, timeout=30) as client,
                 contextlib.AsyncExitStack() as stack):
         sockets = [await stack.enter_async_context(
-            graphql_socket(app, cast.token("supplier_a_user"))) for _ in range(8)]
+            graphql_socket(app, cast.token(owners[n % 5]))) for n in range(8)]
         holders = {worker_holding(app, sock) for sock in sockets}
         while len(holders) < 2:  # the kernel chose one worker for all: open more until not
             assert len(sockets) < 40, "every socket went to one worker"
             sockets.append(await stack.enter_async_context(
-                graphql_socket(app, cast.token("supplier_a_user"))))
+                graphql_socket(app, cast.token(owners[len(sockets) % 5]))))
             holders.add(worker_holding(app, sockets[-1]))
         for sock in sockets:
             await sock.subscribe(CONNECTIONS)
