@@ -8,10 +8,12 @@ import asyncio
 import contextlib
 import dataclasses
 import json
+import shutil
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -318,6 +320,35 @@ async def test_the_gql_client_subscribes_and_every_frame_is_a_text_frame(
     assert len(frames) >= 3  # connection_ack, the query's next and complete, the event
     assert all(isinstance(frame, str) for frame in frames), frames
     assert json.loads(frames[0])["type"] == "connection_ack"
+
+
+JS_CLIENT = Path(__file__).resolve().parents[1] / "js"
+
+
+@pytest.mark.skipif(shutil.which("node") is None
+                    or not (JS_CLIENT / "node_modules" / "graphql-ws").is_dir(),
+                    reason="needs node and the JavaScript graphql-ws client "
+                           "(npm ci --prefix tests/js)")
+async def test_the_javascript_graphql_ws_client_subscribes(
+        live: Served, http: httpx.AsyncClient, cast: Cast) -> None:
+    client = await asyncio.create_subprocess_exec(
+        "node", str(JS_CLIENT / "subscribe.mjs"), live.ws, cast.token("supplier_a_user"),
+        CONNECTIONS, stdout=asyncio.subprocess.PIPE)
+    assert client.stdout is not None
+    try:
+        async with asyncio.timeout(15):
+            assert json.loads(await client.stdout.readline()) == {"connected": True}
+            await asyncio.sleep(0.3)  # its subscribe follows the ack; it reaches its feed
+            await request(http, cast, "customer_a_user", "alpha", ["CERTIFICATION"])
+            result = json.loads(await client.stdout.readline())
+            frames = json.loads(await client.stdout.readline())
+            assert await client.wait() == 0
+    finally:
+        if client.returncode is None:
+            client.kill()
+            await client.wait()
+    assert result["data"]["connectionChanged"]["status"] == "PENDING", result
+    assert frames == {"binaryFrames": 0}
 
 
 async def test_the_server_sends_text_frames_only(live: Served, cast: Cast) -> None:
