@@ -1,5 +1,6 @@
 """Engine and session factories. The app's lifespan owns them; nothing here is a global."""
 import asyncio
+import traceback
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -81,7 +82,7 @@ def is_unavailable(error: BaseException | None) -> bool:
     seen: set[int] = set()
     while error is not None and id(error) not in seen:
         seen.add(id(error))
-        if isinstance(error, OSError):  # refused, reset, no socket file (asyncpg's connect)
+        if isinstance(error, OSError) and _raised_by_driver(error):  # refused, reset, no socket
             return True
         if isinstance(error, DBAPIError) and error.connection_invalidated:
             return True
@@ -93,6 +94,13 @@ def is_unavailable(error: BaseException | None) -> bool:
             return True
         error = error.__cause__ or error.__context__
     return False
+
+
+def _raised_by_driver(error: BaseException) -> bool:
+    """asyncpg's connect lets OSError through unwrapped (SQLAlchemy too); an OSError of our own
+    (a document file, say) is no database outage."""
+    return any(frame.f_globals.get("__name__", "").startswith("asyncpg.")
+               for frame, _ in traceback.walk_tb(error.__traceback__))
 
 
 async def check_reachable(url: str) -> None:

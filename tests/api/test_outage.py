@@ -5,14 +5,15 @@ import asyncio
 import contextlib
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
 import httpx
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from db import Factory, migrate
-from db.engine import Database, make_engine
+from db.engine import Database, is_unavailable, make_engine
 from db.settings import Settings
 from tests.database import RestartableServer
 from tests.helpers import standard_cast
@@ -104,3 +105,36 @@ async def test_writes_across_a_database_restart_are_acknowledged_or_refused_with
     finally:
         await database.dispose()
     assert acknowledged <= stored  # nothing acknowledged was lost
+
+
+async def raised(make: Callable[[], Awaitable[object]]) -> BaseException:
+    try:
+        await make()
+    except Exception as error:  # the error is what the test examines
+        return error
+    raise AssertionError("nothing was raised")
+
+
+async def test_only_a_database_that_went_away_counts_as_unavailable(database: Database) -> None:
+    async def connect_refused() -> None:
+        engine = make_engine("postgresql://nobody@127.0.0.1:1/none")
+        try:
+            async with engine.connect():
+                pass
+        finally:
+            await engine.dispose()
+
+    async def no_socket_file() -> None:
+        await asyncpg.connect(host="/nonexistent-socket-dir", user="nobody")
+
+    async def bad_statement() -> None:
+        async with database.read() as conn:
+            await conn.execute(text("SELECT * FROM no_such_table"))
+
+    async def missing_document() -> None:
+        await asyncio.to_thread(open, "/nonexistent/document.pdf", "rb")
+
+    assert is_unavailable(await raised(connect_refused))
+    assert is_unavailable(await raised(no_socket_file))
+    assert not is_unavailable(await raised(bad_statement))
+    assert not is_unavailable(await raised(missing_document))
