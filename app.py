@@ -470,7 +470,7 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None, *
                                           code="DOCUMENT_TOO_LARGE"), methods=["POST"]),
         Route("/documents/{id}", download_document, methods=["GET"]),
     ]
-    middleware = [Middleware(SecurityHeaders)]
+    middleware = []
     if settings.cors_origins:  # off by default: browsers then allow same-origin calls only
         middleware.append(Middleware(
             CORSMiddleware, allow_origins=list(settings.cors_origins),
@@ -479,7 +479,14 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None, *
     # Inside CORS: its 401 and 503 answers carry the CORS headers a browser app needs to read them.
     middleware.append(
         Middleware(AuthenticationMiddleware, backend=TokenBackend(), on_error=unauthenticated))
-    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    return SecuredStarlette(routes=routes, middleware=middleware, lifespan=lifespan)
+
+
+class SecuredStarlette(Starlette):
+    """Starlette with SecurityHeaders outermost, so even its own 500 page carries them."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeaders(super().build_middleware_stack())
 
 
 # ---------------------------------------------------------------- the `escp` command line

@@ -50,6 +50,20 @@ async def test_every_response_carries_the_security_headers(client: httpx.AsyncCl
         assert response.headers["content-security-policy"] == API_POLICY
 
 
+async def test_even_a_crash_answers_with_the_security_headers(settings: Settings) -> None:
+    app = create_app(settings, send_outbox=False)
+
+    async def crash(request: object) -> None:
+        raise RuntimeError("a bug")
+
+    app.add_route("/crash", crash)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://escp.test") as client:
+        response = await client.get("/crash")
+    assert response.status_code == 500
+    assert_secured(response)
+
+
 def directives(policy: str) -> dict[str, list[str]]:
     return {name: values for name, *values in (d.split() for d in policy.split(";"))}
 
