@@ -68,7 +68,8 @@ def env_money(name: str, default: str) -> Decimal:
         amount = Decimal(value)
     except InvalidOperation:
         raise SettingError(f"{name} must be an amount like 1500.00, not {value!r}") from None
-    if not amount.is_finite() or amount < 0 or amount.as_tuple().exponent < -2:  # type: ignore[operator]
+    places = amount.as_tuple().exponent  # a letter ('n', 'F') when not finite
+    if not amount.is_finite() or amount < 0 or (isinstance(places, int) and places < -2):
         raise SettingError(f"{name} must be an amount of at least 0 with at most 2 decimals, "
                            f"not {value!r}")
     return amount
