@@ -9,6 +9,7 @@ from graphql import GraphQLError
 from strawberry.types.graphql import OperationType
 from strawberry.extensions import MaxTokensLimiter, ParserCache, SchemaExtension
 
+from db.engine import is_unavailable
 from resolvers.access_log import record_reads
 from resolvers.compiled.run import CompiledReads, Fallback, run
 from schema.limits import MAX_ALIASES, MAX_DEPTH, RequestLimits, ValidatedAfterLimits
@@ -16,6 +17,8 @@ from schema.limits import MAX_ALIASES, MAX_DEPTH, RequestLimits, ValidatedAfterL
 log = logging.getLogger("escp.graphql")
 
 MAX_TOKENS = 5000
+UNAVAILABLE_MESSAGE = "The database is unavailable; try again."
+
 __all__ = ["MAX_ALIASES", "MAX_DEPTH", "MAX_TOKENS"]  # the first two live in schema.limits
 
 
@@ -42,6 +45,11 @@ class MaskInternalErrors(SchemaExtension):
         original = error.original_error
         if original is None or isinstance(original, GraphQLError):
             return error
+        if is_unavailable(original):  # the app answers 503: send it again (GraphQLApp)
+            log.warning("database unavailable at %s: %s", error.path,
+                        str(original).splitlines()[0] if str(original) else type(original))
+            return GraphQLError(UNAVAILABLE_MESSAGE, nodes=error.nodes, path=error.path,
+                                extensions={"code": "SERVICE_UNAVAILABLE"})
         error_id = uuid.uuid4().hex
         log.error("internal error %s at %s", error_id, error.path, exc_info=original)
         return GraphQLError("Internal server error.", nodes=error.nodes, path=error.path,
