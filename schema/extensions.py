@@ -130,13 +130,6 @@ class CompiledReadPath(SchemaExtension):
         return {"readPath": {"compiled": False, "reason": self.outcome}}
 
 
-# Built once: the validation cache is keyed by the rule classes, so the same classes must come
-# back for every request (a limiter instance per request would make a new class each time).
-LIMIT_RULES = (depth_validator(MAX_DEPTH, None, None), alias_validator(MAX_ALIASES))
-
-
-def security_extensions() -> list:
-    """Factories: Strawberry builds a fresh extension per request."""
 def security_extensions(max_cost: int) -> list:
     """Factories: Strawberry builds a fresh extension per request. The shape limits come
     before the validation cache (caches()), so a refused document is never validated."""
