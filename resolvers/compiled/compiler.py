@@ -441,7 +441,56 @@ def _factory(c: Compiler, root: ArgSite) -> tuple[str, Walk]:
     return f"(SELECT {node} FROM {rows} p)", walk
 
 
-ROOTS = {"factories": _factories, "factory": _factory}
+def _flat(c: Compiler, type_name: str, node: FieldNode, leaves: dict[str, str]) -> str:
+    """A json_build_object of an object whose fields are all plain SQL values."""
+    pairs = []
+    for key, fields in collect(merged([node]), c.fragments, type_name).items():
+        name = fields[0].name.value
+        value = quote(type_name) if name == "__typename" else leaves.get(name)
+        if value is None:
+            raise Unsupported(f"{type_name}.{name}")
+        pairs.append(f"{quote(key)}, {value}")
+    return f"json_build_object({', '.join(pairs)})"
+
+
+_SEEN_STATUS = ("CASE WHEN c.status = 'ACTIVE' AND current_date > c.valid_until THEN 'EXPIRED' "
+                "ELSE c.status END")
+
+
+def _verify_certificate(c: Compiler, root: ArgSite) -> tuple[str, Walk]:
+    """resolvers.verification.certificate."""
+    number = c.params.add(f"{root.prefix}_number", "text")
+    answer = _flat(c, "CertificateVerification", root.node, {
+        "number": "c.number", "valid": f"({_SEEN_STATUS}) = 'ACTIVE'", "status": _SEEN_STATUS,
+        "factoryName": "f.name", "country": "f.country", "validUntil": "c.valid_until"})
+    return (f"(SELECT {answer} FROM certificates c JOIN factories f ON f.id = c.factory_id "
+            f"WHERE c.number = {number} LIMIT 1)"), Walk()
+
+
+def _verify_auditor(c: Compiler, root: ArgSite) -> tuple[str, Walk]:
+    """resolvers.verification.auditor."""
+    number = c.params.add(f"{root.prefix}_number", "text")
+    answer = _flat(c, "AuditorVerification", root.node, {
+        "registrationNumber": "a.registration_number", "name": "a.name", "auditFirm": "o.name",
+        "active": "(a.active AND o.active)"})
+    return (f"(SELECT {answer} FROM auditors a JOIN organizations o ON o.id = a.audit_firm_id "
+            f"WHERE upper(a.registration_number) = {number} LIMIT 1)"), Walk()
+
+
+def _audit_firms(c: Compiler, root: ArgSite) -> tuple[str, Walk]:
+    """resolvers.verification.audit_firms: public."""
+    organization = c.schema.get_type("Organization")
+    assert isinstance(organization, GraphQLObjectType)
+    at = At(f"t{next(c.aliases)}", "p", {})
+    inner, walk = c.object(organization, merged([root.node]), Known(frozenset(), frozenset()),
+                           at)
+    return (f"(SELECT coalesce(json_agg({inner} ORDER BY {at.alias}.name), '[]') "
+            f"FROM organizations {at.alias} WHERE {at.alias}.kind = 'AUDIT_FIRM' "
+            f"AND {at.alias}.active)"), walk
+
+
+ROOTS = {"factories": _factories, "factory": _factory, "verifyCertificate": _verify_certificate,
+         "verifyAuditor": _verify_auditor, "auditFirms": _audit_firms}
 
 
 def compile_operation(schema: GraphQLSchema, operation: OperationDefinitionNode,

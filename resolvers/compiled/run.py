@@ -84,9 +84,15 @@ def _status_filter(args: dict[str, Any]) -> dict[str, Any]:
     return {"status": _plain(status) if status else None}
 
 
+def _number(name: str) -> Any:
+    return lambda args: {"number": args[name].strip().upper()}
+
+
 # What each kind of field with arguments turns them into (validated as the resolvers validate).
 ARGUMENTS = {"factories": _factories_params, "factory": _factory_params,
-             "offset": _offset_page, "moment": _moment_page, "filter": _status_filter}
+             "offset": _offset_page, "moment": _moment_page, "filter": _status_filter,
+             "verifyCertificate": _number("number"),
+             "verifyAuditor": _number("registrationNumber"), "auditFirms": lambda args: {}}
 
 
 @dataclass
