@@ -8,6 +8,7 @@ corpus expects it to.
 """
 import dataclasses
 import json
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,8 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import text
+from hypothesis import HealthCheck, given, settings
+from hypothesis_graphql import queries
 from starlette.applications import Starlette
 
 from app import create_app
@@ -177,3 +180,52 @@ async def test_compiled_and_resolver_paths_answer_alike(app: Starlette, worlds: 
     assert found.reads == expected.reads, f"{where}: access-log rows differ"
     assert found.extensions.get("readPath", {}).get("compiled") is compiled, (
         f"{where}: {found.extensions}")
+
+
+# Queries generated over the schema from Query's read fields: a bounded number in CI; for a long
+# run, ESCP_DIFFERENTIAL_EXAMPLES=5000 python -m pytest tests/api/test_compiled_reads.py -k generated
+EXAMPLES = int(os.environ.get("ESCP_DIFFERENTIAL_EXAMPLES", "80"))
+GENERATED_ROOTS = ["factories", "factory", "auditFirms", "verifyCertificate", "verifyAuditor"]
+
+
+def generated_queries(count: int) -> list[str]:
+    """`count` queries drawn by hypothesis-graphql, the same ones on every run."""
+    from schema import build_schema
+
+    found: list[str] = []
+
+    @settings(max_examples=count, derandomize=True, database=None, deadline=None,
+              suppress_health_check=list(HealthCheck))
+    @given(queries(build_schema()._schema, fields=GENERATED_ROOTS, allow_x00=False))
+    def draw(query: str) -> None:
+        found.append(query)
+
+    draw()
+    return found
+
+
+async def test_generated_queries_answer_alike_on_both_paths(app: Starlette,
+                                                            worlds: tuple) -> None:
+    reference, world = worlds
+    alpha = world.cast.factory_gid("alpha")
+    viewers = list(VIEWERS.values())
+    compiled = 0
+    for n, query in enumerate(generated_queries(EXAMPLES)):
+        who = viewers[n % len(viewers)][1]
+        token = world.cast.token(who) if who else None
+        # Generated ids find nothing: point every factory(id:) at a real factory.
+        query = _with_real_ids(query, alpha)
+        expected = await _ask(reference, query, {}, token)
+        found = await _ask(app, query, {}, token)
+        where = f"generated query as {viewers[n % len(viewers)][0]}:\n{query}"
+        assert found.data == expected.data, f"{where}\ndata differs"
+        assert found.errors == expected.errors, f"{where}\nerrors differ"
+        assert found.reads == expected.reads, f"{where}\naccess-log rows differ"
+        compiled += found.extensions.get("readPath", {}).get("compiled") is True
+    assert compiled >= EXAMPLES // 4, f"only {compiled} of {EXAMPLES} generated queries compiled"
+
+
+def _with_real_ids(query: str, factory_gid: str) -> str:
+    import re
+
+    return re.sub(r'factory\(id: "[^"]*"\)', f'factory(id: "{factory_gid}")', query)
