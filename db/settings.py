@@ -11,6 +11,10 @@ def _env_decimal(name: str, default: str) -> Decimal:
     return Decimal(os.environ.get(name, default))
 
 
+def _env_int(name: str, default: str) -> int:
+    return int(os.environ.get(name, default))
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str | None = field(default_factory=lambda: os.environ.get("DATABASE_URL"))
@@ -38,6 +42,18 @@ class Settings:
     # How often each worker looks for certificates and connections that expired by date.
     sweep_interval: float = field(
         default_factory=lambda: float(os.environ.get("ESCP_EXPIRY_SWEEP_SECONDS", "60")))
+    # Sign-in attempts allowed per account and per client address in one window
+    # (auth.login_throttle); the excess is refused without checking the password.
+    login_window_seconds: int = field(
+        default_factory=lambda: _env_int("ESCP_LOGIN_WINDOW_SECONDS", "900"))
+    login_attempts_per_account: int = field(
+        default_factory=lambda: _env_int("ESCP_LOGIN_ATTEMPTS_PER_ACCOUNT", "10"))
+    login_attempts_per_address: int = field(
+        default_factory=lambda: _env_int("ESCP_LOGIN_ATTEMPTS_PER_ADDRESS", "100"))
+    # Threads (per worker) that hash and verify passwords, off the event loop; each argon2
+    # hash holds 64 MiB while it runs, and a flood of sign-ins queues for these threads.
+    password_hash_threads: int = field(
+        default_factory=lambda: _env_int("ESCP_PASSWORD_HASH_THREADS", "2"))
 
     @property
     def documents_dir(self) -> Path:
