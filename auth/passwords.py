@@ -30,13 +30,27 @@ MAX_LENGTH = 1024
 # named here so a change of argon2-cffi's defaults does not silently change our hashes.
 PRODUCTION_PROFILE = profiles.RFC_9106_LOW_MEMORY
 # The test suite alone sets ESCP_PASSWORD_HASH=fast (argon2's own test profile): the same code
-# path at a fraction of the cost, so tests that create many users stay quick.
-_PROFILE = (profiles.CHEAPEST if os.environ.get("ESCP_PASSWORD_HASH") == "fast"
-            else PRODUCTION_PROFILE)
-_hasher = PasswordHasher.from_parameters(_PROFILE)
+# path at a fraction of the cost, so tests that create many users stay quick. It protects no
+# password, so the commands that serve or store hashes refuse to run with it
+# (refuse_test_profile), and a hash made with it is replaced at the next sign-in.
+TEST_PROFILE_SWITCH = "ESCP_PASSWORD_HASH=fast"
+TEST_PROFILE_ON = os.environ.get("ESCP_PASSWORD_HASH") == "fast"
+_hasher = PasswordHasher.from_parameters(profiles.CHEAPEST if TEST_PROFILE_ON
+                                         else PRODUCTION_PROFILE)
 
 DUMMY_HASH: str  # computed on first access, see __getattr__
 T = TypeVar("T")
+
+
+class CheapProfileRefused(Exception):
+    """A command that serves or stores password hashes was started with the test profile."""
+
+
+def refuse_test_profile(command: str) -> None:
+    if TEST_PROFILE_ON:
+        raise CheapProfileRefused(
+            f"{TEST_PROFILE_SWITCH} is the test suite's cheap password hashing and protects no "
+            f"password; `{command}` refuses to run with it. Unset ESCP_PASSWORD_HASH.")
 
 
 def hash_password(plain: str) -> str:

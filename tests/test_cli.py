@@ -3,14 +3,19 @@ import os
 import subprocess
 import sys
 
+import pytest
 from sqlalchemy import func, select
 
 from db import Factory, User
 from db.engine import Database
 
 
-def escp(*args: str, database_url: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "XDG_RUNTIME_DIR": "/tmp"}
+def escp(*args: str, database_url: str | None = None,
+         **variables: str) -> subprocess.CompletedProcess[str]:
+    """The command as an operator runs it: without the suite's cheap hash profile."""
+    env = {**os.environ, "XDG_RUNTIME_DIR": "/tmp", **variables}
+    if "ESCP_PASSWORD_HASH" not in variables:
+        env.pop("ESCP_PASSWORD_HASH", None)
     if database_url:
         env["DATABASE_URL"] = database_url
     return subprocess.run([sys.executable, "-c", "import app; app.main()", *args], env=env,
@@ -46,3 +51,17 @@ async def test_demo_is_idempotent_and_create_admin_adds_an_admin(database_url: s
     again = escp("create-admin", "--email", "root@example.test", "--password", "long enough pw",
                  database_url=database_url)
     assert again.returncode == 1 and again.stderr.strip().startswith("escp: ")
+
+
+@pytest.mark.parametrize("command", [
+    ["serve", "--port", "1"], ["create-admin", "--email", "root@example.test", "--password", "x"]])
+def test_serve_and_create_admin_refuse_the_test_suites_cheap_hash_profile(
+        command: list[str]) -> None:
+    # when (with an unreachable database: the refusal comes before anything is started)
+    result = escp(*command, database_url="postgresql://nobody@127.0.0.1:1/none",
+                  ESCP_PASSWORD_HASH="fast")
+    # then
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "escp: ESCP_PASSWORD_HASH=fast is the test suite's cheap password hashing and protects "
+        f"no password; `escp {command[0]}` refuses to run with it. Unset ESCP_PASSWORD_HASH."]

@@ -5,9 +5,10 @@ from collections.abc import Callable
 
 import httpx
 import pytest
+from argon2 import PasswordHasher, profiles
 from sqlalchemy import func, select, update
 
-from auth.passwords import hash_password
+from auth.passwords import hash_password, verify_password
 from db import LoginAttempt, Organization, User
 from db.engine import Database
 from resolvers.demo import PASSWORD as DEMO_PASSWORD
@@ -240,6 +241,68 @@ async def test_an_address_over_its_limit_is_refused_for_every_account(
     # then
     assert body["errors"][0]["extensions"]["code"] == "TOO_MANY_ATTEMPTS"
     assert hashing.verified == 4
+
+
+async def test_a_weaker_stored_hash_is_replaced_at_sign_in(
+        client: httpx.AsyncClient, cast: Cast, database: Database,
+        real_hashing: WatchedHasher) -> None:
+    # given a user whose hash was made with cheap parameters
+    person = cast.people["supplier_a_user"]
+    weak = PasswordHasher.from_parameters(profiles.CHEAPEST).hash(PASSWORD)
+    async with database.unit_of_work() as session:
+        await session.execute(update(User).where(User.id == person.user_id).values(
+            password_hash=weak))
+    # when a wrong password is tried, nothing changes
+    await gql(client, LOGIN, email=person.email, password="not the password")
+    assert await stored_hash(database, person.user_id) == weak
+    # when the right one signs in
+    body = await gql(client, LOGIN, email=person.email, password=PASSWORD)
+    # then the stored hash is one of the production profile, of the same password
+    assert body["data"]["login"]["accessToken"]
+    stored = await stored_hash(database, person.user_id)
+    assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    assert verify_password(stored, PASSWORD)
+    assert not real_hashing.check_needs_rehash(stored)
+
+
+async def test_a_hash_changed_while_the_password_was_checked_is_not_signed_in_or_overwritten(
+        client: httpx.AsyncClient, cast: Cast, database: Database, real_hashing: WatchedHasher,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # given a weak hash, and its password changed (by an admin) while sign-in checks the old one
+    person = cast.people["supplier_a_user"]
+    weak = PasswordHasher.from_parameters(profiles.CHEAPEST).hash(PASSWORD)
+    changed = PasswordHasher.from_parameters(profiles.CHEAPEST).hash("a new password!")
+    async with database.unit_of_work() as session:
+        await session.execute(update(User).where(User.id == person.user_id).values(
+            password_hash=weak))
+    verify = real_hashing.verify
+
+    def verify_then_change(hash: str, password: str) -> bool:
+        result = verify(hash, password)
+        # On the event loop's own thread (hashing on the loop) this would wait forever.
+        asyncio.run_coroutine_threadsafe(set_hash(database, person.user_id, changed),
+                                         loop).result(timeout=5)
+        return result
+
+    loop = asyncio.get_running_loop()
+    monkeypatch.setattr(real_hashing, "verify", verify_then_change)
+    # when
+    body = await gql(client, LOGIN, email=person.email, password=PASSWORD)
+    # then
+    assert [e["code"] for e in body["data"]["login"]["userErrors"]] == ["INVALID_CREDENTIALS"]
+    assert await stored_hash(database, person.user_id) == changed
+
+
+async def stored_hash(database: Database, user_id: int) -> str:
+    async with database.read() as conn:
+        return (await conn.execute(select(User.password_hash).where(
+            User.id == user_id))).scalar_one()
+
+
+async def set_hash(database: Database, user_id: int, password_hash: str) -> None:
+    async with database.unit_of_work() as session:
+        await session.execute(update(User).where(User.id == user_id).values(
+            password_hash=password_hash))
 
 
 async def test_a_flood_of_sign_ins_leaves_other_requests_answering_promptly(
