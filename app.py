@@ -15,7 +15,7 @@ import orjson
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
-from starlette.requests import HTTPConnection, Request
+from starlette.requests import ClientDisconnect, HTTPConnection, Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute, request_response
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -255,6 +255,30 @@ async def download_document(request: Request) -> Response:
                                  "Cache-Control": "private, no-store"})
 
 
+async def client_went_away(request: Request, exc: Exception) -> Response:
+    """A client that leaves mid-request is no server error: no traceback, nothing to answer
+    (the status is for the access log only: 499, "client closed request", as nginx says)."""
+    log.debug("client went away during %s %s", request.method, request.url.path)
+    return Response(status_code=499)
+
+
+class WithoutQueryStrings(logging.Filter):
+    """The access log names the path only: a download link's query is its credential."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
+            record.args = (*args[:2], args[2].split("?", 1)[0], *args[3:])
+        return True
+
+
+def quiet_access_log() -> None:
+    """Installed where the app is made, so every uvicorn worker process has it."""
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, WithoutQueryStrings) for f in access.filters):
+        access.addFilter(WithoutQueryStrings())
+
+
 async def healthz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
@@ -340,7 +364,9 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None, *
     middleware = [
         Middleware(AuthenticationMiddleware, backend=TokenBackend(), on_error=unauthenticated),
     ]
-    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    quiet_access_log()
+    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
+                     exception_handlers={ClientDisconnect: client_went_away})
 
 
 # ---------------------------------------------------------------- the `escp` command line

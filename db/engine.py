@@ -27,7 +27,11 @@ def make_engine(url: str, **kwargs: object) -> AsyncEngine:
     # return and opened again: 1.5 connects per request, each with asyncpg's type
     # introspection and fresh prepared statements. Kept connections keep their statement
     # caches.
-    options: dict[str, object] = {"pool_size": 30, "max_overflow": 0, "pool_pre_ping": False}
+    #
+    # hide_parameters: a failing statement's message (and so the log of an internal error)
+    # would otherwise carry its bound values: a new user's password hash, emails, names.
+    options: dict[str, object] = {"pool_size": 30, "max_overflow": 0, "pool_pre_ping": False,
+                                  "hide_parameters": True}
     options.update(kwargs)
     return create_async_engine(to_async_url(url), **options)
 

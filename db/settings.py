@@ -39,6 +39,11 @@ class Settings:
     audit_fee_default: Decimal = field(
         default_factory=lambda: _env_decimal("ESCP_FEE_AUDIT_DEFAULT", "2500.00"))
     seal_fee: Decimal = field(default_factory=lambda: _env_decimal("ESCP_FEE_SEAL", "800.00"))
+    # Reads answered by one compiled SQL statement where the compiler supports the query
+    # (resolvers.compiled); off runs every read on the resolver path.
+    compiled_reads: bool = field(
+        default_factory=lambda: os.environ.get("ESCP_COMPILED_READS", "on").lower() != "off"
+    )
     # How often each worker looks for certificates and connections that expired by date.
     sweep_interval: float = field(
         default_factory=lambda: float(os.environ.get("ESCP_EXPIRY_SWEEP_SECONDS", "60")))

@@ -4,6 +4,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import GraphQLError
 from strawberry.types.graphql import OperationType
 from strawberry.extensions import (
@@ -17,6 +18,7 @@ from strawberry.extensions.max_aliases import create_validator as alias_validato
 from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
 
 from resolvers.access_log import record_reads
+from resolvers.compiled.run import CompiledReads, Fallback, run
 
 log = logging.getLogger("escp.graphql")
 
@@ -76,6 +78,56 @@ class SubscriptionsOverSockets(SchemaExtension):
             raise GraphQLError("Subscriptions are served over WebSocket (graphql-transport-ws) "
                                "at /graphql.", extensions={"code": "BAD_REQUEST"})
         yield
+
+
+class CompiledReadPath(SchemaExtension):
+    """Answers a query over HTTP with its compiled plan (resolvers.compiled) when the compiler
+    supports it; anything else runs on the resolver path. A request whose `extensions` holds
+    `"readPath": true` is told which path answered it and, for the resolver path, why."""
+
+    def __init__(self, reads: CompiledReads) -> None:
+        self.reads = reads
+        self.outcome: str | None = None
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        context = self.execution_context
+        ctx = context.context
+        if (context.operation_type is OperationType.QUERY
+                and getattr(ctx, "connection_params", None) is None
+                and context.graphql_document is not None and context.query is not None):
+            await self._answer(context, ctx)
+        yield
+
+    async def _answer(self, context: Any, ctx: Any) -> None:
+        try:
+            plan = self.reads.plan(context.query, context.graphql_document,
+                                   context.operation_name, ctx.viewer)
+            values = self.reads.parameters(plan, context.graphql_document,
+                                           context.operation_name, context.variables, ctx.viewer)
+            async with ctx.database.read() as conn:
+                data, errors = await run(conn, plan, values)
+        except Fallback as fallback:
+            return self._fall_back(fallback.reason)
+        except Exception:
+            # A compiler defect or an unreachable database: the reference path answers (and
+            # fails, masked, the way it fails); the defect is in the log, never in the answer.
+            log.exception("compiled read failed; answered by the resolver path")
+            return self._fall_back("the compiled statement failed")
+        context.result = GraphQLExecutionResult(data=data, errors=errors or None)
+        self.outcome = "compiled"
+        self.reads.counters["compiled"] += 1
+
+    def _fall_back(self, reason: str) -> None:
+        self.outcome = reason
+        self.reads.counters[f"resolver: {reason}"] += 1
+
+    def get_results(self) -> dict[str, Any]:
+        asked = self.execution_context.operation_extensions or {}
+        if not asked.get("readPath") or self.outcome is None:
+            return {}
+        if self.outcome == "compiled":
+            return {"readPath": {"compiled": True}}
+        return {"readPath": {"compiled": False, "reason": self.outcome}}
 
 
 # Built once: the validation cache is keyed by the rule classes, so the same classes must come

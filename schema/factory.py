@@ -53,11 +53,11 @@ from schema.organization import Organization
 class AccessLogEntry:
     organization_id: strawberry.Private[int]
     factory_id: strawberry.Private[int]
-    viewed_at: datetime = guarded(OwnerOrProgram())
-    scope: S = guarded(OwnerOrProgram())
+    viewed_at: datetime | None = guarded(OwnerOrProgram())
+    scope: S | None = guarded(OwnerOrProgram())
 
     @guarded(OwnerOrProgram())
-    async def organization(self, info: Info) -> Organization:
+    async def organization(self, info: Info) -> Organization | None:
         return Organization.from_row(await info.context.loader(OrganizationById)
                                      .load(self.organization_id))
 
@@ -113,7 +113,7 @@ class Factory(Node):
                        FactoryAccess.of)  # type: ignore[return-value]
 
     @guarded(Scope(S.PROFILE), description="The supplier organization that owns this factory.")
-    async def supplier(self, info: Info) -> Organization:
+    async def supplier(self, info: Info) -> Organization | None:
         return Organization.from_row(await info.context.loader(OrganizationById)
                                      .load(self.supplier_id))
 

@@ -2,6 +2,7 @@
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -11,13 +12,15 @@ from db.engine import Database
 
 
 def escp(*args: str, database_url: str | None = None,
-         **variables: str) -> subprocess.CompletedProcess[str]:
+         data_dir: Path | None = None, **variables: str) -> subprocess.CompletedProcess[str]:
     """The command as an operator runs it: without the suite's cheap hash profile."""
     env = {**os.environ, "XDG_RUNTIME_DIR": "/tmp", **variables}
     if "ESCP_PASSWORD_HASH" not in variables:
         env.pop("ESCP_PASSWORD_HASH", None)
     if database_url:
         env["DATABASE_URL"] = database_url
+    if data_dir:  # the demo stores its documents there
+        env["ESCP_DATA_DIR"] = str(data_dir)
     return subprocess.run([sys.executable, "-c", "import app; app.main()", *args], env=env,
                           capture_output=True, text=True, timeout=120)
 
@@ -34,10 +37,10 @@ def test_export_schema_prints_the_sdl() -> None:
     assert result.returncode == 0 and "type Query {" in result.stdout
 
 
-async def test_demo_is_idempotent_and_create_admin_adds_an_admin(database_url: str,
-                                                                 database: Database) -> None:
+async def test_demo_is_idempotent_and_create_admin_adds_an_admin(
+        database_url: str, database: Database, tmp_path: Path) -> None:
     for _ in range(2):
-        result = escp("demo", database_url=database_url)
+        result = escp("demo", database_url=database_url, data_dir=tmp_path)
         assert result.returncode == 0, result.stderr
         assert "admin@escp.example" in result.stdout
     created = escp("create-admin", "--email", "Root@Example.test", "--password", "long enough pw",
@@ -47,7 +50,7 @@ async def test_demo_is_idempotent_and_create_admin_adds_an_admin(database_url: s
         factories = (await conn.execute(select(func.count()).select_from(Factory))).scalar_one()
         admin = (await conn.execute(select(User.role).where(
             User.email == "root@example.test"))).scalar_one()
-    assert factories == 7 and admin == "ADMIN"
+    assert factories == 8 and admin == "ADMIN"
     again = escp("create-admin", "--email", "root@example.test", "--password", "long enough pw",
                  database_url=database_url)
     assert again.returncode == 1 and again.stderr.strip().startswith("escp: ")

@@ -11,6 +11,7 @@ from sqlalchemy import func, select, update
 from auth.passwords import hash_password, verify_password
 from db import LoginAttempt, Organization, User
 from db.engine import Database
+from db.settings import Settings
 from resolvers.demo import PASSWORD as DEMO_PASSWORD
 from resolvers.demo import load_demo
 from tests.helpers import PASSWORD, Cast, WatchedHasher, gql
@@ -151,10 +152,11 @@ async def test_deactivated_user_cannot_log_in_with_the_right_password(
     assert [e["code"] for e in payload["userErrors"]] == ["INVALID_CREDENTIALS"]
 
 
-async def test_demo_logins_sign_in(client: httpx.AsyncClient, database: Database) -> None:
+async def test_demo_logins_sign_in(client: httpx.AsyncClient, database: Database,
+                                   settings: Settings) -> None:
     # given
-    logins = await load_demo(database)
-    assert logins == await load_demo(database)  # loading twice changes nothing
+    logins = await load_demo(database, settings)
+    assert logins == await load_demo(database, settings)  # loading twice changes nothing
     # when / then
     for email, password, _ in logins:
         assert password == DEMO_PASSWORD
