@@ -20,7 +20,7 @@ from typing import TypeVar
 from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from db.settings import Settings
+from db.settings import Settings, SettingError
 
 MIN_LENGTH = 10
 # An upper bound keeps one request from spending the hasher on megabytes of input.
@@ -42,8 +42,9 @@ DUMMY_HASH: str  # computed on first access, see __getattr__
 T = TypeVar("T")
 
 
-class CheapProfileRefused(Exception):
-    """A command that serves or stores password hashes was started with the test profile."""
+class CheapProfileRefused(SettingError):
+    """A command that serves or stores password hashes was started with the test profile: a
+    setting that cannot be used there, stopped like any other (one line, exit status 2)."""
 
 
 def refuse_test_profile(command: str) -> None:

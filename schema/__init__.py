@@ -49,7 +49,7 @@ def build_schema(settings: Settings | None = None,
     settings = settings or Settings()
     exts: list = [extensions.MaskInternalErrors, extensions.AccessLog,
                   extensions.SubscriptionsOverSockets,
-                  *extensions.security_extensions(), *extensions.caches()]
+                  *extensions.security_extensions(settings.max_query_cost), *extensions.caches()]
     if not settings.introspection:
         exts.append(DisableIntrospection)
     reads = None

@@ -7,24 +7,19 @@ from typing import Any
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import GraphQLError
 from strawberry.types.graphql import OperationType
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxTokensLimiter,
-    ParserCache,
-    SchemaExtension,
-    ValidationCache,
-)
-from strawberry.extensions.max_aliases import create_validator as alias_validator
-from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
+from strawberry.extensions import MaxTokensLimiter, ParserCache, SchemaExtension
 
+from db.engine import is_unavailable
 from resolvers.access_log import record_reads
 from resolvers.compiled.run import CompiledReads, Fallback, run
+from schema.limits import MAX_ALIASES, MAX_DEPTH, RequestLimits, ValidatedAfterLimits
 
 log = logging.getLogger("escp.graphql")
 
-MAX_DEPTH = 12
-MAX_ALIASES = 30
 MAX_TOKENS = 5000
+UNAVAILABLE_MESSAGE = "The database is unavailable; try again."
+
+__all__ = ["MAX_ALIASES", "MAX_DEPTH", "MAX_TOKENS"]  # the first two live in schema.limits
 
 
 class MaskInternalErrors(SchemaExtension):
@@ -50,6 +45,11 @@ class MaskInternalErrors(SchemaExtension):
         original = error.original_error
         if original is None or isinstance(original, GraphQLError):
             return error
+        if is_unavailable(original):  # the app answers 503: send it again (GraphQLApp)
+            log.warning("database unavailable at %s: %s", error.path,
+                        str(original).splitlines()[0] if str(original) else type(original))
+            return GraphQLError(UNAVAILABLE_MESSAGE, nodes=error.nodes, path=error.path,
+                                extensions={"code": "SERVICE_UNAVAILABLE"})
         error_id = uuid.uuid4().hex
         log.error("internal error %s at %s", error_id, error.path, exc_info=original)
         return GraphQLError("Internal server error.", nodes=error.nodes, path=error.path,
@@ -130,19 +130,15 @@ class CompiledReadPath(SchemaExtension):
         return {"readPath": {"compiled": False, "reason": self.outcome}}
 
 
-# Built once: the validation cache is keyed by the rule classes, so the same classes must come
-# back for every request (a limiter instance per request would make a new class each time).
-LIMIT_RULES = (depth_validator(MAX_DEPTH, None, None), alias_validator(MAX_ALIASES))
-
-
-def security_extensions() -> list:
-    """Factories: Strawberry builds a fresh extension per request."""
+def security_extensions(max_cost: int) -> list:
+    """Factories: Strawberry builds a fresh extension per request. The shape limits come
+    before the validation cache (caches()), so a refused document is never validated."""
     return [
-        lambda: AddValidationRules(list(LIMIT_RULES)),
+        lambda: RequestLimits(max_cost),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
     ]
 
 
 def caches() -> list:
     """Parsed and validated documents are cached at module level, shared by all requests."""
-    return [lambda: ParserCache(maxsize=512), lambda: ValidationCache(maxsize=512)]
+    return [lambda: ParserCache(maxsize=512), lambda: ValidatedAfterLimits(maxsize=512)]

@@ -11,18 +11,20 @@ from db import Factory, User
 from db.engine import Database
 
 
-def escp(*args: str, database_url: str | None = None,
-         data_dir: Path | None = None, **variables: str) -> subprocess.CompletedProcess[str]:
-    """The command as an operator runs it: without the suite's cheap hash profile."""
-    env = {**os.environ, "XDG_RUNTIME_DIR": "/tmp", **variables}
-    if "ESCP_PASSWORD_HASH" not in variables:
-        env.pop("ESCP_PASSWORD_HASH", None)
+def escp(*args: str, database_url: str | None = None, data_dir: Path | None = None,
+         env: dict[str, str] | None = None, timeout: float = 120
+         ) -> subprocess.CompletedProcess[str]:
+    """The command as an operator runs it: without the suite's cheap hash profile (unless
+    `env` sets it)."""
+    environment = {**os.environ, "XDG_RUNTIME_DIR": "/tmp"}
+    environment.pop("ESCP_PASSWORD_HASH", None)
+    environment.update(env or {})
     if database_url:
-        env["DATABASE_URL"] = database_url
+        environment["DATABASE_URL"] = database_url
     if data_dir:  # the demo stores its documents there
-        env["ESCP_DATA_DIR"] = str(data_dir)
-    return subprocess.run([sys.executable, "-c", "import app; app.main()", *args], env=env,
-                          capture_output=True, text=True, timeout=120)
+        environment["ESCP_DATA_DIR"] = str(data_dir)
+    return subprocess.run([sys.executable, "-c", "import app; app.main()", *args],
+                          env=environment, capture_output=True, text=True, timeout=timeout)
 
 
 def test_unreachable_database_is_one_clear_line_not_a_traceback() -> None:
@@ -62,9 +64,30 @@ def test_serve_and_create_admin_refuse_the_test_suites_cheap_hash_profile(
         command: list[str]) -> None:
     # when (with an unreachable database: the refusal comes before anything is started)
     result = escp(*command, database_url="postgresql://nobody@127.0.0.1:1/none",
-                  ESCP_PASSWORD_HASH="fast")
+                  env={"ESCP_PASSWORD_HASH": "fast"})
     # then
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "escp: ESCP_PASSWORD_HASH=fast is the test suite's cheap password hashing and protects "
         f"no password; `escp {command[0]}` refuses to run with it. Unset ESCP_PASSWORD_HASH."]
+
+
+@pytest.mark.parametrize(("variable", "value", "message"), [
+    ("ESCP_INTROSPECTION", "maybe",
+     "ESCP_INTROSPECTION must be on or off (true/false, 1/0, yes/no), not 'maybe'"),
+    ("ESCP_JWT_TTL_SECONDS", "1h", "ESCP_JWT_TTL_SECONDS must be a whole number, not '1h'"),
+    ("ESCP_MAX_SOCKETS_PER_USER", "0", "ESCP_MAX_SOCKETS_PER_USER must be at least 1, not 0"),
+    ("ESCP_EXPIRY_SWEEP_SECONDS", "soon",
+     "ESCP_EXPIRY_SWEEP_SECONDS must be a number of seconds, not 'soon'"),
+    ("ESCP_FEE_SEAL", "eight hundred",
+     "ESCP_FEE_SEAL must be an amount like 1500.00, not 'eight hundred'"),
+    ("ESCP_CORS_ORIGINS", "https://app.example.com,*", "ESCP_CORS_ORIGINS must list origins "
+     "like https://app.example.com (comma-separated), not '*'"),
+    ("ESCP_JWT_SECRET", "short", "ESCP_JWT_SECRET must be at least 32 bytes for HS256"),
+    ("DATABASE_URL", "mysql://db/escp", "DATABASE_URL must be a postgresql:// URL, not 'mysql'"),
+])
+def test_a_bad_setting_stops_serve_with_one_line_naming_it(variable: str, value: str,
+                                                           message: str) -> None:
+    result = escp("serve", "--port", "1", env={variable: value}, timeout=30)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [f"escp: {message}"]

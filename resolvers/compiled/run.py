@@ -144,8 +144,9 @@ class CompiledReads:
 
 async def run(conn: Any, plan: Plan, values: list[Any]) -> tuple[dict[str, Any], list[GraphQLError]]:
     """Execute the plan on a SQLAlchemy connection; the data and the denied fields' errors."""
-    raw = await conn.get_raw_connection()
-    text = await raw.driver_connection.fetchval(plan.sql, *values)
+    # Through SQLAlchemy's driver-level API (asyncpg's `$n` parameters as they are): its
+    # prepared-statement cache and its events, so the statement is counted like any other.
+    text = (await conn.exec_driver_sql(plan.sql, tuple(values))).scalar_one()
     data = orjson.loads(text)
     errors: list[GraphQLError] = []
     _walk(data, plan.walk, [], plan, errors)
