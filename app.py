@@ -40,6 +40,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 )
 
 from auth.backend import TokenBackend, bearer_token, session_for_token, unauthenticated
+from auth.passwords import refuse_test_profile
 from auth.tokens import LEEWAY_SECONDS, InvalidToken
 from auth.viewer import ANONYMOUS, Viewer
 from db.embedded import DatabaseUnavailable
@@ -541,6 +542,7 @@ def prepare(settings: Settings) -> str:
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
+    refuse_test_profile("escp serve")
     prepare(Settings())
     # uvicorn re-raises SIGTERM after its graceful shutdown; as SystemExit it lets atexit stop
     # the embedded PostgreSQL instead of killing the process outright.
@@ -561,6 +563,7 @@ def cmd_migrate(args: argparse.Namespace) -> None:
 def cmd_create_admin(args: argparse.Namespace) -> None:
     from resolvers.accounts import create_user, ensure_program
 
+    refuse_test_profile("escp create-admin")
     url = prepare(Settings())
 
     async def run() -> None:

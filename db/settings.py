@@ -119,6 +119,18 @@ class Settings:
     # Open WebSockets per user (per worker); the next one is closed with 4429.
     max_sockets_per_user: int = field(
         default_factory=lambda: env_int("ESCP_MAX_SOCKETS_PER_USER", 10))
+    # Sign-in attempts allowed per account and per client address in one window
+    # (auth.login_throttle); the excess is refused without checking the password.
+    login_window_seconds: int = field(
+        default_factory=lambda: env_int("ESCP_LOGIN_WINDOW_SECONDS", 900))
+    login_attempts_per_account: int = field(
+        default_factory=lambda: env_int("ESCP_LOGIN_ATTEMPTS_PER_ACCOUNT", 10))
+    login_attempts_per_address: int = field(
+        default_factory=lambda: env_int("ESCP_LOGIN_ATTEMPTS_PER_ADDRESS", 100))
+    # Threads (per worker) that hash and verify passwords, off the event loop; each argon2
+    # hash holds 64 MiB while it runs, and a flood of sign-ins queues for these threads.
+    password_hash_threads: int = field(
+        default_factory=lambda: env_int("ESCP_PASSWORD_HASH_THREADS", 2))
 
     def __post_init__(self) -> None:
         """What one variable cannot tell alone, and the forms the other variables take."""

@@ -14,7 +14,11 @@ from db.engine import Database
 def escp(*args: str, database_url: str | None = None, data_dir: Path | None = None,
          env: dict[str, str] | None = None, timeout: float = 120
          ) -> subprocess.CompletedProcess[str]:
-    environment = {**os.environ, "XDG_RUNTIME_DIR": "/tmp", **(env or {})}
+    """The command as an operator runs it: without the suite's cheap hash profile (unless
+    `env` sets it)."""
+    environment = {**os.environ, "XDG_RUNTIME_DIR": "/tmp"}
+    environment.pop("ESCP_PASSWORD_HASH", None)
+    environment.update(env or {})
     if database_url:
         environment["DATABASE_URL"] = database_url
     if data_dir:  # the demo stores its documents there
@@ -52,6 +56,20 @@ async def test_demo_is_idempotent_and_create_admin_adds_an_admin(
     again = escp("create-admin", "--email", "root@example.test", "--password", "long enough pw",
                  database_url=database_url)
     assert again.returncode == 1 and again.stderr.strip().startswith("escp: ")
+
+
+@pytest.mark.parametrize("command", [
+    ["serve", "--port", "1"], ["create-admin", "--email", "root@example.test", "--password", "x"]])
+def test_serve_and_create_admin_refuse_the_test_suites_cheap_hash_profile(
+        command: list[str]) -> None:
+    # when (with an unreachable database: the refusal comes before anything is started)
+    result = escp(*command, database_url="postgresql://nobody@127.0.0.1:1/none",
+                  env={"ESCP_PASSWORD_HASH": "fast"})
+    # then
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "escp: ESCP_PASSWORD_HASH=fast is the test suite's cheap password hashing and protects "
+        f"no password; `escp {command[0]}` refuses to run with it. Unset ESCP_PASSWORD_HASH."]
 
 
 @pytest.mark.parametrize(("variable", "value", "message"), [

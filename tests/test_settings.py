@@ -56,3 +56,20 @@ def test_a_value_that_cannot_be_used_is_refused_naming_the_variable(
         monkeypatch: pytest.MonkeyPatch, variables: dict[str, str], message: str) -> None:
     with pytest.raises(SettingError, match=message.replace("(", r"\(").replace(")", r"\)")):
         settings_with(monkeypatch, **variables)
+
+
+def test_sign_in_limits_and_hash_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("ESCP_LOGIN_WINDOW_SECONDS", "ESCP_LOGIN_ATTEMPTS_PER_ACCOUNT",
+                 "ESCP_LOGIN_ATTEMPTS_PER_ADDRESS", "ESCP_PASSWORD_HASH_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    settings = settings_with(monkeypatch)
+    assert (settings.login_window_seconds, settings.login_attempts_per_account,
+            settings.login_attempts_per_address, settings.password_hash_threads) == (
+        900, 10, 100, 2)
+    settings = settings_with(monkeypatch, ESCP_LOGIN_WINDOW_SECONDS="60",
+                             ESCP_LOGIN_ATTEMPTS_PER_ACCOUNT="5",
+                             ESCP_LOGIN_ATTEMPTS_PER_ADDRESS="50", ESCP_PASSWORD_HASH_THREADS="4")
+    assert (settings.login_window_seconds, settings.login_attempts_per_account,
+            settings.login_attempts_per_address, settings.password_hash_threads) == (60, 5, 50, 4)
+    with pytest.raises(SettingError, match="ESCP_PASSWORD_HASH_THREADS must be at least 1"):
+        settings_with(monkeypatch, ESCP_PASSWORD_HASH_THREADS="0")
