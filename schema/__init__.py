@@ -20,7 +20,6 @@ from schema import (
 from schema.accounts import AccountsMutation
 from schema.factory import FactoryMutation
 from resolvers.compiled.run import CompiledReads
-from schema.lean import install_lean_resolvers
 from schema.query import Query
 from schema.sharing import SharedAnswers
 from schema.subscription import Subscription
@@ -63,7 +62,6 @@ def build_schema(settings: Settings | None = None,
         extensions=exts,
         execution_context_class=SharedAnswers,
     )
-    install_lean_resolvers(built._schema)
     reads = CompiledReads(built._schema)
     built.compiled_reads = reads  # type: ignore[attr-defined]
     return built

@@ -11,7 +11,7 @@ from db.enums import Role, ShareScope
 from resolvers import audit as audits
 from resolvers.certification_rules import is_overdue, report_due_on
 from resolvers.loaders import AuditorById, CapByAudit, FindingsByAudit, FindingsSummaryByAudit
-from resolvers.prefetch import settled
+from resolvers.settled import settled
 from schema.common import Node, PageInfo, UserError
 from schema.document import Document, document
 from schema.enums import Announcement, AuditStatus, AuditType, ReviewDecision, Severity

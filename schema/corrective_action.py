@@ -11,7 +11,7 @@ from db.enums import Role, ShareScope
 from resolvers import corrective_action as plans
 from resolvers.certification_rules import is_overdue
 from resolvers.loaders import ActionsByCap, EvidenceByAction, FindingById, VisibleAuditById
-from resolvers.prefetch import settled
+from resolvers.settled import settled
 from schema.audit import Audit, Finding
 from schema.common import Node, UserError
 from schema.document import Document

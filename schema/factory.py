@@ -26,7 +26,7 @@ from resolvers.loaders import (
     OrganizationById,
     VisibleFactoryById,
 )
-from resolvers.prefetch import settled
+from resolvers.settled import settled
 from schema.application import Application
 from schema.audit import Audit, AuditConnection, AuditEdge
 from schema.certificate import Certificate
@@ -90,8 +90,8 @@ class Factory(Node):
     worker_count: int | None = guarded(Scope(S.PROFILE))
     contact_email: str | None = guarded(Scope(S.PROFILE))
 
-    # Loader-backed fields are plain `def`s answering through `settled`: synchronously when a
-    # page's look-ahead (resolvers.prefetch) already loaded the value, else an awaitable.
+    # Loader-backed fields are plain `def`s answering through `settled`: synchronously when the
+    # loader already holds the value (a subscription feed primed it), else an awaitable.
 
     @strawberry.field
     def certification_status(self, info: Info) -> CertificationStatus:
