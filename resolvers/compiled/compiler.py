@@ -38,7 +38,14 @@ from auth.permissions import FALSE, TRUE, Guard, Rule
 from auth.viewer import Viewer
 from db import Base, Factory
 from db.queries import certification_columns, certification_status_of
-from resolvers.compiled.objects import OBJECTS, SAME_FACTORY, ObjectSql, Relation
+from resolvers.compiled.objects import (
+    OBJECTS,
+    OWNED_FACTORIES,
+    SAME_FACTORY,
+    ObjectSql,
+    Relation,
+    viewer_spec,
+)
 from resolvers.compiled.pages import page
 from resolvers.compiled.selection import CURSOR, Unsupported, Walk, collect, merged
 from resolvers.compiled.sqltext import Params, param, quote, render
@@ -178,9 +185,9 @@ class Compiler:
         return prefix
 
     def object(self, type_: GraphQLObjectType, selection: SelectionSetNode, known: "Known",
-               at: "At") -> tuple[str, Walk]:
+               at: "At", spec: ObjectSql | None = None) -> tuple[str, Walk]:
         """A json_build_object of the selected fields of one object, with its `$d` list."""
-        spec = OBJECTS.get(type_.name)
+        spec = spec or OBJECTS.get(type_.name)
         if spec is None:
             raise Unsupported(f"type {type_.name}")
         terms = Terms(self.viewer, at.columns)
@@ -212,7 +219,8 @@ class Compiler:
             return quote(type_.name), None, Walk()
         field_def = type_.fields.get(name)
         relation = spec.relations.get(name)
-        takes = relation is not None and (relation.page or relation.where)
+        takes = relation is not None and (relation.page or relation.where
+                                          or relation.source == OWNED_FACTORIES)
         if field_def is None or (any(node.arguments for node in nodes) and not takes):
             raise Unsupported(f"{type_.name}.{name} with arguments")
         guard = guard_of(field_def)
@@ -269,6 +277,11 @@ class Compiler:
             # factory_by_id reads the factory through the visibility policy
             return (inner if child.name != "Factory" else
                     f"CASE WHEN p.visible THEN {inner} END"), walk
+        if relation.source == OWNED_FACTORIES:
+            return _factories(self, ArgSite("ownedFactories", self.arguments(
+                "ownedFactories", field_def, nodes[0]), field_def, nodes[0]), owned=True)
+        if relation.enters:  # another factory's access row: nothing known above holds for it
+            known = Known(frozenset(), frozenset())
         if relation.page:
             return page(self, relation, child, nodes, known, at, field_def)
         below = at.child(f"t{next(self.aliases)}", relation, OBJECTS[child.name])
@@ -279,8 +292,12 @@ class Compiler:
         return self.relation(relation, inner, below), walk
 
     def source(self, relation: Relation, at: "At") -> str:
-        """The relation's FROM … WHERE …, with its row policy and argument filter."""
+        """The relation's FROM … WHERE …, with its row policy and argument filter; a relation
+        to objects of other factories joins each row's factory access as `p`."""
         source = at.format(relation.source)
+        if relation.enters:
+            row = self.factory_select([Factory.id == literal_column(at.format(relation.enters))])
+            source = source.replace(" WHERE ", f" CROSS JOIN LATERAL ({row}) p WHERE ", 1)
         if relation.policy is not None:
             function, table_name = relation.policy
             aliased = Base.metadata.tables[table_name].alias(at.alias)
@@ -302,6 +319,11 @@ class Compiler:
 
     def factory_rows(self, prefix: str, where: list[Any], tail: str = "") -> str:
         """A CTE of factories with the viewer's access to each (auth.access, as it is)."""
+        self.ctes.append(f"{prefix}_rows AS ({self.factory_select(where, tail)})")
+        return f"{prefix}_rows"
+
+    def factory_select(self, where: list[Any], tail: str = "") -> str:
+        """Factories with their certification and the viewer's access to each."""
         certificate, certification = certification_columns(Factory.id)
         columns = [Factory.name, Factory.country, Factory.city, Factory.product_categories,
                    Factory.listed, Factory.address, Factory.worker_count, Factory.contact_email,
@@ -312,10 +334,7 @@ class Compiler:
                                              "granted_scopes")))
         scopes = render(scopes_sql(self.viewer, a.c))
         owner = render(is_owner_sql(self.viewer, a.c))
-        self.ctes.append(
-            f"{prefix}_rows AS (SELECT a.*, {scopes} AS scopes, {owner} AS is_owner "
-            f"FROM ({inner}{tail}) a)")
-        return f"{prefix}_rows"
+        return f"SELECT a.*, {scopes} AS scopes, {owner} AS is_owner FROM ({inner}{tail}) a"
 
     def factory_json(self, type_: GraphQLObjectType, nodes: list[FieldNode]) -> tuple[str, Walk]:
         return self.object(type_, merged(nodes), Known(frozenset(), frozenset(), top=True),
@@ -338,7 +357,8 @@ class Compiler:
                               f"WHERE s = ANY(p.scopes)")
 
 
-def _factories(c: Compiler, root: ArgSite) -> tuple[str, Walk]:
+def _factories(c: Compiler, root: ArgSite, owned: bool = False) -> tuple[str, Walk]:
+    """Query.factories, or with `owned` Viewer.factories (a supplier's own)."""
     p, v, add = root.prefix, c.viewer, c.params.add
     search, country = add(f"{p}_search", "text"), add(f"{p}_country", "text")
     status, connected = add(f"{p}_status", "text"), add(f"{p}_connected", "boolean")
@@ -356,6 +376,8 @@ def _factories(c: Compiler, root: ArgSite) -> tuple[str, Walk]:
             certification_status_of(Factory.id) == literal_column(status)),
         or_(text(f"NOT {connected}"), connected_to),
     ]
+    if owned:
+        where.append(Factory.supplier_id == v.organization_id if v.is_supplier else false())
     keyset = text(f"({after_name} IS NULL OR (factories.name, factories.id) > "
                   f"({after_name}, {after_id}))")
     rows = c.factory_rows(p, [*where, keyset],
@@ -489,7 +511,20 @@ def _audit_firms(c: Compiler, root: ArgSite) -> tuple[str, Walk]:
             f"AND {at.alias}.active)"), walk
 
 
-ROOTS = {"factories": _factories, "factory": _factory, "verifyCertificate": _verify_certificate,
+def _viewer(c: Compiler, root: ArgSite) -> tuple[str, Walk]:
+    """Query.viewer: null when not signed in; the viewer's own user, organization, factories
+    (suppliers) and connections (customers and suppliers)."""
+    if not c.viewer.is_authenticated:
+        return "NULL::json", Walk()
+    viewer_type = get_named_type(root.field_def.type)
+    assert isinstance(viewer_type, GraphQLObjectType)
+    c.params.add("uid", "bigint")
+    spec = viewer_spec(c.viewer)
+    return c.object(viewer_type, merged([root.node]), Known(frozenset(), frozenset()),
+                    At("v", "v", {}), spec)
+
+
+ROOTS = {"viewer": _viewer, "factories": _factories, "factory": _factory, "verifyCertificate": _verify_certificate,
          "verifyAuditor": _verify_auditor, "auditFirms": _audit_firms}
 
 

@@ -11,10 +11,12 @@ policy (auth.policies), named with the table it applies to.
 """
 from dataclasses import dataclass, field
 
+from auth.viewer import Viewer
 from resolvers.compiled.sqltext import global_id, iso_datetime
 
 SCOPE_ORDER = ("PROFILE", "CERTIFICATION", "AUDITS", "CORRECTIVE_ACTIONS", "ENVIRONMENT")
 SAME_FACTORY = "same factory"  # a relation back to the factory row `p` itself
+OWNED_FACTORIES = "owned factories"  # Viewer.factories: a page of the supplier's own
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,8 @@ class Relation:
     page: str | None = None
     where: str | None = None  # a condition over the arguments' parameters `{a}_…`
     after: str | None = None  # keyset pages: the rows after the cursor's key
+    # Objects of other factories: the SQL of each row's factory id (its access becomes `p`)
+    enters: str | None = None
     cursor: str | None = None  # keyset pages: the cursor's key of a row
 
 
@@ -274,6 +278,29 @@ TRANSITION = ObjectSql(
             "WHERE {t}_u.id = {up}.actor_id"),
     },
 )
+
+def viewer_spec(viewer: Viewer) -> ObjectSql:
+    """Query.viewer for a signed-in viewer of this kind (schema.query.Viewer)."""
+    ordered = {"many": True, "order": "{t}.requested_at DESC, {t}.id DESC", "enters": "{t}.factory_id",
+               "policy": ("visible_connections", "customer_connections"),
+               "where": f"(«{{a}}_status» IS NULL OR {_EFFECTIVE} = «{{a}}_status»)"}
+    if viewer.is_customer:
+        connections = Relation("CustomerConnection",
+                               "customer_connections {t} WHERE {t}.customer_id = «org»", **ordered)
+    elif viewer.is_supplier:
+        connections = Relation(
+            "CustomerConnection", "customer_connections {t} JOIN factories {t}_f ON "
+            "{t}_f.id = {t}.factory_id WHERE {t}_f.supplier_id = «org»", **ordered)
+    else:
+        connections = Relation("CustomerConnection", "customer_connections {t} WHERE false",
+                               **ordered)
+    return ObjectSql(leaves={}, relations={
+        "user": Relation("User", "users {t} WHERE {t}.id = «uid»"),
+        "organization": Relation("Organization", "organizations {t} WHERE {t}.id = «org»"),
+        "factories": Relation("FactoryConnection", OWNED_FACTORIES),
+        "connections": connections,
+    })
+
 
 OBJECTS: dict[str, ObjectSql] = {
     "Factory": FACTORY, "FactoryAccess": FACTORY_ACCESS, "Organization": ORGANIZATION,

@@ -91,6 +91,7 @@ def _number(name: str) -> Any:
 # What each kind of field with arguments turns them into (validated as the resolvers validate).
 ARGUMENTS = {"factories": _factories_params, "factory": _factory_params,
              "offset": _offset_page, "moment": _moment_page, "filter": _status_filter,
+             "ownedFactories": _factories_params, "viewer": lambda args: {},
              "verifyCertificate": _number("number"),
              "verifyAuditor": _number("registrationNumber"), "auditFirms": lambda args: {}}
 

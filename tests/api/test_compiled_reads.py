@@ -102,6 +102,13 @@ CORPUS: list[tuple[str, str, dict[str, Any], bool]] = [
         none: verifyCertificate(number: "NOPE") { number }
         verifyAuditor(registrationNumber: " reg-firm_a_lead ") { registrationNumber name auditFirm
         active } auditFirms { id name kind } }""", {"n": "certificate"}, True),
+    ("the viewer", """query { viewer { user { id name role email organization { name } }
+        organization { id name kind }
+        factories(first: 5) { totalCount nodes { id name address
+            latestAudit { status } connections { status customer { name } } } }
+        connections { id status grantedScopes factory { id name address certificationStatus
+            currentCertificate { number } } customer { name } }
+        accepted: connections(status: ACCEPTED) { id } } }""", {}, True),
     ("a bad cursor", """query { factories(after: "nope") { totalCount } }""", {}, False),
     ("a bad page size", """query { factories(first: 0) { totalCount } }""", {}, False),
     ("not compiled yet", """query { factory(id: "ALPHA") { latestAudit { report { filename } } } }""",
