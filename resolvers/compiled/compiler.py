@@ -39,11 +39,13 @@ from auth.viewer import Viewer
 from db import Base, Factory
 from db.queries import certification_columns, certification_status_of
 from resolvers.compiled.objects import (
+    NODE_SOURCES,
     OBJECTS,
     OWNED_FACTORIES,
     SAME_FACTORY,
     ObjectSql,
     Relation,
+    knows_sql,
     viewer_spec,
 )
 from resolvers.compiled.pages import page
@@ -185,14 +187,16 @@ class Compiler:
         return prefix
 
     def object(self, type_: GraphQLObjectType, selection: SelectionSetNode, known: "Known",
-               at: "At", spec: ObjectSql | None = None) -> tuple[str, Walk]:
+               at: "At", spec: ObjectSql | None = None,
+               interfaces: frozenset[str] = frozenset()) -> tuple[str, Walk]:
         """A json_build_object of the selected fields of one object, with its `$d` list."""
         spec = spec or OBJECTS.get(type_.name)
         if spec is None:
             raise Unsupported(f"type {type_.name}")
         terms = Terms(self.viewer, at.columns)
         pairs, denied, reads, walk = [], [], [], Walk()
-        for key, nodes in collect(selection, self.fragments, type_.name).items():
+        for key, nodes in collect(selection, self.fragments, type_.name,
+                                  interfaces=interfaces).items():
             value, denial, child = self.field(type_, spec, key, nodes, terms, known, at, reads)
             pairs.append(f"{quote(key)}, {value}")
             if denial:
@@ -299,12 +303,14 @@ class Compiler:
             row = self.factory_select([Factory.id == literal_column(at.format(relation.enters))])
             source = source.replace(" WHERE ", f" CROSS JOIN LATERAL ({row}) p WHERE ", 1)
         if relation.policy is not None:
-            function, table_name = relation.policy
-            aliased = Base.metadata.tables[table_name].alias(at.alias)
+            function, table_name, *alias = relation.policy
+            aliased = Base.metadata.tables[table_name].alias(
+                at.format(alias[0]) if alias else at.alias)
             policy = getattr(policies, function)(self.viewer)
-            source += f" AND {render(ClauseAdapter(aliased).traverse(policy))}"
+            # Parenthesized: a policy may be an OR, and AND binds tighter.
+            source += f" AND ({render(ClauseAdapter(aliased).traverse(policy))})"
         if relation.where:
-            source += f" AND {at.format(relation.where)}"
+            source += f" AND ({at.format(relation.where)})"
         return source
 
     def relation(self, relation: Relation, inner: str, at: "At") -> str:
@@ -336,18 +342,21 @@ class Compiler:
         owner = render(is_owner_sql(self.viewer, a.c))
         return f"SELECT a.*, {scopes} AS scopes, {owner} AS is_owner FROM ({inner}{tail}) a"
 
-    def factory_json(self, type_: GraphQLObjectType, nodes: list[FieldNode]) -> tuple[str, Walk]:
+    def factory_json(self, type_: GraphQLObjectType, nodes: list[FieldNode],
+                     interfaces: frozenset[str] = frozenset()) -> tuple[str, Walk]:
         return self.object(type_, merged(nodes), Known(frozenset(), frozenset(), top=True),
-                           FACTORY_ROW)
+                           FACTORY_ROW, interfaces=interfaces)
 
-    def factory_reads(self, rows: str, type_: GraphQLObjectType, nodes: list[FieldNode]) -> None:
+    def factory_reads(self, rows: str, type_: GraphQLObjectType, nodes: list[FieldNode],
+                      interfaces: frozenset[str] = frozenset()) -> None:
         """The scopes a customer reads of each factory shown: those of the factory's guarded
         fields it selects, where the factory grants them (nested fields read no other scope,
         see _check_reads)."""
         if not self.viewer.is_customer:
             return
         read: set[str] = set()
-        for child in collect(merged(nodes), self.fragments, type_.name).values():
+        for child in collect(merged(nodes), self.fragments, type_.name,
+                             interfaces=interfaces).values():
             field_def = type_.fields.get(child[0].name.value)
             if field_def is not None:
                 read |= self._scopes_read(guard_of(field_def))
@@ -452,14 +461,15 @@ def _edges(c: Compiler, nodes: list[FieldNode], page: str, factory_type: GraphQL
             f"ORDER BY p.name, p.id), '[]') FROM {page} p)"), walk
 
 
-def _factory(c: Compiler, root: ArgSite) -> tuple[str, Walk]:
+def _factory(c: Compiler, root: ArgSite,
+             interfaces: frozenset[str] = frozenset()) -> tuple[str, Walk]:
     pk = c.params.add(f"{root.prefix}_id", "bigint")
     where = [Factory.id == literal_column(pk), policies.visible_factories(c.viewer)]
     rows = c.factory_rows(root.prefix, where)
     factory_type = c.schema.get_type("Factory")
     assert isinstance(factory_type, GraphQLObjectType)
-    c.factory_reads(rows, factory_type, [root.node])
-    node, walk = c.factory_json(factory_type, [root.node])
+    c.factory_reads(rows, factory_type, [root.node], interfaces)
+    node, walk = c.factory_json(factory_type, [root.node], interfaces)
     return f"(SELECT {node} FROM {rows} p)", walk
 
 
@@ -524,12 +534,37 @@ def _viewer(c: Compiler, root: ArgSite) -> tuple[str, Walk]:
                     At("v", "v", {}), spec)
 
 
+def _node(c: Compiler, root: ArgSite, type_name: str | None) -> tuple[str, Walk]:
+    """Query.node for an id of `type_name` (the plan is made per decoded type): the object
+    through its loader's row policy, and only where schema.node says the viewer may know it."""
+    if type_name == "Factory":
+        return _factory(c, root, interfaces=frozenset({"Node"}))
+    if type_name == "Document":
+        raise Unsupported("node of a Document")
+    found = NODE_SOURCES.get(type_name or "")
+    if found is None:  # not one of our ids: null, as an id that does not exist
+        return "NULL::json", Walk()
+    pk = c.params.add(f"{root.prefix}_id", "bigint")
+    type_ = c.schema.get_type(found.type_name)
+    assert isinstance(type_, GraphQLObjectType)
+    at = FACTORY_ROW.child(f"t{next(c.aliases)}", found, OBJECTS[found.type_name])
+    source = c.source(found, at).replace("«id»", pk)
+    if found.enters:  # schema.node: who may know an object of a factory by its id
+        source += f" AND ({knows_sql(type_name or '', c.viewer)})"
+    inner, walk = c.object(type_, merged([root.node]), Known(frozenset(), frozenset()), at,
+                           interfaces=frozenset({"Node"}))
+    return f"(SELECT {inner} FROM {source} LIMIT 1)", walk
+
+
 ROOTS = {"viewer": _viewer, "factories": _factories, "factory": _factory, "verifyCertificate": _verify_certificate,
          "verifyAuditor": _verify_auditor, "auditFirms": _audit_firms}
 
 
 def compile_operation(schema: GraphQLSchema, operation: OperationDefinitionNode,
-                      fragments: dict[str, FragmentDefinitionNode], viewer: Viewer) -> Plan:
+                      fragments: dict[str, FragmentDefinitionNode], viewer: Viewer,
+                      node_types: dict[str, str | None] | None = None) -> Plan:
+    """The plan of a query operation; `node_types` gives, by response key, the type each
+    node(id:) root field's id decodes to (plans are made per decoded type)."""
     if operation.operation is not OperationType.QUERY:
         raise Unsupported(f"{operation.operation.value} operations")
     compiler = Compiler(schema, fragments, symbolic_viewer(viewer))
@@ -543,6 +578,9 @@ def compile_operation(schema: GraphQLSchema, operation: OperationDefinitionNode,
             pairs.append(f"{quote(key)}, 'Query'")
             continue
         build = ROOTS.get(name)
+        if name == "node" and node_types is not None and key in node_types:
+            def build(c: Compiler, r: ArgSite, t: str | None = node_types[key]) -> Any:
+                return _node(c, r, t)
         if build is None or len(nodes) > 1:
             raise Unsupported(f"Query.{name}")
         root = ArgSite(name, compiler.arguments(name, query_type.fields[name], nodes[0]),
@@ -568,7 +606,7 @@ def _assemble(c: Compiler, pairs: list[str], walk: Walk) -> Plan:
     if reads:
         org = c.params.add("org", "bigint")
         ctes.append(f"logged AS (INSERT INTO access_log (factory_id, organization_id, scope) "
-                    f"SELECT r.id, {org}, r.s FROM ({' UNION '.join(reads)}) r(id, s))")
+                    f"SELECT DISTINCT r.id, {org}, r.s FROM ({' UNION '.join(reads)}) r(id, s))")
     with_ = f"WITH {', '.join(ctes)} " if ctes else ""
     body = f"{with_}SELECT {answer}::text"
     c.params.types.setdefault("org", "bigint")

@@ -302,6 +302,69 @@ def viewer_spec(viewer: Viewer) -> ObjectSql:
     })
 
 
+def _by_id(type_name: str, source: str, **more: object) -> Relation:
+    return Relation(type_name, source, **more)  # type: ignore[arg-type]
+
+
+# node(id:): each type as its by-id loader reads it (resolvers.loaders), `«id»` the decoded key.
+_CAP_BY_ID = ("corrective_action_plans {t} JOIN audits {t}_a ON {t}_a.id = {t}.audit_id "
+              "WHERE {t}.id = «id»")
+NODE_SOURCES: dict[str, Relation] = {
+    "Certificate": _by_id("Certificate", "certificates {t} WHERE {t}.id = «id»",
+                          enters="{t}.factory_id"),
+    "Application": _by_id("Application", "applications {t} WHERE {t}.id = «id»",
+                          enters="{t}.factory_id",
+                          policy=("visible_applications", "applications")),
+    "Fee": _by_id("Fee", "fees {t} JOIN applications {t}_app ON {t}_app.id = {t}.application_id "
+                  "WHERE {t}.id = «id»", enters="{t}_app.factory_id",
+                  policy=("visible_fees", "fees")),
+    "Audit": _by_id("Audit", "audits {t} WHERE {t}.id = «id»", enters="{t}.factory_id",
+                    policy=_AUDITS_OF),
+    "Finding": _by_id("Finding", "findings {t} JOIN audits {t}_a ON {t}_a.id = {t}.audit_id "
+                      "WHERE {t}.id = «id»", enters="{t}_a.factory_id",
+                      policy=("visible_audits", "audits", "{t}_a"),
+                      columns={"audit_firm_id": "{t}_a.audit_firm_id"}),
+    "CorrectiveActionPlan": _by_id(
+        "CorrectiveActionPlan", _CAP_BY_ID, enters="{t}.factory_id",
+        policy=("visible_corrective_action_plans", "corrective_action_plans")),
+    "CorrectiveAction": _by_id(
+        "CorrectiveAction", "corrective_actions {t} JOIN corrective_action_plans {t}_p ON "
+        "{t}_p.id = {t}.plan_id JOIN audits {t}_a ON {t}_a.id = {t}_p.audit_id "
+        "WHERE {t}.id = «id»", enters="{t}_p.factory_id",
+        policy=("visible_corrective_action_plans", "corrective_action_plans", "{t}_p"),
+        columns={"audit_firm_id": "{t}_a.audit_firm_id"}),
+    "EnvironmentalAssessment": _by_id(
+        "EnvironmentalAssessment", "environmental_assessments {t} WHERE {t}.id = «id»",
+        enters="{t}.factory_id"),
+    "CustomerConnection": _by_id(
+        "CustomerConnection", "customer_connections {t} WHERE {t}.id = «id»",
+        enters="{t}.factory_id", policy=("visible_connections", "customer_connections")),
+    "Organization": _by_id("Organization", "organizations {t} WHERE {t}.id = «id»",
+                           policy=("visible_organizations", "organizations")),
+    "User": _by_id("User", "users {t} WHERE {t}.id = «id»", policy=("visible_users", "users")),
+    "Auditor": _by_id("Auditor", "auditors {t} WHERE {t}.id = «id»"),
+}
+
+# schema.node: the scopes of the fields holding an object, any of which lets a viewer know it by
+# its id (owner and program hold them all); applications and fees as their functions say.
+_HOLDING = {"Certificate": ("CERTIFICATION",), "Audit": ("AUDITS", "CORRECTIVE_ACTIONS"),
+            "Finding": ("AUDITS", "CORRECTIVE_ACTIONS"),
+            "CorrectiveActionPlan": ("CORRECTIVE_ACTIONS",),
+            "CorrectiveAction": ("CORRECTIVE_ACTIONS",), "EnvironmentalAssessment": ("ENVIRONMENT",)}
+
+
+def knows_sql(type_name: str, viewer: Viewer) -> str:
+    """schema.node's rule for objects of a factory, over the factory's access row `p`."""
+    if type_name == "Application":  # certification_or_firm
+        return "TRUE" if viewer.is_audit_firm else "'CERTIFICATION' = ANY(p.scopes)"
+    if type_name == "Fee":  # owner_program_or_firm
+        return "TRUE" if viewer.is_audit_firm or viewer.is_program else "p.is_owner"
+    if type_name == "CustomerConnection":
+        return "TRUE"
+    held = " OR ".join(f"'{scope}' = ANY(p.scopes)" for scope in _HOLDING[type_name])
+    return f"({held})"
+
+
 OBJECTS: dict[str, ObjectSql] = {
     "Factory": FACTORY, "FactoryAccess": FACTORY_ACCESS, "Organization": ORGANIZATION,
     "User": USER, "Auditor": AUDITOR, "Certificate": CERTIFICATE, "Audit": AUDIT,

@@ -6,7 +6,13 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from graphql import DocumentNode, GraphQLError, GraphQLSchema, OperationDefinitionNode
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    GraphQLError,
+    GraphQLSchema,
+    OperationDefinitionNode,
+)
 from graphql.execution.values import get_argument_values, get_variable_values
 from graphql.utilities import get_operation_ast
 
@@ -14,7 +20,7 @@ from auth.viewer import Viewer
 from resolvers.compiled.compiler import ArgSite, Denial, Plan, compile_operation, kind_of
 from resolvers.compiled.selection import CURSOR, Unsupported, Walk
 from resolvers.factory import escape_like
-from resolvers.ids import decode_as
+from resolvers.ids import decode_as, decode_id
 from resolvers.paging import (
     cursor_int,
     cursor_moment,
@@ -67,6 +73,11 @@ def _factory_params(args: dict[str, Any]) -> dict[str, Any]:
     return {"id": decode_as(args["id"], "Factory")}
 
 
+def _node_params(args: dict[str, Any]) -> dict[str, Any]:
+    decoded = decode_id(args["id"])
+    return {"id": decoded[1] if decoded else None}
+
+
 def _offset_page(args: dict[str, Any]) -> dict[str, Any]:
     start = decode_cursor(args.get("after"), 1, (cursor_int,))
     return {"first": page_size(args.get("first")), "offset": int(start[0]) if start else 0}
@@ -91,7 +102,7 @@ def _number(name: str) -> Any:
 # What each kind of field with arguments turns them into (validated as the resolvers validate).
 ARGUMENTS = {"factories": _factories_params, "factory": _factory_params,
              "offset": _offset_page, "moment": _moment_page, "filter": _status_filter,
-             "ownedFactories": _factories_params, "viewer": lambda args: {},
+             "ownedFactories": _factories_params, "node": _node_params, "viewer": lambda args: {},
              "verifyCertificate": _number("number"),
              "verifyAuditor": _number("registrationNumber"), "auditFirms": lambda args: {}}
 
@@ -106,11 +117,12 @@ class CompiledReads:
     counters: Counter[str] = field(default_factory=Counter)
 
     def plan(self, query: str, document: DocumentNode, operation_name: str | None,
-             viewer: Viewer) -> Plan:
-        key = (query, operation_name, kind_of(viewer))
+             viewer: Viewer, variables: dict[str, Any] | None = None) -> Plan:
+        node_types = self._node_types(document, operation_name, variables)
+        key = (query, operation_name, kind_of(viewer), tuple(sorted(node_types.items())))
         found = self.plans.get(key)
         if found is None:
-            found = self._build(document, operation_name, viewer)
+            found = self._build(document, operation_name, viewer, node_types)
             self.plans[key] = found
             if len(self.plans) > MAX_PLANS:
                 self.plans.popitem(last=False)
@@ -118,15 +130,42 @@ class CompiledReads:
             raise Fallback(found.reason)
         return found
 
+    def _node_types(self, document: DocumentNode, operation_name: str | None,
+                    variables: dict[str, Any] | None) -> dict[str, str | None]:
+        """The type each root node(id:) field's id decodes to, by response key."""
+        operation = get_operation_ast(document, operation_name)
+        if operation is None or self.schema.query_type is None:
+            return {}
+        roots = [s for s in operation.selection_set.selections
+                 if isinstance(s, FieldNode) and s.name.value == "node"]
+        if not roots:
+            return {}
+        coerced = self._coerced(operation, variables)
+        found = {}
+        for root in roots:
+            args = get_argument_values(self.schema.query_type.fields["node"], root, coerced)
+            decoded = decode_id(args["id"])
+            found[root.alias.value if root.alias else "node"] = decoded[0] if decoded else None
+        return found
+
+    def _coerced(self, operation: OperationDefinitionNode,
+                 variables: dict[str, Any] | None) -> dict[str, Any]:
+        coerced = get_variable_values(self.schema, operation.variable_definitions or (),
+                                      variables or {})
+        if isinstance(coerced, list):
+            raise Fallback("variables that do not coerce")
+        return coerced
+
     def _build(self, document: DocumentNode, operation_name: str | None,
-               viewer: Viewer) -> Plan | Unsupported:
+               viewer: Viewer, node_types: dict[str, str | None]) -> Plan | Unsupported:
         operation = get_operation_ast(document, operation_name)
         if operation is None:
             return Unsupported("no such operation")
         fragments = {d.name.value: d for d in document.definitions
                      if not isinstance(d, OperationDefinitionNode)}
         try:
-            return compile_operation(self.schema, operation, fragments, viewer)  # type: ignore
+            return compile_operation(self.schema, operation, fragments,  # type: ignore[arg-type]
+                                     viewer, node_types)
         except Unsupported as unsupported:
             return unsupported
 
@@ -134,10 +173,7 @@ class CompiledReads:
                    variables: dict[str, Any] | None, viewer: Viewer) -> list[Any]:
         operation = get_operation_ast(document, operation_name)
         assert operation is not None
-        coerced = get_variable_values(self.schema, operation.variable_definitions or (),
-                                      variables or {})
-        if isinstance(coerced, list):
-            raise Fallback("variables that do not coerce")
+        coerced = self._coerced(operation, variables)
         values: dict[str, Any] = {"uid": viewer.user_id, "org": viewer.organization_id}
         for site in plan.sites:
             args = get_argument_values(site.field_def, site.node, coerced)

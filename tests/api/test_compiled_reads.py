@@ -192,7 +192,8 @@ async def test_compiled_and_resolver_paths_answer_alike(app: Starlette, worlds: 
 # Queries generated over the schema from Query's read fields: a bounded number in CI; for a long
 # run, ESCP_DIFFERENTIAL_EXAMPLES=5000 python -m pytest tests/api/test_compiled_reads.py -k generated
 EXAMPLES = int(os.environ.get("ESCP_DIFFERENTIAL_EXAMPLES", "80"))
-GENERATED_ROOTS = ["factories", "factory", "auditFirms", "verifyCertificate", "verifyAuditor"]
+GENERATED_ROOTS = ["factories", "factory", "node", "viewer", "auditFirms", "verifyCertificate",
+                   "verifyAuditor"]
 
 
 def generated_queries(count: int) -> list[str]:
@@ -236,3 +237,49 @@ def _with_real_ids(query: str, factory_gid: str) -> str:
     import re
 
     return re.sub(r'factory\(id: "[^"]*"\)', f'factory(id: "{factory_gid}")', query)
+
+
+NODE = """query($id: ID!) { node(id: $id) { __typename id
+  ... on Factory { name address latestAudit { status } }
+  ... on Certificate { number certificateStatus: status factory { name } }
+  ... on Application { applicationKind: kind applicationStatus: status
+                       fees { kind amount } auditFirm { name } }
+  ... on Fee { feeKind: kind amount feeStatus: status payee { name } }
+  ... on Audit { type auditStatus: status plannedDate windowStart findings { severity }
+                 correctiveActionPlan { status } }
+  ... on Finding { clause severity }
+  ... on CorrectiveActionPlan { planStatus: status actions { action } audit { type } }
+  ... on CorrectiveAction { action actionStatus: status finding { severity } }
+  ... on EnvironmentalAssessment { periodYear verified factory { name } }
+  ... on CustomerConnection { connectionStatus: status grantedScopes customer { name }
+                              factory { name } }
+  ... on Organization { organizationKind: kind }
+  ... on User { email role organization { name } }
+  ... on Auditor { name registrationNumber } } }"""
+NODE_KEYS = ["alpha", "certificate", "application", "fee_registration", "fee_audit", "audit",
+             "audit_unannounced_planned", "finding", "cap", "action", "assessment",
+             "connection_profile", "connection_pending", "org_supplier_a", "org_firm_a",
+             "user_supplier_a", "missing Audit", "missing Factory", "not an id"]
+
+
+@pytest.mark.parametrize("viewer", list(VIEWERS), ids=[VIEWERS[v][0] for v in VIEWERS])
+async def test_node_answers_alike_on_both_paths(app: Starlette, worlds: tuple,
+                                                viewer: str) -> None:
+    from resolvers.ids import encode_id
+
+    reference, world = worlds
+    who = VIEWERS[viewer][1]
+    token = world.cast.token(who) if who else None
+    for key in NODE_KEYS:
+        if key.startswith("missing "):
+            gid = encode_id(key.split()[1], 999_999)
+        else:
+            gid = world.gids.get(key, "bm90IGFuIGlk")
+        expected = await _ask(reference, NODE, {"id": gid}, token)
+        found = await _ask(app, NODE, {"id": gid}, token)
+        where = f"node {key!r} as {VIEWERS[viewer][0]}"
+        assert found.data == expected.data, f"{where}: data differs"
+        assert found.errors == expected.errors, f"{where}: errors differ"
+        assert found.reads == expected.reads, f"{where}: access-log rows differ"
+        assert found.extensions.get("readPath", {}).get("compiled") is True, (
+            f"{where}: {found.extensions}")
