@@ -105,7 +105,7 @@ class CompiledReadPath(SchemaExtension):
             values = self.reads.parameters(plan, context.graphql_document,
                                            context.operation_name, context.variables, ctx.viewer)
             async with ctx.database.read() as conn:
-                data, errors = await run(conn, plan, values)
+                data, errors = await run(conn, plan, values, ctx.settings)
         except Fallback as fallback:
             return self._fall_back(fallback.reason)
         except Exception:

@@ -37,6 +37,7 @@ from auth.access import access_select, is_owner_sql, scopes_sql
 from auth.permissions import FALSE, TRUE, Guard, Rule
 from auth.viewer import Viewer
 from db import Base, Factory
+from db.enums import ShareScope
 from db.queries import certification_columns, certification_status_of
 from resolvers.compiled.objects import (
     NODE_SOURCES,
@@ -49,7 +50,7 @@ from resolvers.compiled.objects import (
     viewer_spec,
 )
 from resolvers.compiled.pages import page
-from resolvers.compiled.selection import CURSOR, Unsupported, Walk, collect, merged
+from resolvers.compiled.selection import CURSOR, SIGNED, Unsupported, Walk, collect, merged
 from resolvers.compiled.sqltext import Params, param, quote, render
 
 MAX_PAIRS = 48  # json_build_object takes at most 100 arguments
@@ -118,6 +119,7 @@ class Terms:
     scopes: str = "p.scopes"
     is_owner: str = "p.is_owner"
     is_auditing_firm: str = "p.audits_it"
+    held_by: ShareScope | None = None
 
     def column(self, name: str) -> str | None:
         return self.columns.get(name)
@@ -148,12 +150,13 @@ class At:
     parent: str
     columns: dict[str, str]
     args: str = ""  # the prefix of the relation's argument parameters
+    held_by: ShareScope | None = None  # a document: the scope of the field holding it
 
     def format(self, template: str) -> str:
         return template.format(t=self.alias, up=self.parent, a=self.args)
 
     def taking(self, args: str) -> "At":
-        return At(self.alias, self.parent, self.columns, args)
+        return At(self.alias, self.parent, self.columns, args, self.held_by)
 
     def child(self, alias: str, relation: Relation, spec: ObjectSql) -> "At":
         at = At(alias, self.alias, {})
@@ -161,7 +164,7 @@ class At:
         for name, sql in relation.columns.items():
             columns[name] = self.columns.get(sql[1:], "NULL") if sql.startswith("^") \
                 else at.format(sql)
-        return At(alias, self.alias, columns)
+        return At(alias, self.alias, columns, held_by=relation.held_by)
 
 
 FACTORY_ROW = At("p", "p", {})
@@ -193,7 +196,7 @@ class Compiler:
         spec = spec or OBJECTS.get(type_.name)
         if spec is None:
             raise Unsupported(f"type {type_.name}")
-        terms = Terms(self.viewer, at.columns)
+        terms = Terms(self.viewer, at.columns, held_by=at.held_by)
         pairs, denied, reads, walk = [], [], [], Walk()
         for key, nodes in collect(selection, self.fragments, type_.name,
                                   interfaces=interfaces).items():
@@ -203,6 +206,8 @@ class Compiler:
                 denied.append(denial)
             if child or child is CURSOR:
                 walk.children[key] = child
+            if nodes[0].name.value in spec.signed:
+                walk.children[key] = SIGNED
         walk.denied, walk.reads = bool(denied), bool(reads)
         if denied:
             pairs.append(f"'$d', to_json(NULLIF(array_remove(ARRAY[{', '.join(denied)}]"
@@ -238,12 +243,13 @@ class Compiler:
             decision = rule.sql(terms)
             if decision is None:
                 raise Unsupported(f"{type_.name}.{name}: {type(rule).__name__} has no SQL form")
-            reads.extend(self._nested_read(rule, decision, known))
+            reads.extend(self._nested_read(rule, terms, decision, known))
             if decision in known.granted or decision == TRUE:
                 continue  # an ancestor's identical check already allowed it
-            self.denials.append(Denial(key, nodes[0], rule))
+            self.denials.append(Denial(key, nodes[0], rule.denial(terms)))
             checks.append((f"coalesce({decision}, false)", len(self.denials) - 1, decision))
-        inner = known.below(self._scopes_read(guard), frozenset(d for _, _, d in checks))
+        inner = known.below(self._scopes_read(guard, terms),
+                            frozenset(d for _, _, d in checks))
         value, walk = self.value(type_, spec, name, field_def, nodes, inner, at)
         if not checks:
             return value, None, walk
@@ -251,18 +257,20 @@ class Compiler:
         cases = " ".join(f"WHEN NOT {check} THEN {n}" for check, n, _ in checks)
         return f"CASE WHEN {allowed} THEN {value} END", f"CASE {cases} END", walk
 
-    def _scopes_read(self, guard: Guard | None) -> frozenset[str]:
+    def _scopes_read(self, guard: Guard | None, terms: Terms) -> frozenset[str]:
         if guard is None or not self.viewer.is_customer:
             return frozenset()
-        return frozenset(r.reads.value for r in guard.rules if r.reads is not None)
+        scopes = (rule.read_scope(terms) for rule in guard.rules)
+        return frozenset(scope.value for scope in scopes if scope is not None)
 
-    def _nested_read(self, rule: Rule, decision: str, known: Known) -> list[str]:
+    def _nested_read(self, rule: Rule, terms: Terms, decision: str, known: Known) -> list[str]:
         """A customer's read that no ancestor logged (a scope other than theirs, below the
         factory's own fields): logged from the object's `$r` when the rule allows it."""
-        if (not self.viewer.is_customer or rule.reads is None or known.top
-                or rule.reads.value in known.reads):
+        scope = rule.read_scope(terms)
+        if (not self.viewer.is_customer or scope is None or known.top
+                or scope.value in known.reads):
             return []
-        return [f"CASE WHEN coalesce({decision}, false) THEN {quote(rule.reads.value)} END"]
+        return [f"CASE WHEN coalesce({decision}, false) THEN {quote(scope.value)} END"]
 
     def value(self, type_: GraphQLObjectType, spec: ObjectSql, name: str, field_def: Any,
               nodes: list[FieldNode], known: "Known", at: "At") -> tuple[str, Walk]:
@@ -359,7 +367,7 @@ class Compiler:
                              interfaces=interfaces).values():
             field_def = type_.fields.get(child[0].name.value)
             if field_def is not None:
-                read |= self._scopes_read(guard_of(field_def))
+                read |= self._scopes_read(guard_of(field_def), Terms(self.viewer, {}))
         if read:
             scopes = ", ".join(quote(s) for s in sorted(read))
             self.reads.append(f"SELECT p.id, s FROM {rows} p, unnest(ARRAY[{scopes}]) s "
@@ -539,8 +547,6 @@ def _node(c: Compiler, root: ArgSite, type_name: str | None) -> tuple[str, Walk]
     through its loader's row policy, and only where schema.node says the viewer may know it."""
     if type_name == "Factory":
         return _factory(c, root, interfaces=frozenset({"Node"}))
-    if type_name == "Document":
-        raise Unsupported("node of a Document")
     found = NODE_SOURCES.get(type_name or "")
     if found is None:  # not one of our ids: null, as an id that does not exist
         return "NULL::json", Walk()
@@ -551,6 +557,9 @@ def _node(c: Compiler, root: ArgSite, type_name: str | None) -> tuple[str, Walk]
     source = c.source(found, at).replace("«id»", pk)
     if found.enters:  # schema.node: who may know an object of a factory by its id
         source += f" AND ({knows_sql(type_name or '', c.viewer)})"
+    elif type_name == "Document":  # by id: the uploading organization and the program
+        source += (" AND TRUE" if c.viewer.is_program else " AND FALSE"
+                   if c.viewer.organization_id is None else f" AND {at.alias}.organization_id = «org»")
     inner, walk = c.object(type_, merged([root.node]), Known(frozenset(), frozenset()), at,
                            interfaces=frozenset({"Node"}))
     return f"(SELECT {inner} FROM {source} LIMIT 1)", walk

@@ -12,6 +12,7 @@ policy (auth.policies), named with the table it applies to.
 from dataclasses import dataclass, field
 
 from auth.viewer import Viewer
+from db.enums import ShareScope
 from resolvers.compiled.sqltext import global_id, iso_datetime
 
 SCOPE_ORDER = ("PROFILE", "CERTIFICATION", "AUDITS", "CORRECTIVE_ACTIONS", "ENVIRONMENT")
@@ -33,6 +34,7 @@ class Relation:
     after: str | None = None  # keyset pages: the rows after the cursor's key
     # Objects of other factories: the SQL of each row's factory id (its access becomes `p`)
     enters: str | None = None
+    held_by: ShareScope | None = None  # documents: the scope of the field holding them
     cursor: str | None = None  # keyset pages: the cursor's key of a row
 
 
@@ -41,6 +43,7 @@ class ObjectSql:
     leaves: dict[str, str]
     relations: dict[str, Relation] = field(default_factory=dict)
     rule_columns: dict[str, str] = field(default_factory=dict)
+    signed: frozenset[str] = frozenset()  # leaves holding a document id to sign in Python
 
 
 def _scopes_in_order(scopes: str) -> str:
@@ -185,6 +188,9 @@ AUDIT = ObjectSql(
             "corrective_action_plans {t} JOIN audits {t}_a ON {t}_a.id = {t}.audit_id "
             "WHERE {t}.audit_id = {up}.id", order="{t}.id",
             policy=("visible_corrective_action_plans", "corrective_action_plans")),
+        "report": Relation("Document", "documents {t} WHERE {t}.id = {up}.report_document_id",
+                           held_by=ShareScope.AUDITS,
+                           columns={"audit_firm_id": "{up}.audit_firm_id"}),
     },
     rule_columns={"audit_firm_id": "{t}.audit_firm_id", "conducted_on": "{t}.conducted_on",
                   "announcement": "{t}.announcement"},
@@ -216,8 +222,15 @@ ACTION = ObjectSql(
             "dueDate": "{t}.due_date", "status": "{t}.status",
             "agreesWithFinding": "{t}.agrees_with_finding",
             "factoryComment": "{t}.factory_comment"},
-    relations={"finding": Relation("Finding", "findings {t} WHERE {t}.id = {up}.finding_id",
-                                   columns={"audit_firm_id": "^audit_firm_id"})},
+    relations={
+        "finding": Relation("Finding", "findings {t} WHERE {t}.id = {up}.finding_id",
+                            columns={"audit_firm_id": "^audit_firm_id"}),
+        "evidence": Relation(
+            "Document", "corrective_action_evidence {t}_e JOIN documents {t} ON "
+            "{t}.id = {t}_e.document_id WHERE {t}_e.action_id = {up}.id", many=True,
+            order="{t}.id", held_by=ShareScope.CORRECTIVE_ACTIONS,
+            columns={"audit_firm_id": "^audit_firm_id"}),
+    },
 )
 
 ASSESSMENT = ObjectSql(
@@ -225,7 +238,18 @@ ASSESSMENT = ObjectSql(
             "periodYear": "{t}.period_year", "energyKwh": "{t}.energy_kwh",
             "waterM3": "{t}.water_m3", "wasteKg": "{t}.waste_kg", "ghgTco2e": "{t}.ghg_tco2e",
             "verified": "{t}.verified"},
-    relations={"factory": _FACTORY},
+    relations={"factory": _FACTORY,
+               "report": Relation("Document",
+                                  "documents {t} WHERE {t}.id = {up}.report_document_id",
+                                  held_by=ShareScope.ENVIRONMENT)},
+)
+
+DOCUMENT = ObjectSql(
+    leaves={"id": global_id("Document", "{t}.id"), "filename": "{t}.filename",
+            "contentType": "{t}.content_type", "sizeBytes": "{t}.size_bytes",
+            "sha256": "{t}.sha256", "downloadUrl": "{t}.id"},
+    rule_columns={"organization_id": "{t}.organization_id"},
+    signed=frozenset({"downloadUrl"}),
 )
 
 
@@ -343,6 +367,7 @@ NODE_SOURCES: dict[str, Relation] = {
                            policy=("visible_organizations", "organizations")),
     "User": _by_id("User", "users {t} WHERE {t}.id = «id»", policy=("visible_users", "users")),
     "Auditor": _by_id("Auditor", "auditors {t} WHERE {t}.id = «id»"),
+    "Document": _by_id("Document", "documents {t} WHERE {t}.id = «id»"),
 }
 
 # schema.node: the scopes of the fields holding an object, any of which lets a viewer know it by
@@ -372,15 +397,12 @@ OBJECTS: dict[str, ObjectSql] = {
     "CorrectiveAction": ACTION, "EnvironmentalAssessment": ASSESSMENT,
     "CustomerConnection": CONNECTION, "Application": APPLICATION, "Fee": FEE,
     "WorkflowTransition": TRANSITION, "AccessLogEntry": ACCESS_LOG_ENTRY,
+    "Document": DOCUMENT,
 }
 
 # Guarded fields reachable from Query that the compiler does not answer: a query selecting one
 # runs on the resolver path. Each says why; tests/test_compiled_rules.py holds every other
 # guarded field reachable from Query to a SQL form here.
 RESOLVER_ONLY: dict[str, str] = {
-    "Document.*": "a document's rule depends on the field holding it, and its downloadUrl is "
-                  "signed in Python",
-    "Audit.report": "a Document",
-    "CorrectiveAction.evidence": "Documents",
-    "EnvironmentalAssessment.report": "a Document",
+    "Viewer.assignments": "an audit firm's page of applications across factories",
 }

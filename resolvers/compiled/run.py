@@ -18,7 +18,8 @@ from graphql.utilities import get_operation_ast
 
 from auth.viewer import Viewer
 from resolvers.compiled.compiler import ArgSite, Denial, Plan, compile_operation, kind_of
-from resolvers.compiled.selection import CURSOR, Unsupported, Walk
+from resolvers.compiled.selection import CURSOR, SIGNED, Unsupported, Walk
+from resolvers.document import download_path
 from resolvers.factory import escape_like
 from resolvers.ids import decode_as, decode_id
 from resolvers.paging import (
@@ -185,26 +186,27 @@ class CompiledReads:
         return [values[name] for name in plan.params]
 
 
-async def run(conn: Any, plan: Plan, values: list[Any]) -> tuple[dict[str, Any], list[GraphQLError]]:
+async def run(conn: Any, plan: Plan, values: list[Any],
+              settings: Any) -> tuple[dict[str, Any], list[GraphQLError]]:
     """Execute the plan on a SQLAlchemy connection; the data and the denied fields' errors."""
     # Through SQLAlchemy's driver-level API (asyncpg's `$n` parameters as they are): its
     # prepared-statement cache and its events, so the statement is counted like any other.
     text = (await conn.exec_driver_sql(plan.sql, tuple(values))).scalar_one()
     data = orjson.loads(text)
     errors: list[GraphQLError] = []
-    _walk(data, plan.walk, [], plan, errors)
+    _walk(data, plan.walk, [], plan, errors, settings)
     return data, errors
 
 
-def _walk(value: Any, walk: Walk, path: list[Any], plan: Plan,
-          errors: list[GraphQLError]) -> None:
+def _walk(value: Any, walk: Walk, path: list[Any], plan: Plan, errors: list[GraphQLError],
+          settings: Any) -> None:
     """Only where the plan's Walk says: `$d` lists become errors at their paths, cursor keys
-    become cursors, in place."""
+    become cursors and document ids signed download paths, in place."""
     if value is None or not walk:
         return
     if type(value) is list:
         for index, element in enumerate(value):
-            _walk(element, walk, [*path, index], plan, errors)
+            _walk(element, walk, [*path, index], plan, errors, settings)
         return
     if walk.reads:
         del value["$r"]
@@ -212,12 +214,13 @@ def _walk(value: Any, walk: Walk, path: list[Any], plan: Plan,
         for n in value.pop("$d", None) or ():
             errors.append(_denied(plan.denials[n], [*path, plan.denials[n].key]))
     for key, child in walk.children.items():
-        if child is CURSOR:
+        if child is CURSOR or child == SIGNED:
             found = value.get(key)
             if found is not None:
-                value[key] = encode_cursor(found)
+                value[key] = (encode_cursor(found) if child is CURSOR
+                              else download_path(settings, found))
         else:
-            _walk(value.get(key), child, [*path, key], plan, errors)
+            _walk(value.get(key), child, [*path, key], plan, errors, settings)
 
 
 def _denied(denial: Denial, path: list[Any]) -> GraphQLError:

@@ -25,13 +25,15 @@ class Walk:
 
     denied: bool = False
     reads: bool = False  # carries a `$r` object, read by the statement itself
-    children: dict[str, "Walk | None"] = field(default_factory=dict)
+    children: dict[str, "Walk | str | None"] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return self.denied or self.reads or bool(self.children)
 
 
+
 CURSOR = None  # a Walk child that is a cursor's key array, encoded by resolvers.paging
+SIGNED = "signed"  # a Walk child that is a document id, to become its signed download path
 
 
 def collect(selection_set: SelectionSetNode | None, fragments: dict[str, FragmentDefinitionNode],

@@ -9,6 +9,7 @@ corpus expects it to.
 import dataclasses
 import json
 import os
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,8 @@ from starlette.applications import Starlette
 
 from app import create_app
 from db.settings import Settings
+from resolvers.document import LinkCheck, check_download
+from resolvers.ids import decode_as
 from tests.api.test_permission_matrix import VIEWERS
 from tests.api.world import World, matrix_world
 from tests.helpers import Cast, standard_cast, truncate_all
@@ -61,8 +64,8 @@ RELATIONS = """
   environmentalAssessments { factory { id } }
 """
 
-# (name, query, variables, answered by the compiled path)
-CORPUS: list[tuple[str, str, dict[str, Any], bool]] = [
+# (name, query, variables, answered by the compiled path; None: only for anonymous viewers)
+CORPUS: list[tuple[str, str, dict[str, Any], bool | None]] = [
     ("dashboard", DASHBOARD, {}, True),
     ("directory", """query Directory($after: String) {
         factories(first: 2, after: $after) {
@@ -97,6 +100,11 @@ CORPUS: list[tuple[str, str, dict[str, Any], bool]] = [
         totalCount nodes { name address environmentalAssessments { periodYear } } } }""",
      {}, True),
     ("an unknown factory", """query { factory(id: "RmFjdG9yeTo5OTk5OTk") { name } }""", {}, True),
+    ("documents", """query { factory(id: "ALPHA") {
+        latestAudit { report { id filename contentType sizeBytes sha256 downloadUrl } }
+        audits(first: 10) { nodes { report { filename downloadUrl } } }
+        correctiveActionPlans { actions { evidence { id filename downloadUrl } } }
+        environmentalAssessments { report { id sha256 downloadUrl } } } }""", {}, True),
     ("public verification", """query($n: String!) { verifyCertificate(number: $n) {
         __typename number valid status factoryName country validUntil }
         none: verifyCertificate(number: "NOPE") { number }
@@ -111,8 +119,9 @@ CORPUS: list[tuple[str, str, dict[str, Any], bool]] = [
         accepted: connections(status: ACCEPTED) { id } } }""", {}, True),
     ("a bad cursor", """query { factories(after: "nope") { totalCount } }""", {}, False),
     ("a bad page size", """query { factories(first: 0) { totalCount } }""", {}, False),
-    ("not compiled yet", """query { factory(id: "ALPHA") { latestAudit { report { filename } } } }""",
-     {}, False),
+    ("directives", """query { factory(id: "ALPHA") { name @include(if: true) } }""", {}, False),
+    # Not compiled for a signed-in viewer (anonymous: viewer is null, compiled)
+    ("not compiled yet", """query { viewer { assignments { totalCount } } }""", {}, None),
 ]
 
 
@@ -146,8 +155,24 @@ async def _ask(app: Starlette, query: str, variables: dict[str, Any],
             "SELECT factory_id, organization_id, scope FROM access_log WHERE id > :mark "
             "ORDER BY 1, 2, 3"), {"mark": mark})).all()
     errors = sorted(json.dumps(e, sort_keys=True) for e in body.get("errors") or [])
-    return Answer(body.get("data"), errors, [tuple(r) for r in rows],
-                  body.get("extensions") or {})
+    return Answer(_signed_links_checked(app, body.get("data")), errors,
+                  [tuple(r) for r in rows], body.get("extensions") or {})
+
+
+_LINK = re.compile(r"/documents/(\w+)\?expires=(\d+)&signature=(\w+)")
+
+
+def _signed_links_checked(app: Starlette, data: Any) -> Any:
+    """Download links carry an expiry rounded to the minute, so two requests a minute apart
+    differ: each link's signature is checked valid, then the expiry and signature left out."""
+    if data is None:
+        return None
+    text_ = json.dumps(data)
+    for gid, expires, signature in _LINK.findall(text_):
+        check = check_download(app.state.settings, decode_as(gid, "Document") or 0, expires,
+                               signature)
+        assert check is LinkCheck.VALID, f"{gid}: {check}"
+    return json.loads(_LINK.sub(r"/documents/\1?signed", text_))
 
 
 @pytest.fixture(scope="module")
@@ -185,6 +210,8 @@ async def test_compiled_and_resolver_paths_answer_alike(app: Starlette, worlds: 
     assert found.data == expected.data, f"{where}: data differs"
     assert found.errors == expected.errors, f"{where}: errors differ"
     assert found.reads == expected.reads, f"{where}: access-log rows differ"
+    if compiled is None:
+        compiled = who is None
     assert found.extensions.get("readPath", {}).get("compiled") is compiled, (
         f"{where}: {found.extensions}")
 
@@ -255,11 +282,12 @@ NODE = """query($id: ID!) { node(id: $id) { __typename id
                               factory { name } }
   ... on Organization { organizationKind: kind }
   ... on User { email role organization { name } }
-  ... on Auditor { name registrationNumber } } }"""
+  ... on Auditor { name registrationNumber }
+  ... on Document { filename sha256 downloadUrl } } }"""
 NODE_KEYS = ["alpha", "certificate", "application", "fee_registration", "fee_audit", "audit",
              "audit_unannounced_planned", "finding", "cap", "action", "assessment",
              "connection_profile", "connection_pending", "org_supplier_a", "org_firm_a",
-             "user_supplier_a", "missing Audit", "missing Factory", "not an id"]
+             "user_supplier_a", "audit_report", "evidence", "assessment_report", "missing Audit", "missing Factory", "not an id"]
 
 
 @pytest.mark.parametrize("viewer", list(VIEWERS), ids=[VIEWERS[v][0] for v in VIEWERS])
