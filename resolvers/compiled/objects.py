@@ -318,7 +318,16 @@ def viewer_spec(viewer: Viewer) -> ObjectSql:
     else:
         connections = Relation("CustomerConnection", "customer_connections {t} WHERE false",
                                **ordered)
+    firm = "{t}.audit_firm_id = «org»" if viewer.is_audit_firm else "false"
+    assignments = Relation(  # resolvers.application.assignments
+        "Application", f"applications {{t}} WHERE {firm}", many=True,
+        order="{t}.assigned_at DESC, {t}.id DESC", policy=("visible_applications", "applications"),
+        page="assignments", enters="{t}.factory_id",
+        where="(«{a}_status» IS NULL OR {t}.status = «{a}_status»)",
+        after="({t}.assigned_at, {t}.id) < («{a}_after_at», «{a}_after_id»)",
+        cursor=f"json_build_array({iso_datetime('{t}.assigned_at')}, {{t}}.id)")
     return ObjectSql(leaves={}, relations={
+        "assignments": assignments,
         "user": Relation("User", "users {t} WHERE {t}.id = «uid»"),
         "organization": Relation("Organization", "organizations {t} WHERE {t}.id = «org»"),
         "factories": Relation("FactoryConnection", OWNED_FACTORIES),
@@ -403,6 +412,4 @@ OBJECTS: dict[str, ObjectSql] = {
 # Guarded fields reachable from Query that the compiler does not answer: a query selecting one
 # runs on the resolver path. Each says why; tests/test_compiled_rules.py holds every other
 # guarded field reachable from Query to a SQL form here.
-RESOLVER_ONLY: dict[str, str] = {
-    "Viewer.assignments": "an audit firm's page of applications across factories",
-}
+RESOLVER_ONLY: dict[str, str] = {}

@@ -91,6 +91,10 @@ def _moment_page(args: dict[str, Any]) -> dict[str, Any]:
             "after_id": int(start[1]) if start else None}
 
 
+def _assignments(args: dict[str, Any]) -> dict[str, Any]:
+    return {**_moment_page(args), **_status_filter(args)}
+
+
 def _status_filter(args: dict[str, Any]) -> dict[str, Any]:
     status = args.get("status")
     return {"status": _plain(status) if status else None}
@@ -103,6 +107,7 @@ def _number(name: str) -> Any:
 # What each kind of field with arguments turns them into (validated as the resolvers validate).
 ARGUMENTS = {"factories": _factories_params, "factory": _factory_params,
              "offset": _offset_page, "moment": _moment_page, "filter": _status_filter,
+             "assignments": _assignments,
              "ownedFactories": _factories_params, "node": _node_params, "viewer": lambda args: {},
              "verifyCertificate": _number("number"),
              "verifyAuditor": _number("registrationNumber"), "auditFirms": lambda args: {}}

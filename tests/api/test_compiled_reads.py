@@ -120,8 +120,11 @@ CORPUS: list[tuple[str, str, dict[str, Any], bool | None]] = [
     ("a bad cursor", """query { factories(after: "nope") { totalCount } }""", {}, False),
     ("a bad page size", """query { factories(first: 0) { totalCount } }""", {}, False),
     ("directives", """query { factory(id: "ALPHA") { name @include(if: true) } }""", {}, False),
-    # Not compiled for a signed-in viewer (anonymous: viewer is null, compiled)
-    ("not compiled yet", """query { viewer { assignments { totalCount } } }""", {}, None),
+    ("assignments", """query { viewer { assignments(first: 1) { totalCount
+        pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+        edges { cursor node { id kind status assignedAt factory { name }
+                              fees { kind amount } } } }
+        scheduled: assignments(status: AUDIT_SCHEDULED) { nodes { id } } } }""", {}, True),
 ]
 
 
