@@ -67,6 +67,11 @@ class Denial:
         loc = self.node.loc
         return [loc.source.get_location(loc.start)] if loc and loc.source else None
 
+    @cached_property
+    def formatted_locations(self) -> list[dict[str, int]] | None:
+        found = self.locations
+        return None if found is None else [dict(location.formatted) for location in found]
+
 
 @dataclass(frozen=True)
 class ArgSite:
