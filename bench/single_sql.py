@@ -203,7 +203,7 @@ DIRECTORY_PAGE_SIZE = 100  # `first: 100` in bench/directory.graphql
 # The anonymous directory (bench/directory.graphql): listed factories in (name, id) keyset
 # order with their public fields, as auth.policies.visible_factories shows them to anonymous
 # viewers. It reads no scoped data, so it writes no access log (neither does our API).
-DIRECTORY_STATEMENT = """
+DIRECTORY_STATEMENT = f"""
 WITH listed AS (
     SELECT id, name, country, city, product_categories FROM factories WHERE listed
 ), slice AS (
@@ -215,21 +215,20 @@ WITH listed AS (
     FROM (SELECT * FROM slice ORDER BY name, id LIMIT $3::int) s
 ), nodes AS (
     SELECT p.idx, json_build_object(
-        'id', {factory_gid},
+        'id', {FACTORY_GID},
         'name', p.name, 'country', p.country, 'city', p.city,
         'productCategories', to_json(p.product_categories),
-        'certificationStatus', {certification_status},
-        'certifiedUntil', {certified_until}) AS node
-    FROM page p LEFT JOIN LATERAL ({current_certificate}) cert ON true
+        'certificationStatus', {CERTIFICATION_STATUS},
+        'certifiedUntil', {CERTIFIED_UNTIL}) AS node
+    FROM page p LEFT JOIN LATERAL ({CURRENT_CERTIFICATE}) cert ON true
 )
 SELECT json_build_object('data', json_build_object('factories', json_build_object(
     'totalCount', (SELECT count(*) FROM listed),
     'pageInfo', json_build_object(
         'hasNextPage', (SELECT count(*) FROM slice) > $3::int,
-        'endCursor', (SELECT {cursor} FROM page ORDER BY idx DESC LIMIT 1)),
+        'endCursor', (SELECT {CURSOR} FROM page ORDER BY idx DESC LIMIT 1)),
     'nodes', coalesce((SELECT json_agg(node ORDER BY idx) FROM nodes), '[]'))))::text
-""".format(factory_gid=FACTORY_GID, cursor=CURSOR, certification_status=CERTIFICATION_STATUS,
-           certified_until=CERTIFIED_UNTIL, current_certificate=CURRENT_CERTIFICATE)
+"""
 
 
 def _unauthenticated(reason: str) -> JSONResponse:
