@@ -217,6 +217,20 @@ async def wait_for_quiet(max_wait: float, busy_cores: float = 0.3) -> float:
             return busy
 
 
+async def wait_idle(pid: int, max_wait: float = 60.0, step: float = 0.25) -> None:
+    """Wait until a server stops working off requests its load generator gave up on: when wrk
+    stops it drops the connections, and the server still runs what it had accepted (our API
+    has up to 20 dashboard requests in flight, seconds of CPU). Idle: under 2% of a core."""
+    deadline = time.monotonic() + max_wait
+    last = cpu_seconds(pid)
+    while last is not None and time.monotonic() < deadline:
+        await asyncio.sleep(step)
+        now = cpu_seconds(pid)
+        if now is None or now - last < 0.02 * step:
+            return
+        last = now
+
+
 def rss_mb(pid: int) -> float | None:
     try:
         return psutil.Process(pid).memory_info().rss / 2**20

@@ -136,9 +136,11 @@ async def load_one(server: servers.Server, requests: loadgen.Requests, args: arg
     if args.warmup > 0:  # pools, plan caches; wrk has no warm-up of its own
         warm_failures = (await asyncio.to_thread(loadgen.run, wrk, requests,
                                                  seconds=args.warmup, **common)).failures
+        await measure.wait_idle(server.pid)  # not to spend the measured run on dropped requests
     start = await _snapshot(server, conn)
     load = await asyncio.to_thread(loadgen.run, wrk, requests, seconds=args.duration, **common)
     end = await _snapshot(server, conn)
+    await measure.wait_idle(server.pid)  # nor the next target's
     cpu = measure.CpuUse.between(start[0], end[0], load.generator_cpu_s)
     per_request = 1000 / max(load.requests, 1)
     return {
