@@ -1,12 +1,17 @@
 """ESCP Connect: the Starlette application and the `escp` command line."""
 import argparse
 import asyncio
+import base64
 import contextlib
+import functools
+import hashlib
 import logging
 import os
+import re
 import signal
 import sys
-from collections.abc import AsyncIterator
+from collections import Counter
+from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,26 +19,33 @@ from typing import Any
 import orjson
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.datastructures import MutableHeaders
 from starlette.middleware.authentication import AuthenticationMiddleware
-from starlette.requests import HTTPConnection, Request
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import ClientDisconnect, HTTPConnection, Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute, request_response
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 from strawberry import Schema
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
-from strawberry.http.exceptions import NonJsonMessageReceived, NonTextMessageReceived
+from strawberry.http.exceptions import (
+    NonJsonMessageReceived,
+    NonTextMessageReceived,
+    WebSocketDisconnected,
+)
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
 
 from auth.backend import TokenBackend, bearer_token, session_for_token, unauthenticated
+from auth.passwords import refuse_test_profile
 from auth.tokens import LEEWAY_SECONDS, InvalidToken
 from auth.viewer import ANONYMOUS, Viewer
 from db.embedded import DatabaseUnavailable
 from db.engine import Database, make_engine
-from db.settings import Settings
+from db.settings import Settings, SettingError
 from resolvers.context import Context
 from resolvers.document import (
     DocumentRefused,
@@ -50,6 +62,7 @@ from resolvers.expiry import sweep_forever
 from resolvers.notifications import OutboxSender
 from resolvers.subscriptions import start_feeds
 from schema import build_schema
+from schema.extensions import UNAVAILABLE_MESSAGE
 from schema.ids import decode_as, encode_id
 
 log = logging.getLogger("escp")
@@ -69,8 +82,16 @@ SUBSCRIPTIONS_PER_SOCKET = 20
 
 
 class SocketAdapter(ASGIWebSocketAdapter):
-    """Strawberry's adapter, refusing a message over WS_MESSAGE_LIMIT (close 1009, "message
-    too big") before it is decoded."""
+    """Strawberry's adapter, sending every message as a text frame and refusing a message over
+    WS_MESSAGE_LIMIT (close 1009, "message too big") before it is decoded."""
+
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        # graphql-transport-ws messages are text frames: the standard clients (graphql-ws,
+        # GraphiQL, gql) refuse binary ones. encode_json gives bytes, which suits HTTP.
+        try:
+            await self.ws.send_text(orjson.dumps(message).decode())
+        except WebSocketDisconnect as exc:
+            raise WebSocketDisconnected from exc
 
     async def iter_json(self, *, ignore_parsing_errors: bool = False) -> AsyncIterator[object]:
         try:
@@ -106,15 +127,37 @@ class OperationContexts:
         return await self._schema.stream(*args, context_value=context_value.fresh(), **kwargs)
 
 
+class OpenSockets:
+    """This worker's signed-in sockets, counted per user, at most `limit` each: every socket
+    holds feeds and tasks, and a client that reconnects in a loop must not pile them up."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.counts: Counter[int] = Counter()
+
+    def take(self, user_id: int) -> bool:
+        if self.counts[user_id] >= self.limit:
+            return False
+        self.counts[user_id] += 1
+        return True
+
+    def release(self, user_id: int) -> None:
+        self.counts[user_id] -= 1
+        if self.counts[user_id] <= 0:
+            del self.counts[user_id]
+
+
 class SocketHandler(BaseGraphQLTransportWSHandler):
     """graphql-transport-ws, signed in by the token in the connection_init payload.
 
     No token: close 4401; a bad, expired or revoked one: close 4403, before any operation
-    runs. An open socket closes (4401) the moment its token expires."""
+    runs; a user's socket over ESCP_MAX_SOCKETS_PER_USER: close 4429. An open socket closes
+    (4401) the moment its token expires."""
 
     def __init__(self, *, schema: Any, **kwargs: Any) -> None:
         super().__init__(schema=OperationContexts(schema), **kwargs)
         self._expiry: asyncio.Task[None] | None = None
+        self._holder: int | None = None  # the user this socket is counted for
 
     async def handle_connection_init(self, message: Any) -> None:
         payload = message.get("payload") or {}
@@ -136,6 +179,10 @@ class SocketHandler(BaseGraphQLTransportWSHandler):
             viewer, expires_at = await session_for_token(state.database, state.settings, token)
         except InvalidToken as exc:
             return 4403, f"Forbidden: invalid token ({exc.reason})"
+        sockets: OpenSockets = state.sockets
+        if not sockets.take(viewer.user_id):
+            return 4429, f"Too many open sockets: at most {sockets.limit} per user"
+        self._holder = viewer.user_id
         self.context.viewer = viewer
         self._expiry = asyncio.create_task(self._close_at(expires_at))
         return None
@@ -148,6 +195,9 @@ class SocketHandler(BaseGraphQLTransportWSHandler):
             await self.websocket.close(4401, "Unauthorized: the token has expired")
 
     async def shutdown(self) -> None:
+        if self._holder is not None:
+            self.context.request.app.state.sockets.release(self._holder)
+            self._holder = None
         if self._expiry is not None:
             self._expiry.cancel()
         await super().shutdown()
@@ -163,6 +213,20 @@ class GraphQLApp(GraphQL):
         # orjson: several times faster than json.dumps on a dashboard's large responses.
         return orjson.dumps(data)
 
+    async def render_graphql_ide(self, request: Request) -> Response:
+        page = await super().render_graphql_ide(request)
+        page.headers["Content-Security-Policy"] = graphiql_policy(self.graphql_ide_html,
+                                                                  request.url)
+        return page
+
+    def create_response(self, response_data: Any, sub_response: Response) -> Response:
+        if is_unavailable_answer(response_data):
+            # The database went away during the request: the whole request is to be sent again,
+            # so the answer is a 503 like the authentication middleware's, not partial data.
+            return json_error(503, "SERVICE_UNAVAILABLE", UNAVAILABLE_MESSAGE,
+                              headers={"Retry-After": "1"}, data=True)
+        return super().create_response(response_data, sub_response)
+
     async def get_context(self, request: Any, response: Any) -> Context:
         state = request.app.state
         return Context(database=state.database, settings=state.settings,
@@ -170,11 +234,81 @@ class GraphQLApp(GraphQL):
                        services=state.services)
 
 
-def json_error(status: int, code: str, message: str,
-               headers: dict[str, str] | None = None) -> JSONResponse:
-    """The error body of our non-GraphQL routes, shaped like a GraphQL error."""
-    body = {"errors": [{"message": message, "extensions": {"code": code}}]}
+# ---------------------------------------------------------------- security headers
+
+# On every HTTP response. The API answers JSON, never a page: its policy allows nothing at all
+# (GraphiQL's page sets its own, graphiql_policy). Framing is forbidden both ways old and new
+# browsers understand; no Referer leaves a page of ours (download links carry a signature).
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+}
+_HOST = re.compile(r"[A-Za-z0-9.\-]+(:[0-9]+)?|\[[0-9A-Fa-f:.]+\](:[0-9]+)?")
+
+
+class SecurityHeaders:
+    """Adds SECURITY_HEADERS to every HTTP response that does not set its own."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def send_with_headers(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers.setdefault(name, value)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+@functools.cache
+def _graphiql_sources(html: str) -> str:
+    """What Strawberry's GraphiQL page loads, as policy directives: its inline script by hash,
+    the exact CDN files it loads (each also pinned by SRI in the page), inline styles (its
+    components set them), data: icons and fonts. No eval: GraphiQL 3 does not need it."""
+    inline = [base64.b64encode(hashlib.sha256(code.encode()).digest()).decode()
+              for code in re.findall(r"<script>(.*?)</script>", html, re.S)]
+    scripts = re.findall(r'<script\b[^>]*\bsrc="(https://[^"]+)"', html)
+    styles = re.findall(r'<link\b[^>]*\bhref="(https://[^"]+)"', html)
+    return "; ".join([
+        "default-src 'none'",
+        "script-src " + " ".join([*(f"'sha256-{h}'" for h in inline), *scripts]),
+        "style-src 'unsafe-inline' " + " ".join(styles),
+        "img-src 'self' data:", "font-src data:",
+        "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'",
+    ])
+
+
+def graphiql_policy(html: str, url: Any) -> str:
+    """The GraphiQL page's policy: its sources, and its own origin over HTTP and WebSocket
+    (older browsers do not count ws: as 'self')."""
+    connect = "connect-src 'self'"
+    if _HOST.fullmatch(url.netloc or ""):
+        connect += f" {'wss' if url.scheme == 'https' else 'ws'}://{url.netloc}"
+    return f"{_graphiql_sources(html)}; {connect}"
+
+
+def json_error(status: int, code: str, message: str, headers: dict[str, str] | None = None,
+               data: bool = False) -> JSONResponse:
+    """The error body of our non-GraphQL routes, shaped like a GraphQL error (with
+    `"data": null` when it answers a GraphQL request)."""
+    body: dict[str, Any] = {"data": None} if data else {}
+    body["errors"] = [{"message": message, "extensions": {"code": code}}]
     return JSONResponse(body, status_code=status, headers=headers)
+
+
+def is_unavailable_answer(response_data: Any) -> bool:
+    """An answer holding a SERVICE_UNAVAILABLE error (schema.extensions.MaskInternalErrors)."""
+    errors = response_data.get("errors") if isinstance(response_data, dict) else None
+    return any((error.get("extensions") or {}).get("code") == "SERVICE_UNAVAILABLE"
+               for error in errors or ())
 
 
 class BodySizeLimit:
@@ -254,6 +388,30 @@ async def download_document(request: Request) -> Response:
                                  "Cache-Control": "private, no-store"})
 
 
+async def client_went_away(request: Request, exc: Exception) -> Response:
+    """A client that leaves mid-request is no server error: no traceback, nothing to answer
+    (the status is for the access log only: 499, "client closed request", as nginx says)."""
+    log.debug("client went away during %s %s", request.method, request.url.path)
+    return Response(status_code=499)
+
+
+class WithoutQueryStrings(logging.Filter):
+    """The access log names the path only: a download link's query is its credential."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
+            record.args = (*args[:2], args[2].split("?", 1)[0], *args[3:])
+        return True
+
+
+def quiet_access_log() -> None:
+    """Installed where the app is made, so every uvicorn worker process has it."""
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, WithoutQueryStrings) for f in access.filters):
+        access.addFilter(WithoutQueryStrings())
+
+
 async def healthz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
@@ -314,6 +472,7 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None, *
         app.state.settings = settings
         app.state.database = Database(make_engine(settings.database_url))  # type: ignore[arg-type]
         app.state.services = {}
+        app.state.sockets = OpenSockets(settings.max_sockets_per_user)
         try:
             async with AsyncExitStack() as running:
                 app.state.services.update(await running.enter_async_context(
@@ -336,10 +495,25 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None, *
                                           code="DOCUMENT_TOO_LARGE"), methods=["POST"]),
         Route("/documents/{id}", download_document, methods=["GET"]),
     ]
-    middleware = [
-        Middleware(AuthenticationMiddleware, backend=TokenBackend(), on_error=unauthenticated),
-    ]
-    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    middleware = []
+    if settings.cors_origins:  # off by default: browsers then allow same-origin calls only
+        middleware.append(Middleware(
+            CORSMiddleware, allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type"],
+            expose_headers=["Retry-After", "WWW-Authenticate"], max_age=600))
+    # Inside CORS: its 401 and 503 answers carry the CORS headers a browser app needs to read them.
+    middleware.append(
+        Middleware(AuthenticationMiddleware, backend=TokenBackend(), on_error=unauthenticated))
+    quiet_access_log()
+    return SecuredStarlette(routes=routes, middleware=middleware, lifespan=lifespan,
+                            exception_handlers={ClientDisconnect: client_went_away})
+
+
+class SecuredStarlette(Starlette):
+    """Starlette with SecurityHeaders outermost, so even its own 500 page carries them."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeaders(super().build_middleware_stack())
 
 
 # ---------------------------------------------------------------- the `escp` command line
@@ -368,6 +542,7 @@ def prepare(settings: Settings) -> str:
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
+    refuse_test_profile("escp serve")
     prepare(Settings())
     # uvicorn re-raises SIGTERM after its graceful shutdown; as SystemExit it lets atexit stop
     # the embedded PostgreSQL instead of killing the process outright.
@@ -388,6 +563,7 @@ def cmd_migrate(args: argparse.Namespace) -> None:
 def cmd_create_admin(args: argparse.Namespace) -> None:
     from resolvers.accounts import create_user, ensure_program
 
+    refuse_test_profile("escp create-admin")
     url = prepare(Settings())
 
     async def run() -> None:
@@ -459,6 +635,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     try:
         args.run(args)
+    except SettingError as exc:  # checked before anything starts: one line, no traceback
+        print(f"escp: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
     except DatabaseUnavailable as exc:
         print(f"escp: {exc}", file=sys.stderr)
         raise SystemExit(1) from None

@@ -1,80 +1,125 @@
-"""Slowing down repeated failed sign-ins for one email, across every worker and host.
+"""Limiting sign-in attempts per account and per client address, across every worker and host.
 
-Failures are counted per email in `login_attempts` (normalized: stripped, lower-case). The first
-`FREE_FAILURES` cost nothing; after that each sign-in waits 0.5 s, 1 s, 2 s, ... up to 8 s.
-Failures older than `WINDOW` are forgotten. Times come from the database clock, so workers on
-hosts with skewed clocks agree.
+An attempt is counted when it starts, before its password is looked at: one upsert on
+`login_attempts` adds it to its account's row (the normalized email, registered or not) and to
+its client address's row. The upsert locks each row, so parallel attempts on any number of
+workers get distinct counts, and only those within the limits go on to have their password
+checked; the excess is refused (TOO_MANY_ATTEMPTS, with the seconds until the window ends)
+unchecked. The count lives in PostgreSQL, and times come from its clock, so workers on hosts
+with skewed clocks agree.
 
-The sign-in mutation uses it like this, in one unit of work:
-
-    delay = await delay_for(session, email)
-    await asyncio.sleep(delay)            # before verifying, so guessing stays slow
-    user = ...                            # unknown email: verify against DUMMY_HASH anyway
-    if ok:
-        await clear_failures(session, email)
-    else:
-        await record_failure(session, email)   # unknown emails too, or the delay tells them apart
-
-This is a slow-down, not a lock-out: an owner is never locked out of the account by someone
-else, and parallel attempts each wait the same delay rather than queueing behind one another.
+A window starts with the first attempt on a key that has none running and lasts a fixed time
+(ESCP_LOGIN_WINDOW_SECONDS): refused attempts do not extend it, so once it passes the owner can
+sign in again. A successful sign-in gives its attempt back (`give_back`, in the sign-in's
+transaction), so what uses up the limits is failed and in-flight attempts, and an office behind
+one address is not refused for signing in often. Rows of ended windows are pruned now and then.
 """
+import ipaddress
+import math
+import time
+from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import case, delete, select
+from sqlalchemy import case, delete, extract, update
 from sqlalchemy import func as sql
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from db.organization import LoginAttempt
+from db.settings import Settings
 
-FREE_FAILURES = 3
-BASE_DELAY_SECONDS = 0.5
-MAX_DELAY_SECONDS = 8.0
-WINDOW = timedelta(minutes=15)
+ACCOUNT, ADDRESS = "ACCOUNT", "ADDRESS"
+# How often (seconds) each worker deletes the rows of ended windows.
+PRUNE_EVERY = 60.0
+_next_prune = 0.0
+
+
+@dataclass(frozen=True)
+class Limits:
+    window: timedelta
+    per_account: int
+    per_address: int
+
+    @classmethod
+    def of(cls, settings: Settings) -> "Limits":
+        return cls(timedelta(seconds=settings.login_window_seconds),
+                   settings.login_attempts_per_account, settings.login_attempts_per_address)
+
+    def limit(self, scope: str) -> int:
+        return self.per_account if scope == ACCOUNT else self.per_address
 
 
 def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
-def delay_after(failures: int) -> float:
-    """Seconds to wait before the next attempt, given the recent failures."""
-    if failures < FREE_FAILURES:
-        return 0.0
-    # The exponent is bounded so a huge count cannot overflow the float.
-    doublings = min(failures - FREE_FAILURES, 16)
-    return min(MAX_DELAY_SECONDS, BASE_DELAY_SECONDS * 2.0**doublings)
+def address_key(host: str | None) -> str | None:
+    """The client address as counted: an IPv6 host by its /64, which one subscriber usually
+    holds whole (counting each address would give it 2^64 limits)."""
+    if not host:
+        return None
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
 
 
-async def delay_for(session_or_conn: AsyncSession | AsyncConnection, email: str) -> float:
-    """Seconds the caller must `await asyncio.sleep(...)` before checking this email's password."""
-    recent = select(LoginAttempt.failures).where(
-        LoginAttempt.email == normalize_email(email),
-        LoginAttempt.last_failure_at > sql.now() - WINDOW,
-    )
-    failures = (await session_or_conn.execute(recent)).scalar_one_or_none()
-    return delay_after(failures or 0)
+def _keys(email: str, address: str | None) -> list[tuple[str, str]]:
+    # Always the account first, then the address: every statement locks the two rows in this
+    # order, so two of them can never wait on each other.
+    keys = [(ACCOUNT, normalize_email(email))]
+    counted = address_key(address)
+    return keys + [(ADDRESS, counted)] if counted else keys
 
 
-async def record_failure(session: AsyncSession, email: str) -> None:
-    """Count one more failure; one upsert, so concurrent failures on two workers both count."""
-    # In ON CONFLICT DO UPDATE the table's columns are the stored row's values.
-    still_recent = LoginAttempt.last_failure_at > sql.now() - WINDOW
+async def begin_attempt(conn: AsyncConnection, limits: Limits, email: str,
+                        address: str | None) -> int | None:
+    """Count the attempt (on an autocommit connection, so other workers see it at once).
+
+    None if it is within both limits (check the password); otherwise the whole seconds until
+    the exceeded window ends, for `retryAfter`.
+    """
+    running = LoginAttempt.window_started_at > sql.now() - limits.window
     upsert = insert(LoginAttempt).values(
-        email=normalize_email(email), failures=1, last_failure_at=sql.now()
-    )
+        [{"scope": scope, "key": key, "attempts": 1} for scope, key in _keys(email, address)])
+    # In ON CONFLICT DO UPDATE the table's columns are the stored row's values.
     upsert = upsert.on_conflict_do_update(
-        index_elements=[LoginAttempt.email],
-        set_={
-            "failures": case((still_recent, LoginAttempt.failures + 1), else_=1),
-            "last_failure_at": sql.now(),
-        },
-    )
-    await session.execute(upsert)
+        index_elements=[LoginAttempt.scope, LoginAttempt.key],
+        set_={"attempts": case((running, LoginAttempt.attempts + 1), else_=1),
+              "window_started_at": case((running, LoginAttempt.window_started_at),
+                                        else_=sql.now())},
+    ).returning(LoginAttempt.scope, LoginAttempt.attempts,
+                extract("epoch", LoginAttempt.window_started_at + limits.window - sql.now()))
+    counted = (await conn.execute(upsert)).all()
+    await _prune_now_and_then(conn, limits)
+    waits = [float(left) for scope, attempts, left in counted if attempts > limits.limit(scope)]
+    return max(1, math.ceil(max(waits))) if waits else None
 
 
-async def clear_failures(session: AsyncSession, email: str) -> None:
-    """Forget the failures after a successful sign-in."""
-    await session.execute(
-        delete(LoginAttempt).where(LoginAttempt.email == normalize_email(email))
-    )
+async def give_back(session: AsyncSession, email: str, address: str | None) -> None:
+    """A successful sign-in's attempt no longer counts against its account or address."""
+    for scope, key in _keys(email, address):
+        await session.execute(update(LoginAttempt).where(
+            LoginAttempt.scope == scope, LoginAttempt.key == key, LoginAttempt.attempts > 0,
+        ).values(attempts=LoginAttempt.attempts - 1))
+
+
+async def prune(conn: AsyncConnection | AsyncSession, limits: Limits) -> int:
+    """Delete the rows whose window has ended; how many."""
+    ended = delete(LoginAttempt).where(
+        LoginAttempt.window_started_at <= sql.now() - limits.window)
+    return (await conn.execute(ended)).rowcount  # type: ignore[attr-defined, no-any-return]
+
+
+async def _prune_now_and_then(conn: AsyncConnection, limits: Limits) -> None:
+    # Once a minute per worker, not per attempt: under a flood, every attempt deleting the
+    # same rows would queue them behind each other's locks.
+    global _next_prune
+    if time.monotonic() >= _next_prune:
+        _next_prune = time.monotonic() + PRUNE_EVERY
+        await prune(conn, limits)

@@ -11,7 +11,7 @@ sync decision keeps leaf fields out of asyncio. Only when it is not loaded does 
 the batched loader first (see auth.access.AccessNotLoaded).
 """
 import inspect
-from typing import Any
+from typing import Any, Protocol
 
 import strawberry
 from strawberry.extensions import FieldExtension
@@ -20,6 +20,7 @@ from strawberry.schema_directive import Location
 from strawberry.types import Info
 
 from auth.access import AccessNotLoaded
+from auth.viewer import Viewer
 from db.enums import Announcement, Role, ShareScope
 
 
@@ -40,6 +41,8 @@ class Rule(BasePermission):
 
     required: str = "FORBIDDEN"
     code: str = "FORBIDDEN"
+    # The scope a customer's read is logged under when the rule allows it (auth.access log).
+    reads: ShareScope | None = None
 
     def __init__(self) -> None:
         self.message = f"You need {self.required} to see this field."
@@ -53,8 +56,44 @@ class Rule(BasePermission):
     def allows(self, source: Any, ctx: Any) -> "bool | Rule":
         raise NotImplementedError
 
+    def sql(self, q: "SqlTerms") -> str | None:
+        """The same decision as `allows`, as a SQL boolean over the row and the factory access
+        that `q` names (see SqlTerms); None where the rule has no SQL form, so a field holding
+        it is answered by the resolver path."""
+        return None
+
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         return self.allows(source, info.context) is True
+
+
+class SqlTerms(Protocol):
+    """What a rule's SQL form may read: the viewer (its kind known when the plan is built, its
+    organization a parameter), the factory access row of `auth.access.access_select`, and the
+    row's own columns, named as the Python objects name them (`audit_firm_id`, ...)."""
+
+    viewer: Viewer
+    org: str  # the viewer's organization id, as a SQL parameter
+    scopes: str  # text[] of the viewer's scopes for the row's factory
+    is_owner: str
+    is_auditing_firm: str
+
+    def column(self, name: str) -> str | None:
+        """The row's column `name`, or None where the Python object has no such attribute."""
+
+
+def _all(*terms: str) -> str:
+    return "(" + " AND ".join(terms) + ")"
+
+
+def _any(*terms: str) -> str:
+    return "(" + " OR ".join(terms) + ")"
+
+
+TRUE, FALSE = "TRUE", "FALSE"
+
+
+def _sees_private(q: SqlTerms) -> str:
+    return TRUE if q.viewer.is_program else q.is_owner
 
 
 class Guard(FieldExtension):
@@ -108,6 +147,7 @@ class Scope(Rule):
     def __init__(self, scope: ShareScope) -> None:
         self.scope = scope
         self.required = scope.value
+        self.reads = scope
         super().__init__()
 
     @property
@@ -127,6 +167,13 @@ class Scope(Rule):
             ctx.scoped_reads.add((source.factory_id, self.scope))
         return True
 
+    def sql(self, q: SqlTerms) -> str:
+        granted = f"'{self.scope.value}' = ANY({q.scopes})"
+        firm = q.column("audit_firm_id")
+        if q.viewer.is_audit_firm and firm is not None:
+            return _all(granted, _any(f"{firm} IS NULL", f"{firm} = {q.org}"))
+        return granted
+
 
 # One instance per scope, for rules that delegate to a scope.
 _SCOPES = {scope: Scope(scope) for scope in ShareScope}
@@ -140,6 +187,9 @@ class OwnerOrProgram(Rule):
     def allows(self, source: Any, ctx: Any) -> bool:
         return ctx.known_access(source.factory_id).sees_private
 
+    def sql(self, q: SqlTerms) -> str:
+        return _sees_private(q)
+
 
 class ConnectionParty(Rule):
     """A connection is seen by its two sides (the customer, the factory's owner) and the program."""
@@ -151,16 +201,29 @@ class ConnectionParty(Rule):
             return source.customer_id == ctx.viewer.organization_id
         return ctx.known_access(source.factory_id).sees_private
 
+    def sql(self, q: SqlTerms) -> str | None:
+        if q.viewer.is_customer:
+            customer = q.column("customer_id")
+            return None if customer is None else f"{customer} = {q.org}"
+        return _sees_private(q)
+
 
 class ApplicationAccess(Rule):
     """CERTIFICATION on the factory, or being the audit firm the application is assigned to."""
 
     required = ShareScope.CERTIFICATION.value
+    reads = ShareScope.CERTIFICATION
 
     def allows(self, source: Any, ctx: Any) -> bool:
         if ctx.viewer.is_audit_firm:
             return source.audit_firm_id == ctx.viewer.organization_id
         return _SCOPES[ShareScope.CERTIFICATION].allows(source, ctx)
+
+    def sql(self, q: SqlTerms) -> str | None:
+        if q.viewer.is_audit_firm:
+            firm = q.column("audit_firm_id")
+            return None if firm is None else f"{firm} IS NOT DISTINCT FROM {q.org}"
+        return _SCOPES[ShareScope.CERTIFICATION].sql(q)
 
 
 class FactoryApplications(Rule):
@@ -168,11 +231,17 @@ class FactoryApplications(Rule):
     list policy keeps only the applications assigned to it)."""
 
     required = ShareScope.CERTIFICATION.value
+    reads = ShareScope.CERTIFICATION
 
     def allows(self, source: Any, ctx: Any) -> bool:
         if ctx.viewer.is_audit_firm:
             return ctx.known_access(source.factory_id).is_auditing_firm
         return _SCOPES[ShareScope.CERTIFICATION].allows(source, ctx)
+
+    def sql(self, q: SqlTerms) -> str:
+        if q.viewer.is_audit_firm:
+            return q.is_auditing_firm
+        return _SCOPES[ShareScope.CERTIFICATION].sql(q)
 
 
 class FeeAccess(Rule):
@@ -185,6 +254,14 @@ class FeeAccess(Rule):
             return source.payee_id == ctx.viewer.organization_id and source.kind == "AUDIT"
         return ctx.known_access(source.factory_id).sees_private
 
+    def sql(self, q: SqlTerms) -> str | None:
+        if q.viewer.is_audit_firm:
+            payee, kind = q.column("payee_id"), q.column("kind")
+            if payee is None or kind is None:
+                return None
+            return _all(f"{payee} = {q.org}", f"{kind} = 'AUDIT'")
+        return _sees_private(q)
+
 
 class ApplicationFees(Rule):
     """An application's fees: owner and program; the assigned firm (its AUDIT fee, by policy)."""
@@ -195,6 +272,12 @@ class ApplicationFees(Rule):
         if ctx.viewer.is_audit_firm:
             return source.audit_firm_id == ctx.viewer.organization_id
         return ctx.known_access(source.factory_id).sees_private
+
+    def sql(self, q: SqlTerms) -> str | None:
+        if q.viewer.is_audit_firm:
+            firm = q.column("audit_firm_id")
+            return None if firm is None else f"{firm} IS NOT DISTINCT FROM {q.org}"
+        return _sees_private(q)
 
 
 class AuditPlan(Rule):
@@ -226,10 +309,26 @@ class AuditPlan(Rule):
             return False
         if source.conducted_on is not None:
             return True
+        return source.announcement in self._shown()
+
+    def _shown(self) -> set[str]:
         shown = {Announcement.ANNOUNCED.value}
         if not self.planned_date:
             shown.add(Announcement.SEMI_ANNOUNCED.value)
-        return source.announcement in shown
+        return shown
+
+    def sql(self, q: SqlTerms) -> str | None:
+        firm, conducted = q.column("audit_firm_id"), q.column("conducted_on")
+        announcement = q.column("announcement")
+        if firm is None or conducted is None or announcement is None:
+            return None
+        if q.viewer.is_program:
+            return TRUE
+        shown = ", ".join(f"'{value}'" for value in sorted(self._shown()))
+        owner = _all(q.is_owner, _any(f"{conducted} IS NOT NULL", f"{announcement} IN ({shown})"))
+        if q.viewer.is_audit_firm:
+            return _any(f"{firm} = {q.org}", owner)
+        return owner
 
 
 class SameOrganizationOrProgram(Rule):
@@ -244,6 +343,15 @@ class SameOrganizationOrProgram(Rule):
             return True
         return (viewer.organization_id is not None
                 and viewer.organization_id == source.organization_id)
+
+    def sql(self, q: SqlTerms) -> str | None:
+        """Queries never carry a proven self (only sign-in and sign-up payloads do)."""
+        if q.viewer.is_program:
+            return TRUE
+        organization = q.column("organization_id")
+        if organization is None:
+            return None
+        return FALSE if q.viewer.organization_id is None else f"{organization} = {q.org}"
 
 
 class HeldDocument(Rule):
@@ -274,6 +382,9 @@ class SignedIn(Rule):
     def allows(self, source: Any, ctx: Any) -> bool:
         return ctx.viewer.is_authenticated
 
+    def sql(self, q: SqlTerms) -> str:
+        return TRUE if q.viewer.is_authenticated else FALSE
+
 
 class RoleIn(Rule):
     """The viewer's role is one of these. Pair it with SignedIn first (see `roles`)."""
@@ -285,6 +396,9 @@ class RoleIn(Rule):
 
     def allows(self, source: Any, ctx: Any) -> bool:
         return ctx.viewer.role in self.roles
+
+    def sql(self, q: SqlTerms) -> str:
+        return TRUE if q.viewer.role in self.roles else FALSE
 
 
 def roles(*allowed: Role) -> list[Rule]:

@@ -98,7 +98,12 @@ def verify_token(settings: Settings, token: str) -> Claims:
         )
     except jwt.InvalidTokenError as exc:
         raise InvalidToken(_reason(exc)) from exc
-    return _claims(payload)
+    claims = _claims(payload)
+    # A token that claims a longer life than we would ever issue was not issued by this
+    # configuration (a leaked or misused secret, an old setting): its signature is not enough.
+    if claims.expires_at - claims.issued_at > timedelta(seconds=settings.jwt_max_lifetime_seconds):
+        raise InvalidToken("lifetime too long")
+    return claims
 
 
 def _secret(settings: Settings) -> str:

@@ -1,7 +1,18 @@
 """Organizations (program, suppliers, customers, audit firms) and their users."""
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, Text, func, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Text,
+    func,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base, created_at, enum_check, pk
@@ -46,12 +57,16 @@ class User(Base):
 
 
 class LoginAttempt(Base):
-    """Failed sign-ins per email, so repeated failures can be slowed down across workers."""
+    """Sign-in attempts in the current window, per account (the normalized email) and per client
+    address, counted when each attempt starts: every worker and host counts against the same
+    limits (auth.login_throttle). Rows of past windows are pruned."""
 
     __tablename__ = "login_attempts"
+    __table_args__ = (CheckConstraint("scope IN ('ACCOUNT', 'ADDRESS')", name="scope"),)
 
-    email: Mapped[str] = mapped_column(Text, primary_key=True)
-    failures: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default=text("0"))
-    last_failure_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), nullable=False, server_default=func.now()
+    scope: Mapped[str] = mapped_column(Text, primary_key=True)
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False)
+    window_started_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now(), index=True
     )

@@ -67,3 +67,15 @@ def certification_status_of(factory_id: ColumnElement[Any]) -> ColumnElement[str
     status = select(Certificate.status).where(*current).scalar_subquery()
     valid_until = select(Certificate.valid_until).where(*current).scalar_subquery()
     return _status_case(status, valid_until, _open_application(factory_id))
+
+
+def certification_columns(factory_id: ColumnElement[Any]) -> tuple[Any, list[Any]]:
+    """The current certificate as a lateral to outer-join, and certification_status,
+    certified_until and certificate_id over it: for selects of many factories (the compiled
+    read path), where each factory's certificate is then read once."""
+    cert = _current_certificate(factory_id)
+    status = _status_case(cert.c.status, cert.c.valid_until, _open_application(factory_id))
+    certified_until = case((cert.c.status == CertificateStatus.REVOKED.value, None),
+                           else_=cert.c.valid_until)
+    return cert, [status.label("certification_status"), certified_until.label("certified_until"),
+                  cert.c.id.label("certificate_id")]

@@ -2,18 +2,18 @@
 
 Creation is shared by the mutations, the `escp create-admin` command and the demo.
 """
-import asyncio
 import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from graphql import GraphQLError
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth import passwords
-from auth.login_throttle import clear_failures, delay_for, normalize_email, record_failure
-from auth.passwords import hash_password, needs_rehash, password_problem, verify_password
+from auth.login_throttle import Limits, begin_attempt, give_back, normalize_email
+from auth.passwords import hash_in_pool, needs_rehash, password_problem, verify_in_pool
 from auth.tokens import issue_token
 from db import Auditor, Organization, User
 from db.engine import Database
@@ -38,7 +38,18 @@ EMAIL_SHAPE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 # so a failed sign-in never tells whether the email is registered.
 INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
 INVALID_CREDENTIALS_MESSAGE = "The email or the password is not right."
+TOO_MANY_ATTEMPTS = "TOO_MANY_ATTEMPTS"
 _UNIQUE_VIOLATION = "23505"
+
+
+class TooManyAttempts(GraphQLError):
+    """Over a sign-in limit: refused before the password is looked at. A top-level error (as a
+    refusal of the request, like UNAUTHENTICATED) carrying the seconds to wait."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            f"Too many sign-in attempts; try again in {retry_after} seconds.",
+            extensions={"code": TOO_MANY_ATTEMPTS, "retryAfter": retry_after})
 
 
 @dataclass(frozen=True)
@@ -110,8 +121,9 @@ async def create_user(session: AsyncSession, *, email: str, password: str, name:
                               ["email"])
     if await session.scalar(select(User.id).where(func.lower(User.email) == email)) is not None:
         raise taken
-    user = User(email=email, name=name.strip() or email, password_hash=hash_password(password),
-                role=role.value, organization_id=organization.id)
+    user = User(email=email, name=name.strip() or email,
+                password_hash=await hash_in_pool(password), role=role.value,
+                organization_id=organization.id)
     session.add(user)
     await _flush_unique(session, taken)
     return user
@@ -137,31 +149,40 @@ async def sign_up(session: AsyncSession, settings: Settings, *, email: str, pass
     return _signed_in(settings, user)
 
 
-async def log_in(database: Database, settings: Settings, email: str,
-                 password: str) -> SignedIn:
-    """A token for the right email and password of an active user; INVALID_CREDENTIALS otherwise.
+async def log_in(database: Database, settings: Settings, email: str, password: str,
+                 address: str | None = None) -> SignedIn:
+    """A token for the right email and password of an active user; INVALID_CREDENTIALS otherwise,
+    and TooManyAttempts, unchecked, over a limit of auth.login_throttle (`address` is the
+    client's).
 
-    Repeated failures for one email are slowed down (auth.login_throttle). The delay is read on a
-    short connection and slept outside any transaction, so waiting sign-ins hold no database
-    connection. An unknown email is checked against a dummy hash and counted as a failure too:
-    neither the answer, the time taken nor the next delay tells it from a wrong password.
+    An unknown email is checked against a dummy hash and counted like a wrong password: neither
+    the answer, the time taken nor the limits tell it apart. No database connection is held
+    while a hash is computed (on the hash threads), so a flood of sign-ins queues for those
+    threads and leaves the connection pool to other requests.
     """
     async with database.read() as conn:
-        delay = await delay_for(conn, email)
-    await asyncio.sleep(delay)
+        retry_after = await begin_attempt(conn, Limits.of(settings), email, address)
+        found = None if retry_after is not None else (await conn.execute(
+            select(User.id, User.password_hash, User.active).where(
+                func.lower(User.email) == normalize_email(email)))).one_or_none()
+    if retry_after is not None:
+        raise TooManyAttempts(retry_after)
+    checked = found.password_hash if found else await passwords.dummy_hash_in_pool()
+    if not await verify_in_pool(checked, password) or found is None or not found.active:
+        raise BusinessRuleError(INVALID_CREDENTIALS, INVALID_CREDENTIALS_MESSAGE)
+    # A hash made with weaker parameters (older defaults, the test profile) is replaced now,
+    # while the password is at hand; computed before the transaction, written in it.
+    rehashed = await hash_in_pool(password) if needs_rehash(checked) else None
     async with database.unit_of_work() as session:
-        user = (await session.execute(select(User).where(
-            func.lower(User.email) == normalize_email(email)))).scalar_one_or_none()
-        matches = verify_password(user.password_hash if user else passwords.DUMMY_HASH, password)
-        if user is None or not matches or not user.active:
-            await record_failure(session, email)
-            signed = None
-        else:
-            await clear_failures(session, email)
-            if needs_rehash(user.password_hash):
-                user.password_hash = hash_password(password)
+        user = await session.get(User, found.id, with_for_update=True)
+        # Deactivated, or the password changed, since it was checked: as if it were wrong.
+        current = user is not None and user.active and user.password_hash == checked
+        if current:
+            await give_back(session, email, address)
+            if rehashed:
+                user.password_hash = rehashed
             signed = _signed_in(settings, user)
-    if signed is None:
+    if not current:
         raise BusinessRuleError(INVALID_CREDENTIALS, INVALID_CREDENTIALS_MESSAGE)
     return signed
 

@@ -10,44 +10,24 @@ from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.viewer import Viewer
-from db import (
-    Application,
-    Auditor,
-    Certificate,
-    CustomerConnection,
-    Factory,
-    Fee,
-    Organization,
-    User,
-)
+from db import Application, Auditor, CustomerConnection, Factory, Organization, User
 from db.engine import Database
-from db.enums import (
-    Announcement,
-    ApplicationKind,
-    AuditType,
-    CertificateStatus,
-    ConnectionStatus,
-    FeeKind,
-    OrganizationKind,
-    ReviewDecision,
-    Role,
-    Severity,
-    ShareScope,
-)
+from db.enums import ConnectionStatus, OrganizationKind, Role, ShareScope
 from db.settings import Settings
 from resolvers import connection as connections
 from resolvers.accounts import create_user, ensure_program
-from resolvers.application import assign_audit_firm, record_payment, submit_application
-from resolvers.audit import (
-    AuditPlan,
-    AuditReport,
-    FindingDraft,
-    review_audit,
-    schedule_audit,
-    submit_audit_report,
+from resolvers.demo_workflow import (
+    ASSIGNED,
+    CERTIFIED,
+    FOLLOWED_UP_AND_CERTIFIED,
+    REJECTED_THEN_REAPPLIED,
+    SCHEDULED,
+    SUBMITTED,
+    SUSPENDED,
+    UNDER_REVIEW,
+    Parties,
+    certify,
 )
-from resolvers.certificate import set_certificate_status
-from resolvers.workflow import today
 
 PASSWORD = "demo-password-1"
 
@@ -70,6 +50,7 @@ SUPPLIERS = [
     ("Anatolia Textiles AS", "supplier@anatoliatex.example", [
         ("Anatolia Denim Mill", "TR", "Denizli", ["denim", "fabric"], 650, True),
         ("Anatolia Home Textiles", "TR", "Bursa", ["home textiles"], 430, True),
+        ("Anatolia Knit Works", "TR", "Izmir", ["knitwear"], 380, True),
     ]),
 ]
 CUSTOMERS = [("Northwind Apparel", "buyer@northwind.example"),
@@ -80,13 +61,17 @@ CONNECTIONS = [
     ("buyer@northwind.example", "Dhaka Knit Unit 1", ConnectionStatus.ACCEPTED, list(S)),
     ("buyer@northwind.example", "Saigon Footwear Binh Duong", ConnectionStatus.ACCEPTED,
      [S.PROFILE, S.CERTIFICATION]),
-    ("buyer@northwind.example", "Anatolia Denim Mill", ConnectionStatus.PENDING, []),
+    ("buyer@northwind.example", "Anatolia Denim Mill", ConnectionStatus.ACCEPTED,
+     [S.PROFILE, S.AUDITS, S.CORRECTIVE_ACTIONS]),
+    ("buyer@northwind.example", "Anatolia Home Textiles", ConnectionStatus.PENDING, []),
     ("buyer@northwind.example", "Saigon Footwear Dong Nai", ConnectionStatus.REVOKED, [S.PROFILE]),
     ("buyer@bluebell.example", "Anatolia Home Textiles", ConnectionStatus.DECLINED, []),
     ("buyer@bluebell.example", "Anatolia Denim Mill", ConnectionStatus.CANCELLED,
      [S.CERTIFICATION]),
     ("buyer@bluebell.example", "Dhaka Knit Unit 1", ConnectionStatus.EXPIRED,
      [S.PROFILE, S.AUDITS]),
+    ("buyer@bluebell.example", "Saigon Footwear Dong Nai", ConnectionStatus.ACCEPTED, list(S)),
+    ("buyer@bluebell.example", "Anatolia Knit Works", ConnectionStatus.ACCEPTED, list(S)),
 ]
 REQUESTED = [S.PROFILE, S.CERTIFICATION, S.AUDITS]
 
@@ -187,74 +172,29 @@ async def _connection(session: AsyncSession, buyer: str, factory_name: str,
                               .values(expires_at=func.now() - timedelta(days=1)))
 
 
-# --- Certification stages -----------------------------------------------------------------------
+# --- Certification stages (the steps are in resolvers.demo_workflow) ---------------------------
 
-SUBMITTED, ASSIGNED, SCHEDULED, UNDER_REVIEW, CERTIFIED, SUSPENDED = range(6)
 VERITAS, CLEARVIEW = "Veritas Social Audits", "Clearview Compliance"
-STAGES = {  # factory: (how far its first application goes, the firm auditing it)
-    "Dhaka Knit Unit 1": (CERTIFIED, VERITAS),
+STAGES = {  # factory: (how far its applications go, the firm auditing it)
+    "Dhaka Knit Unit 1": (FOLLOWED_UP_AND_CERTIFIED, VERITAS),  # plans RETURNED, ACCEPTED
     "Dhaka Knit Unit 2": (SUBMITTED, VERITAS),
     "Saigon Footwear Binh Duong": (CERTIFIED, CLEARVIEW),
-    "Saigon Footwear Dong Nai": (SCHEDULED, VERITAS),  # an unannounced audit
+    "Saigon Footwear Dong Nai": (SCHEDULED, VERITAS),  # an unannounced audit, one cancelled
     "Saigon Footwear Long An": (SUSPENDED, CLEARVIEW),
     "Anatolia Denim Mill": (UNDER_REVIEW, CLEARVIEW),  # findings, CAP in DRAFT
     "Anatolia Home Textiles": (ASSIGNED, VERITAS),
+    "Anatolia Knit Works": (REJECTED_THEN_REAPPLIED, CLEARVIEW),  # REJECTED; CAP SUBMITTED
 }
-FINDINGS = [
-    FindingDraft("4.2", "Health and safety", Severity.MAJOR,
-                 "Two fire exits on the dyeing floor were blocked by fabric rolls."),
-    FindingDraft("2.3", "Working hours", Severity.MINOR,
-                 "Overtime records for March were incomplete."),
-]
 
 
-async def _fee(session: AsyncSession, application_id: int, kind: FeeKind) -> int:
-    return int(await session.scalar(select(Fee.id).where(
-        Fee.application_id == application_id, Fee.kind == kind.value).order_by(Fee.round.desc())
-        .limit(1)))
-
-
-async def _certify(session: AsyncSession, settings: Settings, factory: Factory, stage: int,
-                   firm_name: str, supplier_email: str) -> None:
-    """Take the factory's first application as far as `stage`, step by step."""
-    supplier = await _viewer(session, User.email == supplier_email)
-    admin = await _viewer(session, User.email == STAFF[0][0])
+async def _parties(session: AsyncSession, firm_name: str, supplier_email: str) -> Parties:
     firm = await _organization(session, firm_name, OrganizationKind.AUDIT_FIRM)
     desk = await _viewer(session, User.email == next(
         email for name, email, _ in FIRMS if name == firm_name))
-    application = await submit_application(session, supplier, settings, factory.id,
-                                           ApplicationKind.NEW)
-    if stage == SUBMITTED:
-        return
-    await record_payment(session, admin,
-                         await _fee(session, application.id, FeeKind.REGISTRATION), "DEMO-REG")
-    await assign_audit_firm(session, admin, settings, application.id, firm.id)
-    if stage == ASSIGNED:
-        return
     lead = await session.scalar(select(Auditor.id).where(Auditor.audit_firm_id == firm.id)
                                 .order_by(Auditor.id).limit(1))
-    announcement = Announcement.UNANNOUNCED if stage == SCHEDULED else Announcement.ANNOUNCED
-    audit = await schedule_audit(session, desk, settings, AuditPlan(
-        application.id, AuditType.INITIAL_CERTIFICATION, announcement, today(),
-        today() + timedelta(days=30), today(), int(lead), "2750.00"))
-    if stage == SCHEDULED:
-        return
-    await record_payment(session, desk, await _fee(session, application.id, FeeKind.AUDIT),
-                         "DEMO-AUDIT")
-    await submit_audit_report(session, desk, AuditReport(
-        audit.id, today(), FINDINGS if stage == UNDER_REVIEW else []))
-    if stage == UNDER_REVIEW:
-        return
-    await review_audit(session, admin, settings, audit.id, ReviewDecision.APPROVE,
-                       "Meets the standard.")
-    await record_payment(session, admin, await _fee(session, application.id, FeeKind.SEAL),
-                         "DEMO-SEAL")
-    if stage == SUSPENDED:
-        certificate = await session.scalar(select(Certificate.id).where(
-            Certificate.factory_id == factory.id,
-            Certificate.status == CertificateStatus.ACTIVE.value))
-        await set_certificate_status(session, int(certificate), CertificateStatus.SUSPENDED,
-                                     "Blocked fire exits found on a monitoring visit.")
+    return Parties(await _viewer(session, User.email == supplier_email),
+                   await _viewer(session, User.email == STAFF[0][0]), desk, firm.id, int(lead))
 
 
 async def _workflow(session: AsyncSession, settings: Settings) -> None:
@@ -265,7 +205,9 @@ async def _workflow(session: AsyncSession, settings: Settings) -> None:
             started = await session.scalar(select(Application.id).where(
                 Application.factory_id == factory.id).limit(1))
             if started is None and name in STAGES:
-                await _certify(session, settings, factory, *STAGES[name], email)
+                stage, firm = STAGES[name]
+                await certify(session, settings, factory, stage, await _parties(session, firm,
+                                                                                 email))
 
 
 async def load_demo(database: Database,

@@ -36,7 +36,7 @@ class FactoryPage:
     count_statement: Select
 
 
-def _escape_like(text: str) -> str:
+def escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
@@ -44,7 +44,7 @@ def _conditions(ctx: Context, f: FactoryFilter) -> list[Any]:
     viewer = ctx.viewer
     conditions: list[Any] = [policies.visible_factories(viewer)]
     if f.search:
-        pattern = f"%{_escape_like(f.search.strip())}%"
+        pattern = f"%{escape_like(f.search.strip())}%"
         conditions.append(or_(Factory.name.ilike(pattern), Factory.city.ilike(pattern)))
     if f.country:
         conditions.append(Factory.country == f.country.upper())

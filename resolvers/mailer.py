@@ -2,6 +2,7 @@
 
 Everything here is synchronous; the outbox sender runs `send_batch` in a thread.
 """
+import re
 import smtplib
 import ssl
 import time
@@ -102,6 +103,14 @@ def describe_error(exc: BaseException) -> str:
     else:
         text = f"{type(exc).__name__}: {exc}"
     return " ".join(text.split())[:_MAX_ERROR_LENGTH]
+
+
+_ADDRESS = re.compile(r"[^\s<>@,;:\"']+@[^\s<>@,;:\"']+")
+
+
+def without_addresses(text: str) -> str:
+    """`text` for the log: servers echo the refused address in their replies."""
+    return _ADDRESS.sub("<address>", text)
 
 
 def _reply(code: int, text: bytes | str) -> str:

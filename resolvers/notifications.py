@@ -128,9 +128,10 @@ class OutboxSender:
     accepted it. Cancelling a sender mid-send waits for the batch in flight and records it.
 
     Without `smtp_url` (ESCP_SMTP_URL unset) nothing is mailed: mail goes to the outbox table
-    and the log. Each due notice is logged at INFO and its `next_attempt_at` pushed out by
-    `log_only_hold` (a day) but it is not marked sent, so it is logged once a day at most and is
-    still there to mail once SMTP is configured.
+    and the log. Each due notice is logged (at INFO its id and topic, its recipient and subject
+    only at DEBUG) and its `next_attempt_at` pushed out by `log_only_hold` (a day) but it is not
+    marked sent, so it is logged once a day at most and is still there to mail once SMTP is
+    configured.
     """
 
     def __init__(self, database: Database, smtp_url: str | None,
@@ -171,8 +172,10 @@ class OutboxSender:
             return 0, 0
         if self.smtp_config is None:
             for row in claimed:
-                logger.info("outbox: no SMTP configured, notice %d (%s) to %s: %s",
-                            row.id, row.topic, row.recipient, row.subject)
+                # Recipient and subject are personal data: INFO says only that a notice waits.
+                logger.info("outbox: no SMTP configured, notice %d (%s) kept in the outbox",
+                            row.id, row.topic)
+                logger.debug("outbox: notice %d to %s: %s", row.id, row.recipient, row.subject)
             return len(claimed), 0
         deadline = started + self.lease.total_seconds() / 2
         outcomes = await self._send(self.smtp_config, claimed, deadline)
@@ -239,7 +242,8 @@ class OutboxSender:
                 await session.execute(_RECORD_FAILURE, failed)
         for failure in failed:
             logger.warning("outbox: notice %d not sent, retrying in %s: %s",
-                           failure["row_id"], failure["delay"], failure["error"])
+                           failure["row_id"], failure["delay"],
+                           mailer.without_addresses(failure["error"]))
 
 
 _RECORD_FAILURE = (

@@ -19,7 +19,7 @@ from schema import (
 )
 from schema.accounts import AccountsMutation
 from schema.factory import FactoryMutation
-from schema.lean import install_lean_resolvers
+from resolvers.compiled.run import CompiledReads
 from schema.query import Query
 from schema.sharing import SharedAnswers
 from schema.subscription import Subscription
@@ -48,9 +48,13 @@ def build_schema(settings: Settings | None = None,
     settings = settings or Settings()
     exts: list = [extensions.MaskInternalErrors, extensions.AccessLog,
                   extensions.SubscriptionsOverSockets,
-                  *extensions.security_extensions(), *extensions.caches()]
+                  *extensions.security_extensions(settings.max_query_cost), *extensions.caches()]
     if not settings.introspection:
         exts.append(DisableIntrospection)
+    reads = None
+    if settings.compiled_reads:
+        # Last, so the error masking and access-log extensions wrap it like any execution.
+        exts.append(lambda: extensions.CompiledReadPath(reads))
     built = Schema(
         query=merge_types("Query", queries),
         mutation=merge_types("Mutation", MUTATIONS) if MUTATIONS else None,
@@ -58,7 +62,8 @@ def build_schema(settings: Settings | None = None,
         extensions=exts,
         execution_context_class=SharedAnswers,
     )
-    install_lean_resolvers(built._schema)
+    reads = CompiledReads(built._schema)
+    built.compiled_reads = reads  # type: ignore[attr-defined]
     return built
 
 

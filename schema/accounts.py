@@ -109,11 +109,15 @@ class AccountsMutation:
 
     @strawberry.mutation(description="A token for an active user's email and password. "
                                      "Code: INVALID_CREDENTIALS (for any failure, so it never "
-                                     "tells whether the email is registered).")
+                                     "tells whether the email is registered). Over the sign-in "
+                                     "limits, a top-level error TOO_MANY_ATTEMPTS with "
+                                     "`retryAfter` (seconds) instead.")
     async def login(self, info: Info, input: LoginInput) -> AuthPayload:
         ctx = info.context
+        client = getattr(ctx.request, "client", None)
         try:
-            signed = await accounts.log_in(ctx.database, ctx.settings, input.email, input.password)
+            signed = await accounts.log_in(ctx.database, ctx.settings, input.email,
+                                           input.password, client.host if client else None)
         except BusinessRuleError as error:
             return AuthPayload.of(None, [UserError.of(error)])
         return AuthPayload.of(signed, [])

@@ -40,16 +40,17 @@ FactoryRef = Annotated["Factory", strawberry.lazy("schema.factory")]
 class Fee(Node):
     factory_id: strawberry.Private[int]
     payee_id: strawberry.Private[int]
-    kind: FeeKind = guarded(FeeAccess())
-    round: int = guarded(FeeAccess(), description="1, then one more per follow-up audit round.")
-    amount: str = guarded(FeeAccess(), description="Exact decimal, e.g. \"1500.00\".")
-    currency: str = guarded(FeeAccess())
-    status: FeeStatus = guarded(FeeAccess())
+    kind: FeeKind | None = guarded(FeeAccess())
+    round: int | None = guarded(FeeAccess(),
+                                description="1, then one more per follow-up audit round.")
+    amount: str | None = guarded(FeeAccess(), description="Exact decimal, e.g. \"1500.00\".")
+    currency: str | None = guarded(FeeAccess())
+    status: FeeStatus | None = guarded(FeeAccess())
     paid_at: datetime | None = guarded(FeeAccess())
     payment_reference: str | None = guarded(FeeAccess())
 
     @guarded(FeeAccess())
-    async def payee(self, info: Info) -> Organization:
+    async def payee(self, info: Info) -> Organization | None:
         return await organization(info, self.payee_id)  # type: ignore[return-value]
 
     @classmethod
@@ -99,15 +100,15 @@ class Application(Node):
     application_id: strawberry.Private[int]
     factory_id: strawberry.Private[int]
     audit_firm_id: strawberry.Private[int | None]
-    kind: ApplicationKind = guarded(ApplicationAccess())
-    status: ApplicationStatus = guarded(ApplicationAccess())
-    submitted_at: datetime = guarded(ApplicationAccess())
+    kind: ApplicationKind | None = guarded(ApplicationAccess())
+    status: ApplicationStatus | None = guarded(ApplicationAccess())
+    submitted_at: datetime | None = guarded(ApplicationAccess())
     assigned_at: datetime | None = guarded(
         ApplicationAccess(), description="When the audit firm was assigned; the audit window "
                                          "ends at most two months later.")
 
     @guarded(ApplicationAccess())
-    async def factory(self, info: Info) -> FactoryRef:
+    async def factory(self, info: Info) -> FactoryRef | None:
         from schema.factory import factory_by_id
 
         return await factory_by_id(info, self.factory_id)  # type: ignore[return-value]
@@ -122,7 +123,7 @@ class Application(Node):
         return [Fee.from_row(row, self.factory_id) for row in rows]
 
     @guarded(Scope(ShareScope.AUDITS), description="The firm sees the audits it performs.")
-    async def audits(self, info: Info) -> list[Audit]:
+    async def audits(self, info: Info) -> list[Audit] | None:
         rows = await info.context.loader(AuditsByApplication).load(self.application_id)
         return [Audit.from_row(row) for row in rows]
 

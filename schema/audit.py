@@ -11,7 +11,7 @@ from db.enums import Role, ShareScope
 from resolvers import audit as audits
 from resolvers.certification_rules import is_overdue, report_due_on
 from resolvers.loaders import AuditorById, CapByAudit, FindingsByAudit, FindingsSummaryByAudit
-from resolvers.prefetch import settled
+from resolvers.settled import settled
 from schema.common import Node, PageInfo, UserError
 from schema.document import Document, document
 from schema.enums import Announcement, AuditStatus, AuditType, ReviewDecision, Severity
@@ -51,10 +51,10 @@ def _summary(row: Any) -> FindingsSummary:
 class Finding(Node):
     factory_id: strawberry.Private[int]
     audit_firm_id: strawberry.Private[int]
-    clause: str = guarded(Scope(AUDITS))
-    category: str = guarded(Scope(AUDITS))
-    severity: Severity = guarded(Scope(AUDITS))
-    description: str = guarded(Scope(AUDITS))
+    clause: str | None = guarded(Scope(AUDITS))
+    category: str | None = guarded(Scope(AUDITS))
+    severity: Severity | None = guarded(Scope(AUDITS))
+    description: str | None = guarded(Scope(AUDITS))
 
     @classmethod
     def from_row(cls, row: Any, audit: "Audit") -> "Finding":
@@ -71,9 +71,9 @@ class Audit(Node):
     lead_auditor_id: strawberry.Private[int | None]
     report_document_id: strawberry.Private[int | None]
     report_submitted_at: strawberry.Private[datetime | None]
-    announcement: Announcement = guarded(Scope(AUDITS))
-    type: AuditType = guarded(Scope(AUDITS))
-    status: AuditStatus = guarded(Scope(AUDITS))
+    announcement: Announcement | None = guarded(Scope(AUDITS))
+    type: AuditType | None = guarded(Scope(AUDITS))
+    status: AuditStatus | None = guarded(Scope(AUDITS))
     window_start: date | None = guarded(AuditPlan(planned_date=False))
     window_end: date | None = guarded(AuditPlan(planned_date=False))
     planned_date: date | None = guarded(AuditPlan(planned_date=True))
@@ -81,13 +81,13 @@ class Audit(Node):
     reviewed_at: datetime | None = guarded(Scope(AUDITS))
 
     @guarded(Scope(AUDITS))
-    async def factory(self, info: Info) -> FactoryRef:
+    async def factory(self, info: Info) -> FactoryRef | None:
         from schema.factory import factory_by_id
 
         return await factory_by_id(info, self.factory_id)  # type: ignore[return-value]
 
     @guarded(Scope(AUDITS))
-    async def audit_firm(self, info: Info) -> Organization:
+    async def audit_firm(self, info: Info) -> Organization | None:
         return await organization(info, self.audit_firm_id)  # type: ignore[return-value]
 
     @guarded(Scope(AUDITS))

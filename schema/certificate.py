@@ -25,13 +25,13 @@ CERTIFICATION = ShareScope.CERTIFICATION
 @strawberry.type(description="A seal of compliance. Its status reads EXPIRED after validUntil.")
 class Certificate(Node):
     factory_id: strawberry.Private[int]
-    number: str = guarded(Scope(CERTIFICATION))
-    status: CertificateStatus = guarded(Scope(CERTIFICATION))
-    issued_on: date = guarded(Scope(CERTIFICATION))
-    valid_until: date = guarded(Scope(CERTIFICATION))
+    number: str | None = guarded(Scope(CERTIFICATION))
+    status: CertificateStatus | None = guarded(Scope(CERTIFICATION))
+    issued_on: date | None = guarded(Scope(CERTIFICATION))
+    valid_until: date | None = guarded(Scope(CERTIFICATION))
 
     @guarded(Scope(CERTIFICATION))
-    async def factory(self, info: Info) -> FactoryRef:
+    async def factory(self, info: Info) -> FactoryRef | None:
         from schema.factory import factory_by_id
 
         return await factory_by_id(info, self.factory_id)  # type: ignore[return-value]

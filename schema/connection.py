@@ -28,24 +28,24 @@ FactoryRef = Annotated["Factory", strawberry.lazy("schema.factory")]
 class CustomerConnection(Node):
     factory_id: strawberry.Private[int]
     customer_id: strawberry.Private[int]
-    status: ConnectionStatus = guarded(ConnectionParty(),
-                                       description="EXPIRED once past expiresAt.")
-    requested_scopes: list[ShareScope] = guarded(ConnectionParty())
-    granted_scopes: list[ShareScope] = guarded(ConnectionParty(),
-                                               description="Empty unless ACCEPTED.")
+    status: ConnectionStatus | None = guarded(ConnectionParty(),
+                                              description="EXPIRED once past expiresAt.")
+    requested_scopes: list[ShareScope] | None = guarded(ConnectionParty())
+    granted_scopes: list[ShareScope] | None = guarded(ConnectionParty(),
+                                                      description="Empty unless ACCEPTED.")
     message: str | None = guarded(ConnectionParty())
-    requested_at: datetime = guarded(ConnectionParty())
+    requested_at: datetime | None = guarded(ConnectionParty())
     responded_at: datetime | None = guarded(ConnectionParty())
     expires_at: datetime | None = guarded(ConnectionParty())
 
     @guarded(ConnectionParty())
-    async def factory(self, info: Info) -> FactoryRef:
+    async def factory(self, info: Info) -> FactoryRef | None:
         from schema.factory import factory_by_id
 
         return await factory_by_id(info, self.factory_id)  # type: ignore[return-value]
 
     @guarded(ConnectionParty())
-    async def customer(self, info: Info) -> Organization:
+    async def customer(self, info: Info) -> Organization | None:
         return await organization(info, self.customer_id)  # type: ignore[return-value]
 
     @classmethod

@@ -11,7 +11,7 @@ from db.enums import Role, ShareScope
 from resolvers import corrective_action as plans
 from resolvers.certification_rules import is_overdue
 from resolvers.loaders import ActionsByCap, EvidenceByAction, FindingById, VisibleAuditById
-from resolvers.prefetch import settled
+from resolvers.settled import settled
 from schema.audit import Audit, Finding
 from schema.common import Node, UserError
 from schema.document import Document
@@ -28,14 +28,14 @@ class CorrectiveAction(Node):
     factory_id: strawberry.Private[int]
     audit_firm_id: strawberry.Private[int]
     finding_id: strawberry.Private[int]
-    action: str = guarded(Scope(CORRECTIVE_ACTIONS))
-    due_date: date = guarded(Scope(CORRECTIVE_ACTIONS))
-    status: ActionStatus = guarded(Scope(CORRECTIVE_ACTIONS))
-    agrees_with_finding: bool = guarded(Scope(CORRECTIVE_ACTIONS))
+    action: str | None = guarded(Scope(CORRECTIVE_ACTIONS))
+    due_date: date | None = guarded(Scope(CORRECTIVE_ACTIONS))
+    status: ActionStatus | None = guarded(Scope(CORRECTIVE_ACTIONS))
+    agrees_with_finding: bool | None = guarded(Scope(CORRECTIVE_ACTIONS))
     factory_comment: str | None = guarded(Scope(CORRECTIVE_ACTIONS))
 
     @guarded(Scope(CORRECTIVE_ACTIONS))
-    async def finding(self, info: Info) -> Finding:
+    async def finding(self, info: Info) -> Finding | None:
         row = await info.context.loader(FindingById).load(self.finding_id)
         return Finding(id=strawberry.ID(encode_id("Finding", row.id)), factory_id=self.factory_id,
                        audit_firm_id=self.audit_firm_id, clause=row.clause,
@@ -43,7 +43,7 @@ class CorrectiveAction(Node):
                        description=row.description)
 
     @guarded(Scope(CORRECTIVE_ACTIONS))
-    async def evidence(self, info: Info) -> list[Document]:
+    async def evidence(self, info: Info) -> list[Document] | None:
         rows = await info.context.loader(EvidenceByAction).load(self.action_id)
         return [Document.from_row(row, self, CORRECTIVE_ACTIONS) for row in rows]
 
@@ -62,23 +62,23 @@ class CorrectiveActionPlan(Node):
     audit_id: strawberry.Private[int]
     factory_id: strawberry.Private[int]
     audit_firm_id: strawberry.Private[int]
-    status: CapStatus = guarded(Scope(CORRECTIVE_ACTIONS))
+    status: CapStatus | None = guarded(Scope(CORRECTIVE_ACTIONS))
     submitted_at: datetime | None = guarded(Scope(CORRECTIVE_ACTIONS))
-    due_on: date = guarded(Scope(CORRECTIVE_ACTIONS),
-                           description="Due 5 working days after the audit report.")
+    due_on: date | None = guarded(Scope(CORRECTIVE_ACTIONS),
+                                  description="Due 5 working days after the audit report.")
 
     @guarded(Scope(CORRECTIVE_ACTIONS), description="Past due and not yet submitted.")
-    def is_overdue(self) -> bool:
+    def is_overdue(self) -> bool | None:
         return is_overdue(self.due_on, self.status is not CapStatusEnum.DRAFT and
                           self.status is not CapStatusEnum.RETURNED, date.today())
 
     @guarded(Scope(CORRECTIVE_ACTIONS))
-    async def audit(self, info: Info) -> Audit:
+    async def audit(self, info: Info) -> Audit | None:
         row = await info.context.loader(VisibleAuditById).load(self.audit_id)
         return Audit.from_row(row)
 
     @guarded(Scope(CORRECTIVE_ACTIONS))
-    def actions(self, info: Info) -> list[CorrectiveAction]:
+    def actions(self, info: Info) -> list[CorrectiveAction] | None:
         return settled(info.context.loader(ActionsByCap).load(self.plan_id),
                        lambda rows: [CorrectiveAction.from_row(r, self) for r in rows])  # type: ignore
 

@@ -24,14 +24,14 @@ class Document(Node):
     factory_id: strawberry.Private[int | None]
     audit_firm_id: strawberry.Private[int | None]
     held_by: strawberry.Private[ShareScope | None]
-    filename: str = guarded(HeldDocument())
-    content_type: str = guarded(HeldDocument())
-    size_bytes: int = guarded(HeldDocument())
-    sha256: str = guarded(HeldDocument())
+    filename: str | None = guarded(HeldDocument())
+    content_type: str | None = guarded(HeldDocument())
+    size_bytes: int | None = guarded(HeldDocument())
+    sha256: str | None = guarded(HeldDocument())
 
     @guarded(HeldDocument(), description="Signed URL (a path on this server), valid for 15 "
                                          "minutes: GET it to download the file.")
-    def download_url(self, info: Info) -> str:
+    def download_url(self, info: Info) -> str | None:
         return download_path(info.context.settings, self.document_id)
 
     @classmethod

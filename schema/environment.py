@@ -23,15 +23,15 @@ ENVIRONMENT = ShareScope.ENVIRONMENT
 class EnvironmentalAssessment(Node):
     factory_id: strawberry.Private[int]
     report_document_id: strawberry.Private[int | None]
-    period_year: int = guarded(Scope(ENVIRONMENT))
+    period_year: int | None = guarded(Scope(ENVIRONMENT))
     energy_kwh: float | None = guarded(Scope(ENVIRONMENT))
     water_m3: float | None = guarded(Scope(ENVIRONMENT))
     waste_kg: float | None = guarded(Scope(ENVIRONMENT))
     ghg_tco2e: float | None = guarded(Scope(ENVIRONMENT))
-    verified: bool = guarded(Scope(ENVIRONMENT))
+    verified: bool | None = guarded(Scope(ENVIRONMENT))
 
     @guarded(Scope(ENVIRONMENT))
-    async def factory(self, info: Info) -> FactoryRef:
+    async def factory(self, info: Info) -> FactoryRef | None:
         from schema.factory import factory_by_id
 
         return await factory_by_id(info, self.factory_id)  # type: ignore[return-value]
@@ -102,7 +102,7 @@ class Mutation:
                          "userErrors: NOT_FOUND, ALREADY_VERIFIED.")
     async def verify_environmental_assessment(
             self, info: Info, input: VerifyEnvironmentalAssessmentInput
-    ) -> EnvironmentalAssessmentPayload:
+    ) -> EnvironmentalAssessmentPayload | None:
         viewer, assessment_id = info.context.viewer, decode_as(input.assessment_id,
                                                                "EnvironmentalAssessment")
         return await perform(info, lambda session: assessments.verify_environmental_assessment(

@@ -4,25 +4,22 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import GraphQLError
 from strawberry.types.graphql import OperationType
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxTokensLimiter,
-    ParserCache,
-    SchemaExtension,
-    ValidationCache,
-)
-from strawberry.extensions.max_aliases import create_validator as alias_validator
-from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
+from strawberry.extensions import MaxTokensLimiter, ParserCache, SchemaExtension
 
+from db.engine import is_unavailable
 from resolvers.access_log import record_reads
+from resolvers.compiled.run import CompiledReads, Fallback, run
+from schema.limits import MAX_ALIASES, MAX_DEPTH, RequestLimits, ValidatedAfterLimits
 
 log = logging.getLogger("escp.graphql")
 
-MAX_DEPTH = 12
-MAX_ALIASES = 30
 MAX_TOKENS = 5000
+UNAVAILABLE_MESSAGE = "The database is unavailable; try again."
+
+__all__ = ["MAX_ALIASES", "MAX_DEPTH", "MAX_TOKENS"]  # the first two live in schema.limits
 
 
 class MaskInternalErrors(SchemaExtension):
@@ -48,6 +45,11 @@ class MaskInternalErrors(SchemaExtension):
         original = error.original_error
         if original is None or isinstance(original, GraphQLError):
             return error
+        if is_unavailable(original):  # the app answers 503: send it again (GraphQLApp)
+            log.warning("database unavailable at %s: %s", error.path,
+                        str(original).splitlines()[0] if str(original) else type(original))
+            return GraphQLError(UNAVAILABLE_MESSAGE, nodes=error.nodes, path=error.path,
+                                extensions={"code": "SERVICE_UNAVAILABLE"})
         error_id = uuid.uuid4().hex
         log.error("internal error %s at %s", error_id, error.path, exc_info=original)
         return GraphQLError("Internal server error.", nodes=error.nodes, path=error.path,
@@ -78,19 +80,65 @@ class SubscriptionsOverSockets(SchemaExtension):
         yield
 
 
-# Built once: the validation cache is keyed by the rule classes, so the same classes must come
-# back for every request (a limiter instance per request would make a new class each time).
-LIMIT_RULES = (depth_validator(MAX_DEPTH, None, None), alias_validator(MAX_ALIASES))
+class CompiledReadPath(SchemaExtension):
+    """Answers a query over HTTP with its compiled plan (resolvers.compiled) when the compiler
+    supports it; anything else runs on the resolver path. A request whose `extensions` holds
+    `"readPath": true` is told which path answered it and, for the resolver path, why."""
+
+    def __init__(self, reads: CompiledReads) -> None:
+        self.reads = reads
+        self.outcome: str | None = None
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        context = self.execution_context
+        ctx = context.context
+        if (context.operation_type is OperationType.QUERY
+                and getattr(ctx, "connection_params", None) is None
+                and context.graphql_document is not None and context.query is not None):
+            await self._answer(context, ctx)
+        yield
+
+    async def _answer(self, context: Any, ctx: Any) -> None:
+        try:
+            plan = self.reads.plan(context.query, context.graphql_document,
+                                   context.operation_name, ctx.viewer)
+            values = self.reads.parameters(plan, context.graphql_document,
+                                           context.operation_name, context.variables, ctx.viewer)
+            async with ctx.database.read() as conn:
+                data, errors = await run(conn, plan, values)
+        except Fallback as fallback:
+            return self._fall_back(fallback.reason)
+        except Exception:
+            # A compiler defect or an unreachable database: the reference path answers (and
+            # fails, masked, the way it fails); the defect is in the log, never in the answer.
+            log.exception("compiled read failed; answered by the resolver path")
+            return self._fall_back("the compiled statement failed")
+        context.result = GraphQLExecutionResult(data=data, errors=errors or None)
+        self.outcome = "compiled"
+        self.reads.counters["compiled"] += 1
+
+    def _fall_back(self, reason: str) -> None:
+        self.outcome = reason
+        self.reads.counters[f"resolver: {reason}"] += 1
+
+    def get_results(self) -> dict[str, Any]:
+        asked = self.execution_context.operation_extensions or {}
+        if not asked.get("readPath") or self.outcome is None:
+            return {}
+        if self.outcome == "compiled":
+            return {"readPath": {"compiled": True}}
+        return {"readPath": {"compiled": False, "reason": self.outcome}}
 
 
-def security_extensions() -> list:
-    """Factories: Strawberry builds a fresh extension per request."""
+def security_extensions(max_cost: int) -> list:
+    """Factories: Strawberry builds a fresh extension per request. The shape limits come
+    before the validation cache (caches()), so a refused document is never validated."""
     return [
-        lambda: AddValidationRules(list(LIMIT_RULES)),
+        lambda: RequestLimits(max_cost),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
     ]
 
 
 def caches() -> list:
     """Parsed and validated documents are cached at module level, shared by all requests."""
-    return [lambda: ParserCache(maxsize=512), lambda: ValidationCache(maxsize=512)]
+    return [lambda: ParserCache(maxsize=512), lambda: ValidatedAfterLimits(maxsize=512)]

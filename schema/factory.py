@@ -26,7 +26,7 @@ from resolvers.loaders import (
     OrganizationById,
     VisibleFactoryById,
 )
-from resolvers.prefetch import settled
+from resolvers.settled import settled
 from schema.application import Application
 from schema.audit import Audit, AuditConnection, AuditEdge
 from schema.certificate import Certificate
@@ -53,11 +53,11 @@ from schema.organization import Organization
 class AccessLogEntry:
     organization_id: strawberry.Private[int]
     factory_id: strawberry.Private[int]
-    viewed_at: datetime = guarded(OwnerOrProgram())
-    scope: S = guarded(OwnerOrProgram())
+    viewed_at: datetime | None = guarded(OwnerOrProgram())
+    scope: S | None = guarded(OwnerOrProgram())
 
     @guarded(OwnerOrProgram())
-    async def organization(self, info: Info) -> Organization:
+    async def organization(self, info: Info) -> Organization | None:
         return Organization.from_row(await info.context.loader(OrganizationById)
                                      .load(self.organization_id))
 
@@ -90,8 +90,8 @@ class Factory(Node):
     worker_count: int | None = guarded(Scope(S.PROFILE))
     contact_email: str | None = guarded(Scope(S.PROFILE))
 
-    # Loader-backed fields are plain `def`s answering through `settled`: synchronously when a
-    # page's look-ahead (resolvers.prefetch) already loaded the value, else an awaitable.
+    # Loader-backed fields are plain `def`s answering through `settled`: synchronously when the
+    # loader already holds the value (a subscription feed primed it), else an awaitable.
 
     @strawberry.field
     def certification_status(self, info: Info) -> CertificationStatus:
@@ -113,7 +113,7 @@ class Factory(Node):
                        FactoryAccess.of)  # type: ignore[return-value]
 
     @guarded(Scope(S.PROFILE), description="The supplier organization that owns this factory.")
-    async def supplier(self, info: Info) -> Organization:
+    async def supplier(self, info: Info) -> Organization | None:
         return Organization.from_row(await info.context.loader(OrganizationById)
                                      .load(self.supplier_id))
 

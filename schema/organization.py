@@ -35,12 +35,12 @@ class User(Node):
     organization_id: strawberry.Private[int]
     # True only in the payload of the sign-in or sign-up that proved who this user is.
     proven_self: strawberry.Private[bool]
-    name: str = guarded(SameOrganizationOrProgram())
-    role: Role = guarded(SameOrganizationOrProgram())
-    email: str = guarded(SameOrganizationOrProgram())
+    name: str | None = guarded(SameOrganizationOrProgram())
+    role: Role | None = guarded(SameOrganizationOrProgram())
+    email: str | None = guarded(SameOrganizationOrProgram())
 
     @guarded(SameOrganizationOrProgram())
-    async def organization(self, info: Info) -> Organization:
+    async def organization(self, info: Info) -> Organization | None:
         return await organization(info, self.organization_id)  # type: ignore[return-value]
 
     @classmethod

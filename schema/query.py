@@ -2,7 +2,6 @@
 from typing import Any
 
 import strawberry
-from graphql import FieldNode, FragmentSpreadNode, GraphQLResolveInfo
 from strawberry.types import Info
 
 from resolvers import application as applications
@@ -10,7 +9,6 @@ from resolvers import factory as factories
 from resolvers import verification
 from resolvers.factory import FactoryFilter as Filter
 from resolvers.loaders import ConnectionsByCustomer, ConnectionsBySupplier, UserById
-from resolvers.prefetch import prefetch_factories
 from schema.application import Application, ApplicationConnection, ApplicationEdge
 from schema.certificate import AuditorVerification, CertificateVerification
 from schema.common import (
@@ -41,49 +39,12 @@ class FactoryFilter:
                                   "organization.")
 
 
-def _fields(raw: GraphQLResolveInfo, node: Any) -> list[FieldNode]:
-    """The fields of a node's selection set, looking through inline fragments and fragment
-    spreads. Reads graphql-core's syntax tree as it is: Strawberry's `info.selected_fields`
-    would first convert the whole tree below, arguments included (2.5% of a dashboard
-    request's CPU), only for these names."""
-    found: list[FieldNode] = []
-    for child in node.selection_set.selections if node.selection_set else ():
-        if isinstance(child, FieldNode):
-            found.append(child)
-        elif isinstance(child, FragmentSpreadNode):
-            found.extend(_fields(raw, raw.fragments[child.name.value]))
-        else:  # InlineFragmentNode
-            found.extend(_fields(raw, child))
-    return found
-
-
-def factory_paths(info: Info) -> set[str]:
-    """Dotted names of the Factory fields (two levels) a connection query selects."""
-    raw = info._raw_info
-    paths: set[str] = set()
-    for connection in raw.field_nodes:
-        for part in _fields(raw, connection):
-            name = part.name.value
-            nodes = [part] if name == "nodes" else [
-                n for n in _fields(raw, part) if n.name.value == "node"] if name == "edges" else []
-            for node in nodes:
-                for factory_field in _fields(raw, node):
-                    field_name = factory_field.name.value
-                    paths.add(field_name)
-                    paths.update(f"{field_name}.{sub.name.value}"
-                                 for sub in _fields(raw, factory_field))
-    return paths
-
-
 async def factory_page(info: Info, first: int | None, after: str | None,
                        f: Filter) -> FactoryConnection:
     size, start = page_size(first), decode_cursor(after, 2, (cursor_text, cursor_int))
     page = await factories.list_factories(info.context, size, start, f)
-    # One batch for the whole page, so each field's rule decides without waiting; then the
-    # selected relationships, so the fields answer without waiting either.
-    ids = [row.id for row in page.rows]
-    await info.context.load_access(ids)
-    await prefetch_factories(info.context, ids, factory_paths(info))
+    # One batch for the whole page, so each field's rule decides without waiting.
+    await info.context.load_access([row.id for row in page.rows])
     edges = [FactoryEdge(cursor=encode_cursor([row.name, row.id]), node=Factory.from_row(row))
              for row in page.rows]
     return FactoryConnection(

@@ -15,7 +15,7 @@ from resolvers import subscriptions
 from resolvers.connection import EVENT_TOPIC as CONNECTION_TOPIC
 from resolvers.errors import InvalidArgument
 from resolvers.loaders import CertificateById, VisibleConnectionById, VisibleFactoryById
-from resolvers.prefetch import settled
+from resolvers.settled import settled
 from resolvers.workflow import CERTIFICATION_TOPIC
 from schema.certificate import Certificate
 from schema.connection import CustomerConnection

@@ -4,10 +4,12 @@ import os
 os.environ.setdefault("ESCP_PASSWORD_HASH", "fast")  # before auth.passwords is imported
 import asyncio
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import replace
 
 import httpx
 import pytest
+from argon2 import profiles
 from starlette.applications import Starlette
 
 from db import migrate
@@ -16,7 +18,7 @@ from db.engine import Database, make_engine
 from db.settings import Settings
 from resolvers.events import EventHub
 from tests.database import RestartableServer, fresh_database
-from tests.helpers import Cast, standard_cast, truncate_all
+from tests.helpers import Cast, WatchedHasher, standard_cast, truncate_all, watched_hashing
 
 
 @pytest.fixture(scope="session")
@@ -88,3 +90,30 @@ async def hub(database_url: str) -> AsyncIterator[EventHub]:
     await hub.start()
     yield hub
     await hub.stop()
+
+
+@pytest.fixture
+def hashing() -> Iterator[WatchedHasher]:
+    """The suite's cheap hash profile, watched."""
+    with watched_hashing(profiles.CHEAPEST) as hasher:
+        yield hasher
+
+
+@pytest.fixture
+def real_hashing() -> Iterator[WatchedHasher]:
+    """The production hash profile (RFC 9106 low memory), watched: what a served sign-in costs."""
+    with watched_hashing(profiles.RFC_9106_LOW_MEMORY) as hasher:
+        yield hasher
+
+
+@pytest.fixture
+def limit_sign_ins(app: Starlette) -> Iterator[Callable[..., None]]:
+    """Set the app's sign-in limits for one test (login_window_seconds, login_attempts_per_…).
+    Not monkeypatch: it would delete the attribute from Starlette's State afterwards."""
+    original = app.state.settings
+
+    def limit(**limits: int) -> None:
+        app.state.settings = replace(original, **limits)
+
+    yield limit
+    app.state.settings = original

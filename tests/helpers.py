@@ -3,18 +3,21 @@
 The cast is written straight into the database (it is the "given" of a test); everything a test
 then checks goes through the API over HTTP.
 """
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import httpx
+from argon2 import Parameters, PasswordHasher
 from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError
 from starlette.applications import Starlette
 
 import db
+from auth import passwords
 from auth.passwords import hash_password
 from auth.tokens import issue_token
 from db import Auditor, Factory, Organization, User
@@ -178,3 +181,41 @@ def timeless(event: dict[str, Any]) -> dict[str, Any]:
     at = datetime.fromisoformat(rest.pop("at"))
     assert timedelta(0) <= datetime.now(UTC) - at < timedelta(minutes=1), at
     return rest
+
+
+class WatchedHasher(PasswordHasher):
+    """A password hasher that counts its verifications, the most that ran at once and the
+    threads they ran on (sign-in runs them on the hash threads)."""
+
+    def __init__(self, **parameters: Any) -> None:
+        super().__init__(**parameters)
+        self.verified = self.running = self.most_at_once = 0
+        self.threads: set[str] = set()
+        self._lock = threading.Lock()
+
+    def verify(self, hash: str | bytes, password: str | bytes) -> Literal[True]:
+        with self._lock:
+            self.verified += 1
+            self.running += 1
+            self.most_at_once = max(self.most_at_once, self.running)
+            self.threads.add(threading.current_thread().name)
+        try:
+            return super().verify(hash, password)
+        finally:
+            with self._lock:
+                self.running -= 1
+
+
+@contextmanager
+def watched_hashing(profile: Parameters) -> Iterator[WatchedHasher]:
+    """auth.passwords hashes and verifies with `profile`, watched, while the block runs (its
+    dummy hash too, made again with that profile)."""
+    hasher = WatchedHasher.from_parameters(profile)
+    original = passwords._hasher
+    passwords._hasher = hasher
+    passwords._dummy_hash.cache_clear()
+    try:
+        yield hasher  # type: ignore[misc]
+    finally:
+        passwords._hasher = original
+        passwords._dummy_hash.cache_clear()

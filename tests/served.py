@@ -106,8 +106,12 @@ class GraphQLSocket:
         return operation
 
     async def receive(self, timeout: float = WAIT) -> dict[str, Any]:
+        """The next message; it must come as a text frame, as the protocol says (the standard
+        clients refuse binary frames)."""
         async with asyncio.timeout(timeout):
-            return json.loads(await self.ws.recv())  # type: ignore[no-any-return]
+            frame = await self.ws.recv()
+        assert isinstance(frame, str), f"a binary frame: {frame!r}"
+        return json.loads(frame)  # type: ignore[no-any-return]
 
     async def next(self, operation: str = "1", timeout: float = WAIT) -> dict[str, Any]:
         """The next `next` payload of the operation (data and any errors)."""

@@ -41,3 +41,27 @@ async def test_upgrade_downgrade_upgrade_round_trip() -> None:
 
 async def test_models_and_migrations_do_not_drift(database_url: str) -> None:
     assert await _drift(database_url) == []
+
+
+async def _columns(url: str, table: str) -> list[str]:
+    engine = make_engine(url)
+    async with engine.connect() as conn:
+        columns = await conn.run_sync(lambda c: inspect(c).get_columns(table))
+    await engine.dispose()
+    return [column["name"] for column in columns]
+
+
+async def test_login_attempts_migration_goes_down_to_failure_counts_and_up_to_windows() -> None:
+    # given the database at the newest migration
+    url = await fresh_database("escp_migrations_login_attempts")
+    await asyncio.to_thread(migrate.upgrade, url)
+    assert await _columns(url, "login_attempts") == ["scope", "key", "attempts",
+                                                     "window_started_at"]
+    # when it goes down one step, then the per-email failure counts are back
+    await asyncio.to_thread(migrate.downgrade, url, "8c3f0a7d2b41")
+    assert await _columns(url, "login_attempts") == ["email", "failures", "last_failure_at"]
+    # and up again, the attempt windows
+    await asyncio.to_thread(migrate.upgrade, url)
+    assert await _columns(url, "login_attempts") == ["scope", "key", "attempts",
+                                                     "window_started_at"]
+    assert await _drift(url) == []

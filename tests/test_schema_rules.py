@@ -1,8 +1,10 @@
 """The SDL shows each protected field's rule: a @requires directive and a description."""
 import functools
 
-from graphql import GraphQLObjectType, GraphQLSchema, build_schema
+from graphql import GraphQLNonNull, GraphQLObjectType, GraphQLSchema, build_schema
 
+from auth.permissions import Guard
+from schema import build_schema as build_schema_object
 from schema import export_sdl
 
 PROTECTED_TYPES = ("Factory", "Application", "Fee", "Audit", "Finding", "CorrectiveActionPlan",
@@ -59,3 +61,37 @@ def test_admin_operations_say_they_need_sign_in_and_the_role() -> None:
     sdl = export_sdl()
     assert ('createAuditFirm(input: CreateAuditFirmInput!): OrganizationPayload! '
             '@requires(rule: "SIGNED_IN") @requires(rule: "ADMIN")') in sdl
+
+
+# Root operations the public contract declares non-null (guarded by roles()): a denied one nulls
+# `data`, which for a mutation or subscription root is the whole answer anyway. Any other guarded
+# field, roots outside the contract included, is nullable.
+CONTRACT_NON_NULL_ROOTS = {
+    "Mutation": {"assignAuditFirm", "createAuditFirm", "createFactory", "createUser",
+                 "endConnection", "recordPayment", "registerAuditor", "requestConnection",
+                 "respondToConnectionRequest", "reviewAudit", "scheduleAudit",
+                 "setCertificateStatus", "submitApplication", "submitAuditReport",
+                 "submitCorrectiveActionPlan", "submitEnvironmentalAssessment",
+                 "updateConnectionScopes", "updateFactory"},
+    "Subscription": {"certificationStatusChanged", "connectionChanged"},
+}
+
+
+def guarded_non_null_fields(schema: GraphQLSchema) -> list[str]:
+    """Every field carrying a Guard (declared with `guarded(...)` or otherwise) whose type is
+    non-null, but for the contract-fixed roots."""
+    found = []
+    for type_name, named in schema.type_map.items():
+        if not isinstance(named, GraphQLObjectType):
+            continue
+        for name, field in named.fields.items():
+            definition = (field.extensions or {}).get("strawberry-definition")
+            guards = [e for e in getattr(definition, "extensions", ()) if isinstance(e, Guard)]
+            exempt = name in CONTRACT_NON_NULL_ROOTS.get(type_name, ())
+            if guards and isinstance(field.type, GraphQLNonNull) and not exempt:
+                found.append(f"{type_name}.{name}")
+    return found
+
+
+def test_every_guarded_field_is_nullable_so_a_denial_never_nulls_its_parent() -> None:
+    assert guarded_non_null_fields(build_schema_object()._schema) == []

@@ -4,6 +4,7 @@ from sqlalchemy import select
 
 from db import Factory
 from db.engine import Database
+from db.settings import Settings
 from resolvers.demo import load_demo
 
 DIRECTORY = """
@@ -24,18 +25,19 @@ async def gql(client: httpx.AsyncClient, query: str, **variables: object) -> dic
 
 
 async def test_anonymous_directory_lists_only_listed_factories_in_name_order(
-        client: httpx.AsyncClient, database: Database) -> None:
-    await load_demo(database)
+        client: httpx.AsyncClient, database: Database, settings: Settings) -> None:
+    await load_demo(database, settings)
     body = await gql(client, DIRECTORY)
     names = [n["name"] for n in body["data"]["factories"]["nodes"]]
     assert names == sorted(names)
     assert "Dhaka Knit Unit 2" not in names  # unlisted
-    assert len(names) == 6 and body["data"]["factories"]["totalCount"] == 6
+    assert len(names) == 7 and body["data"]["factories"]["totalCount"] == 7
 
 
 async def test_pages_follow_the_cursor_without_overlap(client: httpx.AsyncClient,
-                                                       database: Database) -> None:
-    await load_demo(database)
+                                                       database: Database,
+                                                       settings: Settings) -> None:
+    await load_demo(database, settings)
     first = (await gql(client, DIRECTORY, first=2))["data"]["factories"]
     second = (await gql(client, DIRECTORY, first=2,
                         after=first["pageInfo"]["endCursor"]))["data"]["factories"]
@@ -45,8 +47,9 @@ async def test_pages_follow_the_cursor_without_overlap(client: httpx.AsyncClient
 
 
 async def test_filters_by_country_and_search(client: httpx.AsyncClient,
-                                             database: Database) -> None:
-    await load_demo(database)
+                                             database: Database,
+                                             settings: Settings) -> None:
+    await load_demo(database, settings)
     by_country = await gql(client, DIRECTORY, filter={"country": "vn"})
     assert {n["country"] for n in by_country["data"]["factories"]["nodes"]} == {"VN"}
     by_city = await gql(client, DIRECTORY, filter={"search": "denizli"})
@@ -64,8 +67,9 @@ async def test_first_out_of_range_and_bad_cursor_are_graphql_errors_not_500(
 
 
 async def test_unlisted_factory_is_absent_by_id_and_by_node(client: httpx.AsyncClient,
-                                                             database: Database) -> None:
-    await load_demo(database)
+                                                             database: Database,
+                                                             settings: Settings) -> None:
+    await load_demo(database, settings)
     async with database.read() as conn:
         pk = (await conn.execute(select(Factory.id).where(
             Factory.name == "Dhaka Knit Unit 2"))).scalar_one()
@@ -78,8 +82,9 @@ async def test_unlisted_factory_is_absent_by_id_and_by_node(client: httpx.AsyncC
 
 
 async def test_an_id_of_one_type_never_resolves_as_another(client: httpx.AsyncClient,
-                                                           database: Database) -> None:
-    await load_demo(database)
+                                                           database: Database,
+                                                           settings: Settings) -> None:
+    await load_demo(database, settings)
     listed = (await gql(client, DIRECTORY, first=1))["data"]["factories"]["nodes"][0]["id"]
     from schema.ids import decode_id, encode_id
 

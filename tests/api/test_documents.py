@@ -299,7 +299,9 @@ async def test_customer_without_audits_gets_forbidden_on_audit_report_and_no_url
         client: httpx.AsyncClient, cast: Cast, database: Database) -> None:
     report = await uploaded(client, cast.token("firm_a_user"), PDF + b"%report\n")
     audit = await audited_factory(database, cast, report_document_id=pk(report, "Document"))
-    await connect(database, cast, "customer_a", "alpha", ["PROFILE", "CERTIFICATION"])
+    # CORRECTIVE_ACTIONS reaches the audit (a plan's `audit`), so its id answers, not its report.
+    await connect(database, cast, "customer_a", "alpha",
+                  ["PROFILE", "CERTIFICATION", "CORRECTIVE_ACTIONS"])
 
     body = await gql(client, AUDIT_REPORT, cast.token("customer_a_user"), id=audit.audit_gid)
 

@@ -6,13 +6,23 @@ PostgreSQL. A silence is asserted only after someone entitled has heard the same
 """
 import asyncio
 import contextlib
+import dataclasses
+import json
+import shutil
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from gql import Client
+from gql import gql as parse_gql
+from gql.transport.websockets import WebsocketsTransport
 from sqlalchemy import select, text, update
+from websockets.exceptions import ConnectionClosed
 
 from auth.tokens import LEEWAY_SECONDS, issue_token
 from db import AccessLogEntry, Certificate, User
@@ -260,6 +270,100 @@ async def test_connection_changes_reach_both_sides_and_nobody_else(
         await other_supplier.silent(0.3)
 
 
+@asynccontextmanager
+async def gql_session(app: Served, token: str, frames: list[str | bytes]) -> AsyncIterator[Any]:
+    """A session of Python's gql client over its websockets transport (graphql-transport-ws),
+    as an integrator would open one; every frame the server sends is kept in `frames` (gql
+    itself refuses a binary one: "Binary data received in the websocket")."""
+    transport = WebsocketsTransport(url=app.ws, init_payload={"Authorization": f"Bearer {token}"},
+                                    subprotocols=[WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL])
+    connect = transport.adapter.connect
+
+    async def connect_and_record() -> None:
+        await connect()
+        recv = transport.adapter.websocket.recv
+
+        async def recorded(*args: Any, **kwargs: Any) -> str | bytes:
+            frames.append(frame := await recv(*args, **kwargs))
+            return frame
+
+        transport.adapter.websocket.recv = recorded
+
+    transport.adapter.connect = connect_and_record
+    async with Client(transport=transport) as session:
+        yield session
+
+
+async def test_the_gql_client_subscribes_and_every_frame_is_a_text_frame(
+        live: Served, http: httpx.AsyncClient, cast: Cast) -> None:
+    frames: list[str | bytes] = []
+    async with gql_session(live, cast.token("supplier_a_user"), frames) as session:
+        heard: asyncio.Queue[dict] = asyncio.Queue()
+
+        async def listen() -> None:
+            async for result in session.subscribe(parse_gql(CONNECTIONS)):
+                await heard.put(result)
+
+        listening = asyncio.create_task(listen())
+        try:
+            # A query over the same socket: answered after the subscription was taken.
+            me = await session.execute(parse_gql("{ __typename }"))
+            assert me == {"__typename": "Query"}
+            await asyncio.sleep(0.2)  # the operation's task reaches its feed
+            await request(http, cast, "customer_a_user", "alpha", ["CERTIFICATION"])
+            async with asyncio.timeout(5):
+                event = (await heard.get())["connectionChanged"]
+        finally:
+            listening.cancel()
+            await asyncio.gather(listening, return_exceptions=True)
+    assert (event["status"], event["factory"]) == ("PENDING", {"name": "alpha factory"})
+    assert len(frames) >= 3  # connection_ack, the query's next and complete, the event
+    assert all(isinstance(frame, str) for frame in frames), frames
+    assert json.loads(frames[0])["type"] == "connection_ack"
+
+
+JS_CLIENT = Path(__file__).resolve().parents[1] / "js"
+
+
+@pytest.mark.skipif(shutil.which("node") is None
+                    or not (JS_CLIENT / "node_modules" / "graphql-ws").is_dir(),
+                    reason="needs node and the JavaScript graphql-ws client "
+                           "(npm ci --prefix tests/js)")
+async def test_the_javascript_graphql_ws_client_subscribes(
+        live: Served, http: httpx.AsyncClient, cast: Cast) -> None:
+    client = await asyncio.create_subprocess_exec(
+        "node", str(JS_CLIENT / "subscribe.mjs"), live.ws, cast.token("supplier_a_user"),
+        CONNECTIONS, stdout=asyncio.subprocess.PIPE)
+    assert client.stdout is not None
+    try:
+        async with asyncio.timeout(15):
+            assert json.loads(await client.stdout.readline()) == {"connected": True}
+            await asyncio.sleep(0.3)  # its subscribe follows the ack; it reaches its feed
+            await request(http, cast, "customer_a_user", "alpha", ["CERTIFICATION"])
+            result = json.loads(await client.stdout.readline())
+            frames = json.loads(await client.stdout.readline())
+            assert await client.wait() == 0
+    finally:
+        if client.returncode is None:
+            client.kill()
+            await client.wait()
+    assert result["data"]["connectionChanged"]["status"] == "PENDING", result
+    assert frames == {"binaryFrames": 0}
+
+
+async def test_the_server_sends_text_frames_only(live: Served, cast: Cast) -> None:
+    """The raw protocol: ack, pong, next, error and complete all arrive as text frames
+    (GraphQLSocket.receive asserts it for every message it reads, in every test here)."""
+    async with graphql_socket(live, cast.token("customer_a_user")) as sock:
+        await sock.send({"type": "ping"})
+        await sock.send({"id": "q", "type": "subscribe", "payload": {"query": "{ __typename }"}})
+        await sock.send({"id": "bad", "type": "subscribe", "payload": {"query": "{ nope }"}})
+        frames = [await sock.ws.recv() for _ in range(4)]
+    assert [type(frame) for frame in frames] == [str] * 4
+    assert sorted(json.loads(frame)["type"] for frame in frames) == ["complete", "error", "next",
+                                                                     "pong"]
+
+
 async def test_a_socket_needs_a_valid_token_before_any_operation(
         live: Served, cast: Cast, database: Database, settings: Settings) -> None:
     async with graphql_socket(live) as anonymous:
@@ -269,7 +373,7 @@ async def test_a_socket_needs_a_valid_token_before_any_operation(
         await early.send({"id": "1", "type": "subscribe", "payload": {"query": CERTIFICATION}})
         assert await early.closed() == 4401
     for token in ("not-a-jwt", cast.token("customer_a_user")[:-3] + "abc",
-                  expired_token(cast, settings)):
+                  expired_token(cast, settings), long_lived_token(cast, settings)):
         async with graphql_socket(live) as refused:
             await refused.init(token)
             assert await refused.closed() == 4403
@@ -279,6 +383,16 @@ async def test_a_socket_needs_a_valid_token_before_any_operation(
     async with graphql_socket(live) as deactivated:
         await deactivated.init(cast.token("customer_b_user"))
         assert await deactivated.closed() == 4403
+
+
+def long_lived_token(cast: Cast, settings: Settings) -> str:
+    """Correctly signed, by a configuration issuing tokens longer-lived than ours accept."""
+    longer = 2 * settings.jwt_max_lifetime_seconds
+    issuer = dataclasses.replace(settings, jwt_ttl_seconds=longer, jwt_max_lifetime_seconds=longer)
+    person = cast.people["customer_a_user"]
+    token, _ = issue_token(issuer, user_id=person.user_id, organization_id=person.organization_id,
+                           role="CUSTOMER")
+    return token
 
 
 def expired_token(cast: Cast, settings: Settings, seconds_left: int = -60) -> str:
@@ -315,6 +429,36 @@ async def test_subscriptions_per_socket_and_message_size_are_capped(
         assert (refused["id"], refused["type"]) == ("21", "error")
         await sock.send({"type": "ping", "payload": {"padding": "x" * 70_000}})
         assert await sock.closed() == 1009
+
+
+async def test_a_user_holds_at_most_ten_sockets_and_the_next_is_closed_with_4429(
+        live: Served, cast: Cast, settings: Settings) -> None:
+    assert settings.max_sockets_per_user == 10  # the default
+    async with contextlib.AsyncExitStack() as stack:
+        held = [await stack.enter_async_context(graphql_socket(live, cast.token("customer_a_user")))
+                for _ in range(10)]
+        async with graphql_socket(live) as excess:
+            await excess.init(cast.token("customer_a_user"))
+            assert await excess.closed() == 4429
+            assert excess.ws.close_reason == "Too many open sockets: at most 10 per user"
+        async with graphql_socket(live, cast.token("customer_b_user")) as other_user:
+            await other_user.subscribe(CONNECTIONS)  # others are not affected
+        await held.pop().ws.close()
+        await accepted_again(live, cast.token("customer_a_user"))  # a closed one makes room
+
+
+async def accepted_again(app: Served, token: str) -> None:
+    """A socket of the user is accepted once the server has counted a closed one out."""
+    deadline = time.monotonic() + 5
+    while True:
+        async with graphql_socket(app) as sock:
+            await sock.init(token)
+            try:
+                if (await sock.receive())["type"] == "connection_ack":
+                    return
+            except ConnectionClosed:
+                assert time.monotonic() < deadline, "the closed socket was never counted out"
+        await asyncio.sleep(0.05)
 
 
 async def test_a_bad_factory_id_is_a_clear_error(live: Served, cast: Cast) -> None:
@@ -366,16 +510,24 @@ async def test_across_processes_a_dashboard_hears_its_factory_and_stops_at_revoc
 
 async def test_two_workers_deliver_to_every_socket_whichever_worker_holds_it(
         cast: Cast, database: Database, database_url: str, settings: Settings) -> None:
+    # Five users of the factory's owner take turns: a user may hold 10 sockets on a worker.
+    owners = ["supplier_a_user"]
+    for n in range(2, 6):
+        await add_person(database, cast, f"supplier_a_{n}", "supplier_a", Role.SUPPLIER)
+        owners.append(f"supplier_a_{n}")
     async with (served(database_url, settings, workers=2) as app,
                 httpx.AsyncClient(base_url=app.http, timeout=30) as client,
                 contextlib.AsyncExitStack() as stack):
         sockets = [await stack.enter_async_context(
-            graphql_socket(app, cast.token("supplier_a_user"))) for _ in range(8)]
+            graphql_socket(app, cast.token(owners[n % 5]))) for n in range(8)]
         holders = {worker_holding(app, sock) for sock in sockets}
-        while len(holders) < 2:  # the kernel chose one worker for all: open more until not
-            assert len(sockets) < 40, "every socket went to one worker"
+        # The kernel chose one worker for all (the other may still be starting: the server is
+        # ready when one answers): open more, a little apart, until not.
+        while len(holders) < 2:
+            assert len(sockets) < 45, "every socket went to one worker"
+            await asyncio.sleep(0.2)
             sockets.append(await stack.enter_async_context(
-                graphql_socket(app, cast.token("supplier_a_user"))))
+                graphql_socket(app, cast.token(owners[len(sockets) % 5]))))
             holders.add(worker_holding(app, sockets[-1]))
         for sock in sockets:
             await sock.subscribe(CONNECTIONS)

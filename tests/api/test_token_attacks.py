@@ -63,7 +63,8 @@ async def test_a_good_token_signs_the_viewer_in(client: httpx.AsyncClient, cast:
 
 @pytest.mark.parametrize("attack", [
     "expired", "wrong_signature", "wrong_audience", "wrong_issuer", "alg_none", "missing_sub",
-    "missing_exp", "tampered_claims", "garbage", "basic_scheme", "empty_bearer",
+    "missing_exp", "tampered_claims", "garbage", "basic_scheme", "empty_bearer", "long_lived",
+    "long_lived_backdated",
 ])
 async def test_a_bad_token_is_refused_with_401_unauthenticated(
         client: httpx.AsyncClient, cast: Cast, settings: Settings, attack: str) -> None:
@@ -83,6 +84,11 @@ async def test_a_bad_token_is_refused_with_401_unauthenticated(
         "tampered_claims": ".".join([header, unsigned(claims(cast, "admin", role="ADMIN"))
                                      .split(".")[1], signature]),
         "garbage": "not.a.token",
+        # Correctly signed, but living longer than ESCP_JWT_MAX_LIFETIME_SECONDS allows.
+        "long_lived": signed(settings, claims(cast, exp=datetime.now(UTC) + timedelta(
+            seconds=settings.jwt_max_lifetime_seconds + 1))),
+        "long_lived_backdated": signed(settings, claims(cast, iat=past - timedelta(
+            seconds=settings.jwt_max_lifetime_seconds))),
     }
     authorization = {"basic_scheme": "Basic dXNlcjpwYXNz",
                      "empty_bearer": "Bearer "}.get(attack) or f"Bearer {tokens[attack]}"
@@ -90,6 +96,14 @@ async def test_a_bad_token_is_refused_with_401_unauthenticated(
     response = await post(client, authorization)
     # then
     assert_refused(response)
+
+
+async def test_a_token_living_exactly_the_longest_allowed_lifetime_is_accepted(
+        client: httpx.AsyncClient, cast: Cast, settings: Settings) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    token = signed(settings, claims(cast, iat=now, exp=now + timedelta(
+        seconds=settings.jwt_max_lifetime_seconds)))
+    assert (await post(client, f"Bearer {token}")).status_code == 200
 
 
 async def test_a_deactivated_users_token_stops_working(client: httpx.AsyncClient, cast: Cast,

@@ -15,7 +15,7 @@ query {
       name certificationStatus
       applications {
         status
-        audits { announcement findings { severity } correctiveActionPlan { status } }
+        audits { status announcement findings { severity } correctiveActionPlan { status } }
       }
     }
   }
@@ -58,9 +58,14 @@ async def test_demo_factories_stand_at_every_stage_and_a_second_load_adds_nothin
         "Saigon Footwear Binh Duong": ("CERTIFIED", ["CERTIFIED"]),
         "Saigon Footwear Dong Nai": ("IN_PROGRESS", ["AUDIT_SCHEDULED"]),
         "Saigon Footwear Long An": ("SUSPENDED", ["CERTIFIED"]),
+        "Anatolia Knit Works": ("IN_PROGRESS", ["UNDER_REVIEW", "REJECTED"]),
     }
-    (scheduled,) = factories["Saigon Footwear Dong Nai"]["applications"][0]["audits"]
-    assert scheduled["announcement"] == "UNANNOUNCED"
+    visits = factories["Saigon Footwear Dong Nai"]["applications"][0]["audits"]
+    assert sorted((a["status"], a["announcement"]) for a in visits) == [
+        ("CANCELLED", "UNANNOUNCED"), ("SCHEDULED", "UNANNOUNCED")]
+    rounds = factories["Dhaka Knit Unit 1"]["applications"][0]["audits"]
+    assert sorted((a["status"], a["correctiveActionPlan"]["status"]) for a in rounds) == [
+        ("APPROVED", "ACCEPTED"), ("FOLLOW_UP_REQUIRED", "RETURNED")]
     (reviewed,) = factories["Anatolia Denim Mill"]["applications"][0]["audits"]
     assert len(reviewed["findings"]) == 2
     assert reviewed["correctiveActionPlan"] == {"status": "DRAFT"}

@@ -73,9 +73,12 @@ async def test_owner_and_program_read_every_move_with_its_actor(journey: Journey
         ("AUDIT_SCHEDULED", "UNDER_REVIEW", "firm_a org", None),
         ("UNDER_REVIEW", "FOLLOW_UP_REQUIRED", "program org", None),
     ]
+    # Each denied field is null with its own error; the actor itself stays.
     denied = {tuple(e["path"]): e["extensions"]["code"]
               for e in bodies["supplier_a_user"]["errors"]}
-    assert denied == {("node", "transitions", i, "actor", "name"): "FORBIDDEN" for i in (1, 2, 3, 4)}
+    assert denied == {("node", "transitions", i, "actor", field): "FORBIDDEN"
+                      for i in (1, 2, 3, 4) for field in ("name", "role")}
+    assert owner[1]["actor"] == {"name": None, "role": None}
     times = [t["occurredAt"] for t in body["data"]["node"]["transitions"]]
     assert times == sorted(times)
 

@@ -17,7 +17,7 @@ from auth.tokens import (
     issue_token,
     verify_token,
 )
-from db.settings import Settings
+from db.settings import Settings, SettingError
 
 # 64 bytes: long enough for HS512 too, so PyJWT does not warn while signing the wrong-alg case.
 SECRET = "s" * 64
@@ -160,9 +160,8 @@ def test_hs256_header_with_empty_signature_has_bad_signature(settings: Settings)
 
 
 def test_short_secret_is_refused_rather_than_used(tmp_path: Path) -> None:
-    weak = Settings(jwt_secret_env="short", data_dir=tmp_path)
-    with pytest.raises(ValueError, match="at least 32 bytes"):
-        issue_token(weak, user_id=7, organization_id=3, role="SUPPLIER")
+    with pytest.raises(SettingError, match="ESCP_JWT_SECRET must be at least 32 bytes"):
+        Settings(jwt_secret_env="short", data_dir=tmp_path)
 
 
 @pytest.mark.parametrize(("role", "now"), [

@@ -223,6 +223,28 @@ async def test_refused_recipient_stays_unsent_while_the_others_are_sent(
     assert refused.next_attempt_at > await _db_now(database)
 
 
+class EchoingMailbox(Mailbox):
+    """Refuses like many real servers do: the reply names the address."""
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
+                          rcpt_options: list[str]) -> str:
+        return f"550 5.1.1 <{address}>: Recipient address rejected"
+
+
+async def test_a_refused_recipients_address_stays_out_of_the_log(
+        database: Database, smtp_port: int, caplog: pytest.LogCaptureFixture) -> None:
+    await _notify(database, "gone@brand.example")
+
+    with serving(EchoingMailbox(), smtp_port):
+        assert await _sender(database, smtp_port).run_once() == 0
+
+    [warning] = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert warning.endswith("recipient refused: 550 5.1.1 <<address>>: Recipient address "
+                            "rejected")
+    [row] = await _outbox(database)  # the outbox row keeps the whole reply
+    assert "gone@brand.example" in (row.last_error or "")
+
+
 async def test_sender_logs_in_with_the_credentials_of_the_url(
         database: Database, smtp_port: int) -> None:
     logins: list[tuple[bytes, bytes]] = []
@@ -261,16 +283,20 @@ async def test_cancelled_sender_records_the_batch_in_flight(
 
 async def test_without_smtp_url_notices_are_logged_once_and_kept_unsent(
         database: Database, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="resolvers.notifications")
+    caplog.set_level(logging.DEBUG, logger="resolvers.notifications")
     await _notify(database, "ana@brand.example", "bo@brand.example")
     sender = OutboxSender(database, None)
 
     assert await sender.run_once() == 0
     assert await sender.run_once() == 0
 
-    logged = [r.getMessage() for r in caplog.records if r.name == "resolvers.notifications"]
-    assert len(logged) == 2
-    assert "ana@brand.example: Notice for ana@brand.example" in logged[0]
+    records = [r for r in caplog.records if r.name == "resolvers.notifications"]
+    info = [r.getMessage() for r in records if r.levelno >= logging.INFO]
+    debug = [r.getMessage() for r in records if r.levelno == logging.DEBUG]
+    assert len(info) == len(debug) == 2
+    # The address and subject are personal data: only at DEBUG.
+    assert "kept in the outbox" in info[0] and not any("@" in line for line in info)
+    assert "ana@brand.example: Notice for ana@brand.example" in debug[0]
     rows = await _outbox(database)
     held_until = await _db_now(database) + timedelta(hours=23)
     assert all(row.sent_at is None and row.attempts == 0 for row in rows)

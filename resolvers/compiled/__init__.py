@@ -1,0 +1,1 @@
+"""The compiled read path: a query's selection answered by one SQL statement (see compiler)."""

@@ -1,0 +1,194 @@
+"""Running compiled plans: the plan cache, arguments as parameters, and the errors of denied
+fields built from the `$d` lists the statement returns."""
+from collections import Counter, OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import orjson
+from graphql import DocumentNode, GraphQLError, GraphQLSchema, OperationDefinitionNode
+from graphql.execution.values import get_argument_values, get_variable_values
+from graphql.utilities import get_operation_ast
+
+from auth.viewer import Viewer
+from resolvers.compiled.compiler import ArgSite, Denial, Plan, compile_operation, kind_of
+from resolvers.compiled.selection import CURSOR, Unsupported, Walk
+from resolvers.factory import escape_like
+from resolvers.ids import decode_as
+from resolvers.paging import (
+    cursor_int,
+    cursor_moment,
+    cursor_text,
+    decode_cursor,
+    encode_cursor,
+    page_size,
+)
+
+MAX_PLANS = 512
+
+
+class Fallback(Exception):
+    """This request runs on the resolver path; `reason` says why (shown when asked)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _plain(value: Any) -> Any:
+    return getattr(value, "value", value)
+
+
+def _get(value: Any, name: str) -> Any:
+    if value is None:
+        return None
+    return value.get(name) if isinstance(value, dict) else getattr(value, name, None)
+
+
+def _factories_params(args: dict[str, Any]) -> dict[str, Any]:
+    first = page_size(args.get("first"))
+    after = decode_cursor(args.get("after"), 2, (cursor_text, cursor_int))
+    f = args.get("filter")
+    search = _get(f, "search")
+    country = _get(f, "country")
+    status = _get(f, "certificationStatus") or _get(f, "certification_status")
+    connected = _get(f, "connectedOnly") or _get(f, "connected_only")
+    return {
+        "search": f"%{escape_like(search.strip())}%" if search else None,
+        "country": country.upper() if country else None,
+        "status": _plain(status) if status else None,
+        "connected": bool(connected), "first": first, "has_after": after is not None,
+        "after_name": str(after[0]) if after else None,
+        "after_id": int(after[1]) if after else None,
+    }
+
+
+def _factory_params(args: dict[str, Any]) -> dict[str, Any]:
+    return {"id": decode_as(args["id"], "Factory")}
+
+
+def _offset_page(args: dict[str, Any]) -> dict[str, Any]:
+    start = decode_cursor(args.get("after"), 1, (cursor_int,))
+    return {"first": page_size(args.get("first")), "offset": int(start[0]) if start else 0}
+
+
+def _moment_page(args: dict[str, Any]) -> dict[str, Any]:
+    start = decode_cursor(args.get("after"), 2, (cursor_moment, cursor_int))
+    return {"first": page_size(args.get("first")), "has_after": start is not None,
+            "after_at": datetime.fromisoformat(start[0]) if start else None,
+            "after_id": int(start[1]) if start else None}
+
+
+def _status_filter(args: dict[str, Any]) -> dict[str, Any]:
+    status = args.get("status")
+    return {"status": _plain(status) if status else None}
+
+
+def _number(name: str) -> Any:
+    return lambda args: {"number": args[name].strip().upper()}
+
+
+# What each kind of field with arguments turns them into (validated as the resolvers validate).
+ARGUMENTS = {"factories": _factories_params, "factory": _factory_params,
+             "offset": _offset_page, "moment": _moment_page, "filter": _status_filter,
+             "verifyCertificate": _number("number"),
+             "verifyAuditor": _number("registrationNumber"), "auditFirms": lambda args: {}}
+
+
+@dataclass
+class CompiledReads:
+    """One per schema: plans by (document, operation name, viewer kind), and counters of how
+    requests were answered (compiled, or the reason they were not)."""
+
+    schema: GraphQLSchema
+    plans: "OrderedDict[tuple[Any, ...], Plan | Unsupported]" = field(default_factory=OrderedDict)
+    counters: Counter[str] = field(default_factory=Counter)
+
+    def plan(self, query: str, document: DocumentNode, operation_name: str | None,
+             viewer: Viewer) -> Plan:
+        key = (query, operation_name, kind_of(viewer))
+        found = self.plans.get(key)
+        if found is None:
+            found = self._build(document, operation_name, viewer)
+            self.plans[key] = found
+            if len(self.plans) > MAX_PLANS:
+                self.plans.popitem(last=False)
+        if isinstance(found, Unsupported):
+            raise Fallback(found.reason)
+        return found
+
+    def _build(self, document: DocumentNode, operation_name: str | None,
+               viewer: Viewer) -> Plan | Unsupported:
+        operation = get_operation_ast(document, operation_name)
+        if operation is None:
+            return Unsupported("no such operation")
+        fragments = {d.name.value: d for d in document.definitions
+                     if not isinstance(d, OperationDefinitionNode)}
+        try:
+            return compile_operation(self.schema, operation, fragments, viewer)  # type: ignore
+        except Unsupported as unsupported:
+            return unsupported
+
+    def parameters(self, plan: Plan, document: DocumentNode, operation_name: str | None,
+                   variables: dict[str, Any] | None, viewer: Viewer) -> list[Any]:
+        operation = get_operation_ast(document, operation_name)
+        assert operation is not None
+        coerced = get_variable_values(self.schema, operation.variable_definitions or (),
+                                      variables or {})
+        if isinstance(coerced, list):
+            raise Fallback("variables that do not coerce")
+        values: dict[str, Any] = {"uid": viewer.user_id, "org": viewer.organization_id}
+        for site in plan.sites:
+            args = get_argument_values(site.field_def, site.node, coerced)
+            try:
+                given = ARGUMENTS[site.kind](args)
+            except GraphQLError as invalid:  # the resolver path reports it, at its path
+                raise Fallback(f"invalid arguments of {site.node.name.value}") from invalid
+            values.update({f"{site.prefix}_{name}": value for name, value in given.items()})
+        return [values[name] for name in plan.params]
+
+
+async def run(conn: Any, plan: Plan, values: list[Any]) -> tuple[dict[str, Any], list[GraphQLError]]:
+    """Execute the plan on a SQLAlchemy connection; the data and the denied fields' errors."""
+    # Through SQLAlchemy's driver-level API (asyncpg's `$n` parameters as they are): its
+    # prepared-statement cache and its events, so the statement is counted like any other.
+    text = (await conn.exec_driver_sql(plan.sql, tuple(values))).scalar_one()
+    data = orjson.loads(text)
+    errors: list[GraphQLError] = []
+    _walk(data, plan.walk, [], plan, errors)
+    return data, errors
+
+
+def _walk(value: Any, walk: Walk, path: list[Any], plan: Plan,
+          errors: list[GraphQLError]) -> None:
+    """Only where the plan's Walk says: `$d` lists become errors at their paths, cursor keys
+    become cursors, in place."""
+    if value is None or not walk:
+        return
+    if type(value) is list:
+        for index, element in enumerate(value):
+            _walk(element, walk, [*path, index], plan, errors)
+        return
+    if walk.reads:
+        del value["$r"]
+    if walk.denied:
+        for n in value.pop("$d", None) or ():
+            errors.append(_denied(plan.denials[n], [*path, plan.denials[n].key]))
+    for key, child in walk.children.items():
+        if child is CURSOR:
+            found = value.get(key)
+            if found is not None:
+                value[key] = encode_cursor(found)
+        else:
+            _walk(value.get(key), child, [*path, key], plan, errors)
+
+
+def _denied(denial: Denial, path: list[Any]) -> GraphQLError:
+    """The error the field's rule raises on the resolver path, its location computed once."""
+    rule = denial.rule
+    error = GraphQLError(rule.message, path=path, extensions=dict(rule.error_extensions))
+    error.nodes, error.locations = [denial.node], denial.locations
+    return error
+
+
+__all__ = ["ArgSite", "CompiledReads", "Fallback", "run"]
