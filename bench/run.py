@@ -64,8 +64,10 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--rounds", type=int, default=1,
                    help="alternate the targets this many times (evens out a noisy machine)")
     p.add_argument("--targets", default="graphql",
-                   help="comma-separated: built-in names (graphql) or NAME=MODULE:FACTORY@PATH; "
-                        "the single-SQL limit is always measured")
+                   help="comma-separated: built-in names (graphql: our API as served; "
+                        "resolvers: with ESCP_COMPILED_READS=off) or "
+                        "NAME=MODULE:FACTORY@PATH[+VAR=VALUE...]; the single-SQL limit is "
+                        "always measured")
     p.add_argument("--workloads", default=",".join(WORKLOADS),
                    help=f"comma-separated, of: {', '.join(WORKLOADS)}")
     p.add_argument("--quiet-wait", type=float, default=120.0,
@@ -269,6 +271,20 @@ def _fmt(value: float | None, digits: int = 1) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
 
 
+def target_settings(target: servers.Target, url: str, jwt_secret: str) -> Settings:
+    """The settings the target's server reads from its environment, for the in-process count."""
+    saved = {name: os.environ.get(name) for name, _ in target.env}
+    os.environ.update(dict(target.env))
+    try:
+        return Settings(database_url=url, jwt_secret_env=jwt_secret, jwt_ttl_seconds=24 * 3600)
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 async def costs(targets: list[servers.Target], workloads: list[Workload],
                 headers: dict[str, dict[str, str]], bodies: dict[str, list[bytes]],
                 settings: Settings) -> dict[str, dict[str, measure.Cost | None]]:
@@ -276,7 +292,8 @@ async def costs(targets: list[servers.Target], workloads: list[Workload],
     for w in workloads:
         found[w.name] = {}
         for t in targets:
-            args = (t.path_for(w.name), settings, headers[w.name], bodies[w.name])
+            own = target_settings(t, settings.database_url, settings.jwt_secret)
+            args = (t.path_for(w.name), own, headers[w.name], bodies[w.name])
             found[w.name][t.name] = await (measure.single_sql_cost(*args) if t == servers.LIMIT
                                            else measure.api_cost(t.app, *args))
     return found
@@ -351,7 +368,8 @@ async def run(args: argparse.Namespace) -> int:
         "settings": {"duration_s": args.duration, "connections": args.connections,
                      "threads": args.threads, "warmup_s": args.warmup, "rounds": args.rounds,
                      "generator": loadgen.version(wrk),
-                     "targets": {t.name: {"app": t.app, "path": t.path} for t in args.targets}},
+                     "targets": {t.name: {"app": t.app, "path": t.path, "env": dict(t.env)}
+                                 for t in args.targets}},
         "workloads": {w.name: workload_report(w, runs[w.name], cost[w.name], len(bodies[w.name]))
                       for w in args.workloads},
         "rss_mb": rss,
