@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from importlib import resources
 from typing import Any
 
 import orjson
@@ -24,7 +25,8 @@ from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import ClientDisconnect, HTTPConnection, Request
 from starlette.responses import FileResponse, JSONResponse, Response
-from starlette.routing import Route, WebSocketRoute, request_response
+from starlette.routing import Mount, Route, WebSocketRoute, request_response
+from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 from strawberry import Schema
@@ -240,6 +242,10 @@ class GraphQLApp(GraphQL):
         # orjson: several times faster than json.dumps on a dashboard's large responses.
         return orjson.dumps(data)
 
+    @property
+    def graphql_ide_html(self) -> str:
+        return graphiql_page()
+
     async def render_graphql_ide(self, request: Request) -> Response:
         page = await super().render_graphql_ide(request)
         page.headers["Content-Security-Policy"] = graphiql_policy(self.graphql_ide_html,
@@ -347,19 +353,24 @@ class SecurityHeaders:
 
 
 @functools.cache
+def graphiql_page() -> str:
+    """GraphiQL's page: Strawberry's, loading its files from this package (web/graphiql,
+    served at /graphiql) instead of a CDN, so it works without internet."""
+    return (resources.files("web") / "graphiql.html").read_text(encoding="utf-8")
+
+
+@functools.cache
 def _graphiql_sources(html: str) -> str:
-    """What Strawberry's GraphiQL page loads, as policy directives: its inline script by hash,
-    the exact CDN files it loads (each also pinned by SRI in the page), inline styles (its
-    components set them), data: icons and fonts. No eval: GraphiQL 3 does not need it."""
+    """What GraphiQL's page loads, as policy directives: its inline script by hash, its files
+    from our own origin (each also pinned by SRI in the page), inline styles (its components
+    set them), data: icons and fonts. No eval: GraphiQL 3 does not need it."""
     inline = [base64.b64encode(hashlib.sha256(code.encode()).digest()).decode()
               for code in re.findall(r"<script>(.*?)</script>", html, re.S)]
-    scripts = re.findall(r'<script\b[^>]*\bsrc="(https://[^"]+)"', html)
-    styles = re.findall(r'<link\b[^>]*\bhref="(https://[^"]+)"', html)
     return "; ".join([
         "default-src 'none'",
-        "script-src " + " ".join([*(f"'sha256-{h}'" for h in inline), *scripts]),
-        "style-src 'unsafe-inline' " + " ".join(styles),
-        "img-src 'self' data:", "font-src data:",
+        "script-src 'self' " + " ".join(f"'sha256-{h}'" for h in inline),
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:", "font-src 'self' data:",
         "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'",
     ])
 
@@ -572,6 +583,7 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None, *
         Route("/documents", BodySizeLimit(request_response(upload_document), UPLOAD_BODY_LIMIT,
                                           code="DOCUMENT_TOO_LARGE"), methods=["POST"]),
         Route("/documents/{id}", download_document, methods=["GET"]),
+        Mount("/graphiql", StaticFiles(packages=[("web", "graphiql")]), name="graphiql"),
     ]
     middleware = []
     if settings.cors_origins:  # off by default: browsers then allow same-origin calls only
