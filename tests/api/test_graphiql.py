@@ -4,6 +4,8 @@ import asyncio
 import base64
 import fnmatch
 import hashlib
+import json
+import os
 import re
 import shutil
 import tempfile
@@ -14,7 +16,11 @@ from urllib.parse import urljoin
 import httpx
 import pytest
 
+from db.engine import Database
 from db.settings import Settings
+from tests.api.connection_steps import request
+from tests.api.test_subscriptions import CONNECTIONS
+from tests.helpers import PASSWORD, Cast
 from tests.served import served
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,3 +99,40 @@ async def test_the_page_renders_in_a_browser_without_internet(
     # React rendered GraphiQL: its editors and the example operations are on the page.
     assert "graphiql-editors" in page and "Loading..." not in page, page[:2000]
     assert "Directory" in page
+
+
+JS = ROOT / "tests" / "js"
+
+
+@pytest.mark.skipif(browser() is None or shutil.which("node") is None
+                    or not (JS / "node_modules" / "playwright-core").is_dir(),
+                    reason="needs a headless Chromium (apt-get install chromium), node and "
+                           "playwright-core (npm ci --prefix tests/js)")
+async def test_graphiql_signs_in_and_subscribes(database_url: str, settings: Settings,
+                                                database: Database, cast: Cast) -> None:
+    """In the browser: the login mutation, then the token in the Headers tab, which GraphiQL
+    sends in the subscription's connection_init; the event shows, every frame was text."""
+    async with served(database_url, settings) as app, \
+            httpx.AsyncClient(base_url=app.http, timeout=30) as http:
+        person = cast.people["supplier_a_user"]
+        graphiql = await asyncio.create_subprocess_exec(
+            "node", str(JS / "graphiql.mjs"), f"{app.http}/graphql", person.email, PASSWORD,
+            CONNECTIONS, "PENDING", stdout=asyncio.subprocess.PIPE,
+            env={**os.environ, "CHROMIUM": browser() or ""})
+        assert graphiql.stdout is not None
+        try:
+            async with asyncio.timeout(90):
+                lines = [await graphiql.stdout.readline() for _ in range(2)]
+                lines = [json.loads(line) if line else "(nothing)" for line in lines]
+                assert lines == [{"signedIn": True}, {"subscribed": True}], lines
+                await asyncio.sleep(0.5)  # the operation reaches its feed
+                await request(http, cast, "customer_a_user", "alpha", ["CERTIFICATION"])
+                shown = json.loads(await graphiql.stdout.readline())
+                frames = json.loads(await graphiql.stdout.readline())
+                assert await graphiql.wait() == 0
+        finally:
+            if graphiql.returncode is None:
+                graphiql.kill()
+                await graphiql.wait()
+    assert "connectionChanged" in shown["shown"] and "alpha factory" in shown["shown"], shown
+    assert frames == {"binaryFrames": 0}
