@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from importlib import resources
 from typing import Any
 
 import orjson
@@ -24,16 +25,19 @@ from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import ClientDisconnect, HTTPConnection, Request
 from starlette.responses import FileResponse, JSONResponse, Response
-from starlette.routing import Route, WebSocketRoute, request_response
+from starlette.routing import Mount, Route, WebSocketRoute, request_response
+from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 from strawberry import Schema
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
+from cross_web import HTTPException
 from strawberry.http.exceptions import (
     NonJsonMessageReceived,
     NonTextMessageReceived,
     WebSocketDisconnected,
 )
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
@@ -64,6 +68,14 @@ from resolvers.subscriptions import start_feeds
 from schema import build_schema
 from schema.extensions import UNAVAILABLE_MESSAGE
 from schema.ids import decode_as, encode_id
+from web.media import (
+    GRAPHQL_RESPONSE,
+    JSON,
+    content_type,
+    error_status,
+    is_request_error,
+    response_media_type,
+)
 
 log = logging.getLogger("escp")
 
@@ -204,14 +216,35 @@ class SocketHandler(BaseGraphQLTransportWSHandler):
 
 
 class GraphQLApp(GraphQL):
-    """Strawberry over HTTP (POST, GET for queries, GraphiQL) and graphql-transport-ws only."""
+    """Strawberry over HTTP (POST, GET for queries, GraphiQL) and graphql-transport-ws only,
+    answering in the media type the request accepts (web.media: GraphQL over HTTP)."""
 
     websocket_adapter_class = SocketAdapter
     graphql_transport_ws_handler_class = SocketHandler
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await super().__call__(scope, receive, send)
+        request = Request(scope, receive)
+        media = response_media_type(request.headers.get("accept"))
+        if media is None and not self.should_render_graphql_ide(request):
+            response: Response = json_error(
+                406, "NOT_ACCEPTABLE", f"Accept {GRAPHQL_RESPONSE} or {JSON}.")
+        else:
+            request.state.media_type = media or JSON
+            try:
+                response = await self.run(request)
+            except HTTPException as refused:
+                response = refusal(refused, request.state.media_type)
+        await response(scope, receive, send)
+
     def encode_json(self, data: object) -> bytes:
         # orjson: several times faster than json.dumps on a dashboard's large responses.
         return orjson.dumps(data)
+
+    @property
+    def graphql_ide_html(self) -> str:
+        return graphiql_page()
 
     async def render_graphql_ide(self, request: Request) -> Response:
         page = await super().render_graphql_ide(request)
@@ -219,19 +252,70 @@ class GraphQLApp(GraphQL):
                                                                   request.url)
         return page
 
+    async def get_sub_response(self, request: Request) -> Response:  # type: ignore[override]
+        sub_response = await super().get_sub_response(request)
+        sub_response.media_type = request.state.media_type
+        return sub_response
+
+    async def process_result(self, request: Request, result: Any) -> Any:
+        answer = await super().process_result(request, result)
+        if request.state.media_type == GRAPHQL_RESPONSE and is_request_error(result.data,
+                                                                              result.errors):
+            answer.pop("data", None)  # nothing ran: no data entry, and a 4xx (create_response)
+        return answer
+
     def create_response(self, response_data: Any, sub_response: Response) -> Response:
+        media = sub_response.media_type or JSON
         if is_unavailable_answer(response_data):
             # The database went away during the request: the whole request is to be sent again,
             # so the answer is a 503 like the authentication middleware's, not partial data.
             return json_error(503, "SERVICE_UNAVAILABLE", UNAVAILABLE_MESSAGE,
-                              headers={"Retry-After": "1"}, data=True)
-        return super().create_response(response_data, sub_response)
+                              headers={"Retry-After": "1"}, data=True, media=media)
+        response = super().create_response(response_data, sub_response)
+        response.headers["content-type"] = content_type(media)
+        if isinstance(response_data, dict) and "data" not in response_data:
+            response.status_code = error_status(response_data)
+        return response
+
+    async def parse_http_body(self, request: Any) -> Any:
+        parsed = await super().parse_http_body(request)
+        names = [p.operation_name for p in (parsed if isinstance(parsed, list) else [parsed])]
+        if any(not isinstance(name, str | None) for name in names):
+            # Not a well-formed request (Strawberry checks query, variables and extensions).
+            raise HTTPException(400, "The GraphQL operation's `operationName` must be a string "
+                                     "or null, if provided.")
+        return parsed
+
+    async def execute_single(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await super().execute_single(*args, **kwargs)
+        except HTTPException as refused:
+            if isinstance(refused.__cause__, InvalidOperationTypeError):
+                # GraphQL over HTTP: a mutation sent with GET is 405, not run.
+                raise HTTPException(405, "Only queries may be sent with GET; send mutations "
+                                         "with POST.") from refused.__cause__
+            raise
 
     async def get_context(self, request: Any, response: Any) -> Context:
         state = request.app.state
         return Context(database=state.database, settings=state.settings,
                        viewer=viewer_of(request), request=request, response=response,
                        services=state.services)
+
+
+def refusal(refused: HTTPException, media: str) -> Response:
+    """Strawberry's plain-text refusals as GraphQL errors with a code, in the request's media
+    type. An operationName that names no operation is a request error like a validation one
+    (200 in application/json, 400 in application/graphql-response+json)."""
+    if isinstance(refused.__cause__, CannotGetOperationTypeError):
+        status = 400 if media == GRAPHQL_RESPONSE else 200
+        return json_error(status, "OPERATION_RESOLUTION_FAILURE", refused.reason, data=True,
+                          media=media)
+    if refused.status_code == 405:
+        return json_error(405, "METHOD_NOT_ALLOWED", refused.reason, media=media,
+                          headers={"Allow": "POST"})
+    code = "NOT_FOUND" if refused.status_code == 404 else "BAD_REQUEST"
+    return json_error(refused.status_code, code, refused.reason, media=media)
 
 
 # ---------------------------------------------------------------- security headers
@@ -269,19 +353,24 @@ class SecurityHeaders:
 
 
 @functools.cache
+def graphiql_page() -> str:
+    """GraphiQL's page: Strawberry's, loading its files from this package (web/graphiql,
+    served at /graphiql) instead of a CDN, so it works without internet."""
+    return (resources.files("web") / "graphiql.html").read_text(encoding="utf-8")
+
+
+@functools.cache
 def _graphiql_sources(html: str) -> str:
-    """What Strawberry's GraphiQL page loads, as policy directives: its inline script by hash,
-    the exact CDN files it loads (each also pinned by SRI in the page), inline styles (its
-    components set them), data: icons and fonts. No eval: GraphiQL 3 does not need it."""
+    """What GraphiQL's page loads, as policy directives: its inline script by hash, its files
+    from our own origin (each also pinned by SRI in the page), inline styles (its components
+    set them), data: icons and fonts. No eval: GraphiQL 3 does not need it."""
     inline = [base64.b64encode(hashlib.sha256(code.encode()).digest()).decode()
               for code in re.findall(r"<script>(.*?)</script>", html, re.S)]
-    scripts = re.findall(r'<script\b[^>]*\bsrc="(https://[^"]+)"', html)
-    styles = re.findall(r'<link\b[^>]*\bhref="(https://[^"]+)"', html)
     return "; ".join([
         "default-src 'none'",
-        "script-src " + " ".join([*(f"'sha256-{h}'" for h in inline), *scripts]),
-        "style-src 'unsafe-inline' " + " ".join(styles),
-        "img-src 'self' data:", "font-src data:",
+        "script-src 'self' " + " ".join(f"'sha256-{h}'" for h in inline),
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:", "font-src 'self' data:",
         "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'",
     ])
 
@@ -296,12 +385,12 @@ def graphiql_policy(html: str, url: Any) -> str:
 
 
 def json_error(status: int, code: str, message: str, headers: dict[str, str] | None = None,
-               data: bool = False) -> JSONResponse:
-    """The error body of our non-GraphQL routes, shaped like a GraphQL error (with
-    `"data": null` when it answers a GraphQL request)."""
-    body: dict[str, Any] = {"data": None} if data else {}
+               data: bool = False, media: str = JSON) -> JSONResponse:
+    """An error body shaped like a GraphQL error, with `"data": null` when it answers a GraphQL
+    request in application/json (application/graphql-response+json has no data entry then)."""
+    body: dict[str, Any] = {"data": None} if data and media == JSON else {}
     body["errors"] = [{"message": message, "extensions": {"code": code}}]
-    return JSONResponse(body, status_code=status, headers=headers)
+    return JSONResponse(body, status_code=status, headers=headers, media_type=content_type(media))
 
 
 def is_unavailable_answer(response_data: Any) -> bool:
@@ -494,6 +583,7 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None, *
         Route("/documents", BodySizeLimit(request_response(upload_document), UPLOAD_BODY_LIMIT,
                                           code="DOCUMENT_TOO_LARGE"), methods=["POST"]),
         Route("/documents/{id}", download_document, methods=["GET"]),
+        Mount("/graphiql", StaticFiles(packages=[("web", "graphiql")]), name="graphiql"),
     ]
     middleware = []
     if settings.cors_origins:  # off by default: browsers then allow same-origin calls only
