@@ -217,6 +217,12 @@ class GraphQLApp(GraphQL):
         # orjson: several times faster than json.dumps on a dashboard's large responses.
         return orjson.dumps(data)
 
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # A GET with a persisted query's hash (Apollo's useGETForHashedQueries) has no `query`
+        # and accepts */*: an operation, not a browser asking for GraphiQL.
+        return ("extensions" not in request.query_params
+                and super().should_render_graphql_ide(request))
+
     async def render_graphql_ide(self, request: Request) -> Response:
         page = await super().render_graphql_ide(request)
         page.headers["Content-Security-Policy"] = graphiql_policy(self.graphql_ide_html,

@@ -78,7 +78,8 @@ class RequestTelemetry:
         HTTP_LATENCY.labels(route, scope["method"]).observe(seconds)
         viewer = getattr(scope.get("user"), "viewer", None)
         # The path only: a download link's query is its credential.
-        log.info("%s %s %d", scope["method"], scope["path"], status, extra={"request": {
+        log.info("%s %s %d", scope["method"], scope["path"], status, extra={
+            "request_id": info.request_id, "request": {
             "method": scope["method"], "path": scope["path"], "status": status,
             "duration_ms": round(seconds * 1000, 1), "operation": info.operation,
             "operation_type": info.operation_type, "outcome": info.outcome,

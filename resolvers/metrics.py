@@ -27,6 +27,8 @@ from db.engine import Database
 from db.outbox import Notification
 
 MULTIPROCESS = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+if MULTIPROCESS:  # each metric below opens its file there at once
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
 # Request latencies: a dashboard page takes tens of milliseconds, a sign-in hundreds.
 LATENCY_BUCKETS = (.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10)
 

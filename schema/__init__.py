@@ -55,6 +55,11 @@ class Schema(strawberry.Schema):
             query = self.documents.resolve(query, operation_extensions)
         except GraphQLError as refused:
             result = ExecutionResult(data=None, errors=[refused])
+            if refused.extensions.get("code") == "PERSISTED_QUERY_NOT_FOUND":
+                # Apollo's answer: no cache may keep it (a GET's answer changes once known).
+                response = getattr(context_value, "response", None)
+                if response is not None:
+                    response.headers["Cache-Control"] = "private, no-cache, must-revalidate"
         else:
             result = await super().execute(query, variable_values, context_value, root_value,
                                            operation_name, allowed_operation_types,
