@@ -494,8 +494,9 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None, *
     if settings.cors_origins:  # off by default: browsers then allow same-origin calls only
         middleware.append(Middleware(
             CORSMiddleware, allow_origins=list(settings.cors_origins),
-            allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type"],
-            expose_headers=["Retry-After", "WWW-Authenticate"], max_age=600))
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+            expose_headers=["Retry-After", "WWW-Authenticate", "X-Request-ID"], max_age=600))
     # Inside CORS: its 401 and 503 answers carry the CORS headers a browser app needs to read them.
     middleware.append(
         Middleware(AuthenticationMiddleware, backend=TokenBackend(), on_error=unauthenticated))

@@ -6,6 +6,8 @@ for every worker of a host) and each worker writes its values there and whicheve
 a scrape reports the sum (gauges as their modes below say). Labels take bounded values only:
 operation names are capped (operation_label), codes and reasons are ours.
 """
+import asyncio
+import logging
 import os
 import re
 from typing import Any
@@ -25,6 +27,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.engine import Database
 from db.outbox import Notification
+
+log = logging.getLogger(__name__)
 
 MULTIPROCESS = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
 if MULTIPROCESS:  # each metric below opens its file there at once
@@ -98,10 +102,14 @@ def watch_pool(engine: AsyncEngine) -> None:
 
 
 async def exposition(database: Database) -> tuple[bytes, str]:
-    """The text a scrape gets, and its content type."""
-    async with database.read() as conn:
-        OUTBOX_BACKLOG.set((await conn.execute(
-            select(func.count()).where(Notification.sent_at.is_(None)))).scalar_one())
+    """The text a scrape gets, and its content type. While the database cannot answer, the
+    backlog keeps its last value: the other metrics matter most then."""
+    try:
+        async with asyncio.timeout(2), database.read() as conn:
+            OUTBOX_BACKLOG.set((await conn.execute(
+                select(func.count()).where(Notification.sent_at.is_(None)))).scalar_one())
+    except Exception:
+        log.warning("metrics: the outbox backlog could not be read", exc_info=True)
     registry: Any = REGISTRY
     if MULTIPROCESS:
         registry = CollectorRegistry()

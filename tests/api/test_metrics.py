@@ -5,11 +5,13 @@ scrape after the traffic with one before it."""
 from collections.abc import Callable
 
 import httpx
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
-from db.engine import Database
+from db.engine import Database, make_engine
 from db.outbox import Notification
+from resolvers.metrics import exposition
 from tests.api.connection_steps import REQUEST
 from tests.api.test_accounts import LOGIN
 from tests.helpers import PASSWORD, Cast, WatchedHasher, gql
@@ -121,3 +123,15 @@ async def test_a_client_chosen_operation_name_cannot_grow_the_labels_without_end
              if name == "escp_graphql_operations_total"}
     assert len(names) <= metrics.MAX_OPERATION_NAMES + 2  # with "anonymous" and "other"
     assert "other" in names
+
+
+async def test_a_scrape_answers_while_the_database_cannot(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """An outage is when metrics matter most: the backlog keeps its last value."""
+    gone = Database(make_engine("postgresql://nobody@127.0.0.1:1/none"))
+    try:
+        body, content_type = await exposition(gone)
+    finally:
+        await gone.dispose()
+    assert b"escp_outbox_backlog" in body and content_type.startswith("text/plain")
+    assert "the outbox backlog could not be read" in caplog.text

@@ -1,5 +1,6 @@
 """One log line per request: its id (the client's X-Request-ID or a new one, returned), the
 operation, the viewer's organization id, duration and outcome; never an email or a token."""
+import dataclasses
 import io
 import json
 import logging
@@ -88,6 +89,20 @@ async def test_an_internal_error_is_logged_with_the_request_id(
     assert record.request_id == "trace-me"
     assert json.loads(JsonFormatter().format(record))["request_id"] == "trace-me"
     assert current_request_id.get() is None  # reset once the request ended
+
+
+async def test_a_browser_app_may_send_and_read_the_request_id(settings: Settings) -> None:
+    origin = "https://app.example.com"
+    app = create_app(dataclasses.replace(settings, cors_origins=(origin,)), send_outbox=False)
+    async with serving(app) as client:
+        preflight = await client.options("/graphql", headers={
+            "Origin": origin, "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type, x-request-id"})
+        assert preflight.status_code == 200
+        answer = await client.post("/graphql", json={"query": "{ __typename }"},
+                                   headers={"Origin": origin, "X-Request-ID": "from-the-app"})
+    assert answer.headers["X-Request-ID"] == "from-the-app"
+    assert "x-request-id" in answer.headers["access-control-expose-headers"].lower()
 
 
 def test_json_lines_are_one_line_each_with_the_trace_inside() -> None:
