@@ -19,7 +19,7 @@ from tests.helpers import PASSWORD, Cast, WatchedHasher, gql
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 DIRECTORY = "query Directory { factories(first: 5) { nodes { id name } } }"
-UNSUPPORTED = "query Mine { viewer { user { id } } }"
+UNSUPPORTED = "query Mine { factories(first: 1) @include(if: true) { totalCount } }"
 
 
 async def scrape(client: httpx.AsyncClient) -> Samples:
@@ -83,6 +83,8 @@ async def test_a_scrape_after_traffic_counts_operations_errors_reads_and_sign_in
     assert grew(before, after, "escp_graphql_errors_total", code="TOO_MANY_ATTEMPTS") == 1
     # which path answered the queries
     assert grew(before, after, "escp_graphql_reads_total", path="compiled", reason="") == 2
+    assert grew(before, after, "escp_graphql_reads_total", path="resolver",
+                reason="directives (@skip/@include)") == 1
     assert (total(after, "escp_graphql_reads_total", path="resolver")
             - total(before, "escp_graphql_reads_total", path="resolver")) == 1
     # sign-ins, HTTP requests by route and status
