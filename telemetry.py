@@ -24,6 +24,7 @@ REQUEST_ID_HEADER = "X-Request-ID"
 # A client's id is kept when it is a plain token (a proxy's or a client's uuid); anything else
 # (too long, spaces, quotes, newlines) is replaced, so no client can forge a log line.
 _CLIENT_ID = re.compile(r"[A-Za-z0-9._:+=/-]{1,128}")
+QUIET_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})
 current_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "escp_request_id", default=None)
 
@@ -78,7 +79,9 @@ class RequestTelemetry:
         HTTP_LATENCY.labels(route, scope["method"]).observe(seconds)
         viewer = getattr(scope.get("user"), "viewer", None)
         # The path only: a download link's query is its credential.
-        log.info("%s %s %d", scope["method"], scope["path"], status, extra={
+        # Probes and scrapes come every few seconds: their lines only at DEBUG.
+        level = logging.DEBUG if route in QUIET_ROUTES and status < 400 else logging.INFO
+        log.log(level, "%s %s %d", scope["method"], scope["path"], status, extra={
             "request_id": info.request_id, "request": {
             "method": scope["method"], "path": scope["path"], "status": status,
             "duration_ms": round(seconds * 1000, 1), "operation": info.operation,

@@ -105,6 +105,16 @@ async def test_a_browser_app_may_send_and_read_the_request_id(settings: Settings
     assert "x-request-id" in answer.headers["access-control-expose-headers"].lower()
 
 
+async def test_probes_and_scrapes_are_logged_at_debug_only(
+        client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="escp.request")
+    for path in ("/healthz", "/readyz", "/metrics", "/graphql?query={__typename}"):
+        await client.get(path, headers={"Accept": "application/json"})
+    assert [(r.levelname, r.request["path"]) for r in request_lines(caplog)] == [
+        ("DEBUG", "/healthz"), ("DEBUG", "/readyz"), ("DEBUG", "/metrics"),
+        ("INFO", "/graphql")]
+
+
 def test_json_lines_are_one_line_each_with_the_trace_inside() -> None:
     try:
         raise ValueError("boom\nsecond line")
