@@ -77,18 +77,19 @@ class RequestTelemetry:
         route = getattr(scope.get("route"), "path", "unmatched")
         HTTP_REQUESTS.labels(route, scope["method"], str(status)).inc()
         HTTP_LATENCY.labels(route, scope["method"]).observe(seconds)
-        viewer = getattr(scope.get("user"), "viewer", None)
-        # The path only: a download link's query is its credential.
         # Probes and scrapes come every few seconds: their lines only at DEBUG.
         level = logging.DEBUG if route in QUIET_ROUTES and status < 400 else logging.INFO
+        if not log.isEnabledFor(level):
+            return
+        viewer = getattr(scope.get("user"), "viewer", None)
+        # The path only: a download link's query is its credential.
         log.log(level, "%s %s %d", scope["method"], scope["path"], status, extra={
             "request_id": info.request_id, "request": {
-            "method": scope["method"], "path": scope["path"], "status": status,
-            "duration_ms": round(seconds * 1000, 1), "operation": info.operation,
-            "operation_type": info.operation_type, "outcome": info.outcome,
-            "error_codes": info.error_codes or None,
-            "organization_id": getattr(viewer, "organization_id", None),
-        }})
+                "method": scope["method"], "path": scope["path"], "status": status,
+                "duration_ms": round(seconds * 1000, 1), "operation": info.operation,
+                "operation_type": info.operation_type, "outcome": info.outcome,
+                "error_codes": info.error_codes or None,
+                "organization_id": getattr(viewer, "organization_id", None)}})
 
 
 async def metrics(request: Request) -> Response:

@@ -93,8 +93,8 @@ def build_schema(settings: Settings | None = None,
                  queries: tuple[type, ...] = QUERIES) -> strawberry.Schema:
     """The schema; `queries` lets a test add a root type of its own to the real assembly."""
     settings = settings or Settings()
-    exts: list = [observability.OperationTelemetry, extensions.MaskInternalErrors, extensions.AccessLog,
-                  extensions.SubscriptionsOverSockets,
+    exts: list = [observability.OperationTelemetry, extensions.MaskInternalErrors,
+                  extensions.AccessLog, extensions.SubscriptionsOverSockets,
                   *extensions.security_extensions(settings.max_query_cost), *extensions.caches()]
     if not settings.introspection:
         exts.append(DisableIntrospection)

@@ -41,7 +41,7 @@ class OperationTelemetry(SchemaExtension):
             info.operation = context.operation_name
             try:
                 info.operation_type = context.operation_type.value
-            except Exception:  # no such operation: validation says so
+            except RuntimeError:  # no such operation: validation says so
                 info.operation_type = None
         yield
 

@@ -13,10 +13,10 @@ import pytest
 from app import create_app
 from db.settings import Settings
 from schema import QUERIES, build_schema
+from telemetry import JsonFormatter, TextFormatter, WithRequestId, current_request_id
 from tests.api.test_accounts import LOGIN
 from tests.api.test_security import BrokenQuery, serving
 from tests.helpers import PASSWORD, Cast, WatchedHasher
-from telemetry import JsonFormatter, TextFormatter, WithRequestId, current_request_id
 
 DIRECTORY = "query Directory { factories(first: 5) { nodes { id name } } }"
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
@@ -29,9 +29,9 @@ def request_lines(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
 async def test_a_request_line_names_operation_organization_outcome_and_the_id_returned(
         client: httpx.AsyncClient, cast: Cast, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="escp.request")
-    response = await client.post("/graphql", json={"query": DIRECTORY},
-                                 headers={"Authorization": f"Bearer {cast.token('customer_a_user')}",
-                                          "X-Request-ID": "edge-7f3a.42"})
+    token = cast.token("customer_a_user")
+    response = await client.post("/graphql", json={"query": DIRECTORY}, headers={
+        "Authorization": f"Bearer {token}", "X-Request-ID": "edge-7f3a.42"})
     assert response.status_code == 200
     assert response.headers["X-Request-ID"] == "edge-7f3a.42"
     [record] = request_lines(caplog)
