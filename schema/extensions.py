@@ -12,6 +12,7 @@ from strawberry.extensions import MaxTokensLimiter, ParserCache, SchemaExtension
 from db.engine import is_unavailable
 from resolvers.access_log import record_reads
 from resolvers.compiled.run import CompiledReads, Fallback, run
+from resolvers.metrics import READS
 from schema.limits import MAX_ALIASES, MAX_DEPTH, RequestLimits, ValidatedAfterLimits
 
 log = logging.getLogger("escp.graphql")
@@ -158,11 +159,11 @@ class CompiledReadPath(SchemaExtension):
             return self._fall_back("the compiled statement failed")
         context.result = GraphQLExecutionResult(data=data, errors=errors or None)
         self.outcome = "compiled"
-        self.reads.counters["compiled"] += 1
+        READS.labels("compiled", "").inc()
 
     def _fall_back(self, reason: str) -> None:
         self.outcome = reason
-        self.reads.counters[f"resolver: {reason}"] += 1
+        READS.labels("resolver", reason).inc()
 
     def get_results(self) -> dict[str, Any]:
         asked = self.execution_context.operation_extensions or {}

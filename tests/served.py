@@ -43,12 +43,14 @@ class Served:
 
 @asynccontextmanager
 async def served(database_url: str, settings: Settings, *, workers: int = 1,
-                 sweep_seconds: float = 3600) -> AsyncIterator[Served]:
-    """`uvicorn app:create_app` on a free port, ready when /readyz answers 200."""
+                 sweep_seconds: float = 3600,
+                 env: dict[str, str] | None = None) -> AsyncIterator[Served]:
+    """`uvicorn app:create_app` on a free port, ready when /readyz answers 200; `env` adds
+    variables of its own."""
     port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "ESCP_JWT_SECRET": settings.jwt_secret,
            "ESCP_DATA_DIR": str(settings.data_dir),
-           "ESCP_EXPIRY_SWEEP_SECONDS": str(sweep_seconds)}
+           "ESCP_EXPIRY_SWEEP_SECONDS": str(sweep_seconds), **(env or {})}
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "app:create_app", "--factory", "--host", "127.0.0.1",
          "--port", str(port), "--workers", str(workers), "--log-level", "warning",
