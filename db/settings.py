@@ -91,6 +91,8 @@ class Settings:
     data_dir: Path = field(
         default_factory=lambda: Path(_raw("ESCP_DATA_DIR") or ".escp").resolve()
     )
+    # Where documents were kept on disk before they went into the database; `escp migrate` (and
+    # `escp serve`) move what is left there into it.
     documents_dir_env: str | None = field(default_factory=lambda: _raw("ESCP_DOCUMENTS_DIR"))
     jwt_secret_env: str | None = field(default_factory=lambda: _raw("ESCP_JWT_SECRET"))
     jwt_ttl_seconds: int = field(default_factory=lambda: env_int("ESCP_JWT_TTL_SECONDS", 3600))
