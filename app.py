@@ -57,7 +57,7 @@ from resolvers.document import (
     record_upload,
 )
 from resolvers.access_log import ReadsBuffer
-from resolvers.document_store import read_chunks
+from resolvers.document_store import document_store
 from resolvers.document_upload import UPLOAD_BODY_LIMIT, receive_upload
 from resolvers.events import EventHub
 from resolvers.expiry import sweep_forever
@@ -361,7 +361,7 @@ async def upload_document(request: Request) -> JSONResponse:
     try:
         received = await receive_upload(request.headers.get("content-type"), request.stream(),
                                         incoming_dir(state.settings))
-        row = await record_upload(state.database, viewer, received)
+        row = await record_upload(state.database, state.documents, viewer, received)
     except DocumentRefused as refused:
         return json_error(refused.status, refused.code, refused.message)
     return JSONResponse({"id": encode_id("Document", row.id), "sha256": row.sha256,
@@ -381,7 +381,7 @@ async def download_document(request: Request) -> Response:
     if check is not LinkCheck.VALID:
         return json_error(403, "INVALID_SIGNATURE", "This download link is not valid.")
     try:
-        row = await document_for_download(state.database, document_id)
+        row = await document_for_download(state.database, state.documents, document_id)
     except DocumentRefused as refused:
         return json_error(refused.status, refused.code, refused.message)
     # Always an attachment, never sniffed: an uploaded file must not render as a page of ours.
@@ -390,7 +390,7 @@ async def download_document(request: Request) -> Response:
                "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"}
     if request.method == "HEAD":
         return Response(headers=headers, media_type=row.content_type)
-    return StreamingResponse(read_chunks(state.database, row.sha256, row.size_bytes),
+    return StreamingResponse(state.documents.read(state.database, row.sha256, row.size_bytes),
                              media_type=row.content_type, headers=headers)
 
 
@@ -484,6 +484,7 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None, *
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.settings = settings
+        app.state.documents = document_store(settings)
         app.state.database = Database(make_engine(settings.database_url))  # type: ignore[arg-type]
         app.state.services = {}
         app.state.sockets = OpenSockets(settings.max_sockets_per_user)
@@ -560,12 +561,13 @@ async def move_documents(url: str, settings: Settings) -> None:
 
     database = Database(make_engine(url, pool_size=1))
     try:
-        moved = await move_from_disk(database, settings.documents_dir)
+        moved = await move_from_disk(database, document_store(settings), settings.documents_dir)
     finally:
         await database.dispose()
     if moved.moved or moved.present:
-        log.info("moved %s document files from %s into the database (%s were stored already)",
-                 moved.moved + moved.present, settings.documents_dir, moved.present)
+        log.info("moved %s document files from %s into the %s store (%s were stored already)",
+                 moved.moved + moved.present, settings.documents_dir, settings.document_store,
+                 moved.present)
     if moved.refused:
         log.warning("%s document files in %s do not match their names and were left there",
                     len(moved.refused), settings.documents_dir)

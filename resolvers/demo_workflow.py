@@ -2,7 +2,6 @@
 through the API's own resolver functions, by the user who does each step in reality (so the
 demo obeys every rule the API does), with the documents a real story leaves behind."""
 import hashlib
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -33,7 +32,7 @@ from resolvers.audit import (
 )
 from resolvers.certificate import set_certificate_status
 from resolvers.corrective_action import ActionDraft, submit_corrective_action_plan
-from resolvers.document_store import store
+from resolvers.document_store import document_store
 from resolvers.environment import (
     Figures,
     submit_environmental_assessment,
@@ -99,7 +98,7 @@ async def _reported(session: AsyncSession, settings: Settings, application: Appl
     """The audit fee paid and the report submitted, with its document."""
     await record_payment(session, who.desk, await _fee(session, application.id, FeeKind.AUDIT),
                          f"DEMO-AUDIT-{audit.id}")
-    report = await _document(session, who.desk, f"audit-report-{audit.id}.pdf",
+    report = await _document(session, settings, who.desk, f"audit-report-{audit.id}.pdf",
                              f"Audit report {audit.id}")
     await submit_audit_report(session, who.desk, AuditReport(audit.id, today(), findings,
                                                              report))
@@ -112,7 +111,7 @@ async def _plan_submitted(session: AsyncSession, settings: Settings, audit: Audi
                                       .order_by(Finding.id))).all()
     drafts = [ActionDraft(f.id, f"Fix {f.clause}: {f.category.lower()}",
                           today() + timedelta(days=30), True, None,
-                          [await _document(session, who.supplier,
+                          [await _document(session, settings, who.supplier,
                                            f"evidence-{f.id}.pdf", f"Evidence for {f.clause}")])
               for f in findings]
     await submit_corrective_action_plan(session, who.supplier, audit.id, drafts, today())
@@ -212,7 +211,7 @@ async def _cancelled_visit(session: AsyncSession, application: Application,
 async def _assessment(session: AsyncSession, settings: Settings, factory: Factory,
                       who: Parties) -> None:
     year = today().year - 1
-    report = await _document(session, who.supplier,
+    report = await _document(session, settings, who.supplier,
                              f"environment-{year}.pdf", f"Environmental assessment {year}")
     row = await submit_environmental_assessment(
         session, who.supplier, factory.id, year,
@@ -221,16 +220,12 @@ async def _assessment(session: AsyncSession, settings: Settings, factory: Factor
     await verify_environmental_assessment(session, who.admin, row.id)
 
 
-async def _one(chunk: bytes) -> AsyncIterator[bytes]:
-    yield chunk
-
-
-async def _document(session: AsyncSession, owner: Viewer, filename: str,
+async def _document(session: AsyncSession, settings: Settings, owner: Viewer, filename: str,
                     title: str) -> int:
     """A small PDF uploaded by `owner`'s organization, stored like any upload."""
     content = f"%PDF-1.4\n% ESCP Connect demo: {title}\n%%EOF\n".encode()
     digest = hashlib.sha256(content).hexdigest()
-    await store(session, digest, len(content), _one(content))
+    await document_store(settings).save(session, digest, len(content), content)
     document = Document(organization_id=owner.organization_id, uploaded_by_id=owner.user_id,
                         filename=filename, content_type="application/pdf",
                         size_bytes=len(content), sha256=digest)

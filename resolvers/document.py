@@ -22,7 +22,7 @@ from auth.viewer import Viewer
 from db import Document
 from db.engine import Database
 from db.settings import Settings
-from resolvers.document_store import file_chunks, is_stored, store
+from resolvers.document_store import DocumentStore
 from resolvers.errors import not_found
 from resolvers.ids import encode_id
 
@@ -106,7 +106,8 @@ class Received:
     sha256: str
 
 
-async def record_upload(database: Database, viewer: Viewer, received: Received) -> Any:
+async def record_upload(database: Database, documents: DocumentStore, viewer: Viewer,
+                        received: Received) -> Any:
     """Store the bytes (unless the same content is stored already) and write the row, in one
     transaction: a row never points at bytes that are not there. The spool file goes either way.
     """
@@ -117,21 +118,21 @@ async def record_upload(database: Database, viewer: Viewer, received: Received) 
     ).returning(*Document.__table__.c)
     try:
         async with database.unit_of_work() as session:
-            await store(session, received.sha256, received.size_bytes,
-                        file_chunks(received.path))
+            await documents.save(session, received.sha256, received.size_bytes, received.path)
             return (await session.execute(statement)).one()
     finally:
         received.path.unlink(missing_ok=True)
 
 
-async def document_for_download(database: Database, document_id: int) -> Any:
+async def document_for_download(database: Database, documents: DocumentStore,
+                                document_id: int) -> Any:
     """The row of a document whose link was already checked, once its content is known stored."""
     async with database.read() as conn:
         row = (await conn.execute(select(*Document.__table__.c)
                                   .where(Document.id == document_id))).first()
     if row is None:
         raise DocumentRefused(404, "NOT_FOUND", "No document with that id.")
-    if not await is_stored(database, row.sha256):
+    if not await documents.has(database, row.sha256):
         # Uploaded before the store, on a host whose `escp migrate` has not moved it yet.
         log.error("document %s: content %s is not in the store", row.id, row.sha256)
         raise DocumentRefused(500, "DOCUMENT_UNAVAILABLE", "The document's content is missing.")

@@ -13,6 +13,7 @@ import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from sqlalchemy import insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -21,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db import DocumentChunk, DocumentContent
 from db.document import MAX_DOCUMENT_BYTES
 from db.engine import Database
+from db.settings import Settings
 
 log = logging.getLogger("escp.documents")
 
@@ -30,6 +32,49 @@ SHA256 = re.compile(r"[0-9a-f]{64}")
 
 class ContentMismatch(Exception):
     """The bytes do not hash to, or do not have the size of, the content they claim to be."""
+
+
+class DocumentStore(Protocol):
+    """Where document contents live, by sha256: PostgreSQL (here) or S3 (resolvers.object_store)."""
+
+    async def save(self, session: AsyncSession, sha256: str, size: int,
+                   source: Path | bytes) -> bool:
+        """Store a content (a spool file, or a few bytes) unless it is stored already; True if
+        it was new. Called in the transaction that writes the content's `documents` row."""
+
+    async def has(self, database: Database, sha256: str) -> bool: ...
+
+    def read(self, database: Database, sha256: str, size: int) -> AsyncIterator[bytes]:
+        """The content's bytes, a bounded chunk at a time."""
+
+
+class PostgresStore:
+    """The default store: chunks in the database, written in the upload's own transaction."""
+
+    async def save(self, session: AsyncSession, sha256: str, size: int,
+                   source: Path | bytes) -> bool:
+        chunks = file_chunks(source) if isinstance(source, Path) else _pieces(source)
+        return await store(session, sha256, size, chunks)
+
+    async def has(self, database: Database, sha256: str) -> bool:
+        return await is_stored(database, sha256)
+
+    def read(self, database: Database, sha256: str, size: int) -> AsyncIterator[bytes]:
+        return read_chunks(database, sha256, size)
+
+
+def document_store(settings: Settings) -> DocumentStore:
+    """The store ESCP_DOCUMENT_STORE names (checked when the settings were read)."""
+    if settings.document_store == "s3":
+        from resolvers.object_store import ObjectStore
+
+        return ObjectStore(settings)
+    return PostgresStore()
+
+
+async def _pieces(content: bytes) -> AsyncIterator[bytes]:
+    for start in range(0, len(content), CHUNK_BYTES):
+        yield content[start:start + CHUNK_BYTES]
 
 
 async def store(session: AsyncSession, sha256: str, size: int,
@@ -64,12 +109,11 @@ async def file_chunks(path: Path) -> AsyncIterator[bytes]:
         f.close()
 
 
-async def hash_checked(chunks: AsyncIterator[bytes], sha256: str) -> AsyncIterator[bytes]:
-    """The chunks as they come; ContentMismatch at the end if they do not hash to `sha256`."""
+async def check_hash(path: Path, sha256: str) -> None:
+    """ContentMismatch unless the file's bytes hash to `sha256` (read a chunk at a time)."""
     digest = hashlib.sha256()
-    async for chunk in chunks:
+    async for chunk in file_chunks(path):
         digest.update(chunk)
-        yield chunk
     if digest.hexdigest() != sha256:
         raise ContentMismatch(f"the bytes hash to {digest.hexdigest()}, not {sha256}")
 
@@ -107,9 +151,9 @@ class Moved:
     refused: list[Path] = field(default_factory=list)  # damaged: left where they are
 
 
-async def move_from_disk(database: Database, directory: Path) -> Moved:
-    """Move the files the store kept on this host's disk (`ab/abcdef…`, by sha256) into the
-    database, each in a transaction of its own, and remove each file once its bytes are stored.
+async def move_from_disk(database: Database, target: DocumentStore, directory: Path) -> Moved:
+    """Move the files the old store kept on this host's disk (`ab/abcdef…`, by sha256) into
+    `target`, each in a transaction of its own, and remove each file once its bytes are stored.
 
     Idempotent: a content stored already is not written again, and a run that stops half-way
     leaves the files not moved yet for the next run. A file whose bytes do not hash to its name
@@ -121,7 +165,7 @@ async def move_from_disk(database: Database, directory: Path) -> Moved:
                 path.parent.name == path.name[:2]):
             continue  # not a stored content: leftover spool files, anything else
         try:
-            new = await _move_one(database, path)
+            new = await _move_one(database, target, path)
         except ContentMismatch as mismatch:
             log.warning("document file %s not moved: %s", path, mismatch)
             result.refused.append(path)
@@ -132,12 +176,13 @@ async def move_from_disk(database: Database, directory: Path) -> Moved:
     return result
 
 
-async def _move_one(database: Database, path: Path) -> bool:
+async def _move_one(database: Database, target: DocumentStore, path: Path) -> bool:
     size = path.stat().st_size
     if size > MAX_DOCUMENT_BYTES:
         raise ContentMismatch(f"{size} bytes is more than a document may have")
+    await check_hash(path, path.name)
     async with database.unit_of_work() as session:
-        return await store(session, path.name, size, hash_checked(file_chunks(path), path.name))
+        return await target.save(session, path.name, size, path)
 
 
 def _remove_if_empty(directory: Path) -> None:

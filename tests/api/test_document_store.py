@@ -17,7 +17,7 @@ from db import Document
 from db.document import MAX_DOCUMENT_BYTES
 from db.engine import Database
 from db.settings import Settings
-from resolvers.document_store import CHUNK_BYTES, Moved, move_from_disk
+from resolvers.document_store import CHUNK_BYTES, Moved, PostgresStore, move_from_disk
 from schema.document import download_path
 from tests.api.test_documents import refused, send_streamed, spooled, stored
 from tests.given import PDF, pk, uploaded
@@ -179,7 +179,7 @@ async def test_files_on_disk_move_into_the_store_once_and_damaged_ones_stay(
     refused(await client.get(download_path(settings, document_id)), 500, "DOCUMENT_UNAVAILABLE")
 
     # when they are moved
-    first = await move_from_disk(database, tmp_path)
+    first = await move_from_disk(database, PostgresStore(), tmp_path)
 
     # then the two good ones are in the store and gone from disk, the others are left alone
     assert first == Moved(moved=1, present=1, refused=[damaged])
@@ -194,11 +194,11 @@ async def test_files_on_disk_move_into_the_store_once_and_damaged_ones_stay(
 
     # and moving again changes nothing
     before = await stored(database)
-    assert await move_from_disk(database, tmp_path) == Moved(refused=[damaged])
+    assert await move_from_disk(database, PostgresStore(), tmp_path) == Moved(refused=[damaged])
     assert await stored(database) == before
 
 
 async def test_moving_from_a_directory_that_is_not_there_does_nothing(
         database: Database, tmp_path: Path) -> None:
-    assert await move_from_disk(database, tmp_path / "none") == Moved()
+    assert await move_from_disk(database, PostgresStore(), tmp_path / "none") == Moved()
     assert await stored(database) == {}
