@@ -562,6 +562,9 @@ async def move_documents(url: str, settings: Settings) -> None:
     database = Database(make_engine(url, pool_size=1))
     try:
         moved = await move_from_disk(database, document_store(settings), settings.documents_dir)
+    except DocumentRefused as refused:  # the bucket cannot be reached: serve anyway, move later
+        log.warning("documents on disk not moved (%s); run `escp migrate` again", refused.message)
+        return
     finally:
         await database.dispose()
     if moved.moved or moved.present:

@@ -4,7 +4,8 @@ Content is addressed by its sha256: `document_contents` says a content is stored
 written in the same transaction as its chunks), `document_chunks` holds its bytes in numbered
 chunks of at most resolvers.document_store.CHUNK_BYTES, so no statement moves a whole file.
 `documents.sha256` has no foreign key to the contents: documents uploaded before the store
-existed keep their rows while their bytes wait on a host's disk for `escp migrate` to move them.
+existed keep their rows while their bytes wait on a host's disk for `escp migrate` to move them,
+and with ESCP_DOCUMENT_STORE=s3 the bytes are objects in a bucket (these two tables stay empty).
 """
 from datetime import datetime
 

@@ -1,6 +1,7 @@
-"""The document store: bytes in PostgreSQL, where every host reaches them.
+"""The document store: where every host reaches a document's bytes. PostgreSQL by default (here),
+or an S3-compatible bucket (resolvers.object_store) when ESCP_DOCUMENT_STORE=s3.
 
-A content is stored once, under its sha256, as numbered chunks of at most CHUNK_BYTES; nothing
+In PostgreSQL, a content is stored once, under its sha256, as numbered chunks of at most CHUNK_BYTES; nothing
 here holds more than one chunk of a document at a time, in or out. A content's row in
 `document_contents` is written in the same transaction as its chunks, so a content that has a row
 is whole. Contents are never changed, so a download may read its chunks on separate short
