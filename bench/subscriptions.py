@@ -134,7 +134,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     await upgrade_async(url)
     data = await build(url, args.subscribers, args.organizations or args.subscribers, settings)
     logs = servers.log_dir()
-    app = servers.start(servers.TARGETS[0],
+    app = servers.start(servers.BUILT_IN["graphql"],
                         servers.environment(url, settings.jwt_secret, args.data_dir), logs)
     try:
         await servers.wait_ready(app)

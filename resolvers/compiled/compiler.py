@@ -67,6 +67,11 @@ class Denial:
         loc = self.node.loc
         return [loc.source.get_location(loc.start)] if loc and loc.source else None
 
+    @cached_property
+    def formatted_locations(self) -> list[dict[str, int]] | None:
+        found = self.locations
+        return None if found is None else [dict(location.formatted) for location in found]
+
 
 @dataclass(frozen=True)
 class ArgSite:
@@ -397,8 +402,13 @@ def _factories(c: Compiler, root: ArgSite, owned: bool = False) -> tuple[str, Wa
         where.append(Factory.supplier_id == v.organization_id if v.is_supplier else false())
     keyset = text(f"({after_name} IS NULL OR (factories.name, factories.id) > "
                   f"({after_name}, {after_id}))")
-    rows = c.factory_rows(p, [*where, keyset],
-                          f" ORDER BY factories.name, factories.id LIMIT {first} + 1")
+    # The keyset page first, from cheap columns; access and certification then for its rows
+    # only (LATERAL joins over the whole filtered table would run before the LIMIT).
+    ids = render(select(Factory.id).where(*where, keyset)
+                 .order_by(Factory.name, Factory.id))
+    c.ctes.append(f"{p}_ids AS ({ids} LIMIT {first} + 1)")
+    rows = c.factory_rows(p, [Factory.id == func.any(
+        literal_column(f"ARRAY(SELECT id FROM {p}_ids)"))])
     c.ctes.append(f"{p}_page AS (SELECT * FROM {rows} ORDER BY name, id LIMIT {first})")
     page = f"{p}_page"
     connection = get_named_type(root.field_def.type)
@@ -433,7 +443,7 @@ def _factories(c: Compiler, root: ArgSite, owned: bool = False) -> tuple[str, Wa
 def _page_info(c: Compiler, nodes: list[FieldNode], rows: str, page: str, first: str,
                has_after: str, cursor: str) -> tuple[str, Walk]:
     values = {
-        "hasNextPage": f"(SELECT count(*) FROM {rows}) > {first}",
+        "hasNextPage": f"(SELECT count(*) FROM {rows.replace('_rows', '_ids')}) > {first}",
         "hasPreviousPage": has_after,
         "startCursor": f"(SELECT {cursor} FROM {page} p ORDER BY p.name, p.id LIMIT 1)",
         "endCursor": f"(SELECT {cursor} FROM {page} p ORDER BY p.name DESC, p.id DESC LIMIT 1)",
