@@ -17,6 +17,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 from starlette.applications import Starlette
@@ -25,7 +26,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import ClientDisconnect, HTTPConnection, Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route, WebSocketRoute, request_response
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -61,6 +62,7 @@ from resolvers.document import (
     record_upload,
 )
 from resolvers.access_log import ReadsBuffer
+from resolvers.document_store import document_store
 from resolvers.document_upload import UPLOAD_BODY_LIMIT, receive_upload
 from resolvers.events import EventHub
 from resolvers.expiry import sweep_forever
@@ -458,7 +460,7 @@ async def upload_document(request: Request) -> JSONResponse:
     try:
         received = await receive_upload(request.headers.get("content-type"), request.stream(),
                                         incoming_dir(state.settings))
-        row = await record_upload(state.database, state.settings, viewer, received)
+        row = await record_upload(state.database, state.documents, viewer, received)
     except DocumentRefused as refused:
         return json_error(refused.status, refused.code, refused.message)
     return JSONResponse({"id": encode_id("Document", row.id), "sha256": row.sha256,
@@ -478,13 +480,25 @@ async def download_document(request: Request) -> Response:
     if check is not LinkCheck.VALID:
         return json_error(403, "INVALID_SIGNATURE", "This download link is not valid.")
     try:
-        row, path = await document_for_download(state.database, state.settings, document_id)
+        row = await document_for_download(state.database, state.documents, document_id)
     except DocumentRefused as refused:
         return json_error(refused.status, refused.code, refused.message)
     # Always an attachment, never sniffed: an uploaded file must not render as a page of ours.
-    return FileResponse(path, media_type=row.content_type, filename=row.filename,
-                        headers={"X-Content-Type-Options": "nosniff",
-                                 "Cache-Control": "private, no-store"})
+    headers = {"Content-Disposition": attachment(row.filename),
+               "Content-Length": str(row.size_bytes), "ETag": f'"{row.sha256}"',
+               "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"}
+    if request.method == "HEAD":
+        return Response(headers=headers, media_type=row.content_type)
+    return StreamingResponse(state.documents.read(state.database, row.sha256, row.size_bytes),
+                             media_type=row.content_type, headers=headers)
+
+
+def attachment(filename: str) -> str:
+    """Content-Disposition as Starlette's FileResponse writes it (RFC 6266, RFC 5987 if needed)."""
+    quoted = quote(filename)
+    if quoted != filename:
+        return f"attachment; filename*=utf-8''{quoted}"
+    return f'attachment; filename="{filename}"'
 
 
 async def client_went_away(request: Request, exc: Exception) -> Response:
@@ -552,6 +566,7 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None, *
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.settings = settings
+        app.state.documents = document_store(settings)
         app.state.database = Database(make_engine(settings.database_url))  # type: ignore[arg-type]
         watch_pool(app.state.database.engine)
         app.state.services = {}
@@ -621,8 +636,30 @@ def prepare(settings: Settings) -> str:
     url = database_url(settings)
     asyncio.run(check_reachable(url))
     migrate.upgrade(url)
+    asyncio.run(move_documents(url, settings))
     os.environ["DATABASE_URL"] = url  # uvicorn's workers read it
     return url
+
+
+async def move_documents(url: str, settings: Settings) -> None:
+    """Documents this host kept on disk before the store existed go into it (once per host)."""
+    from resolvers.document_store import move_from_disk
+
+    database = Database(make_engine(url, pool_size=1))
+    try:
+        moved = await move_from_disk(database, document_store(settings), settings.documents_dir)
+    except DocumentRefused as refused:  # the bucket cannot be reached: serve anyway, move later
+        log.warning("documents on disk not moved (%s); run `escp migrate` again", refused.message)
+        return
+    finally:
+        await database.dispose()
+    if moved.moved or moved.present:
+        log.info("moved %s document files from %s into the %s store (%s were stored already)",
+                 moved.moved + moved.present, settings.documents_dir, settings.document_store,
+                 moved.present)
+    if moved.refused:
+        log.warning("%s document files in %s do not match their names and were left there",
+                    len(moved.refused), settings.documents_dir)
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
