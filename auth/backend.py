@@ -1,9 +1,9 @@
 """From a bearer token to a Viewer, for HTTP (Starlette middleware) and WebSocket alike."""
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ARRAY, BigInteger, any_, bindparam, select
+from sqlalchemy import ARRAY, BigInteger, any_, bindparam, func, or_, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.authentication import (
@@ -15,9 +15,10 @@ from starlette.authentication import (
 from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse
 
+from auth import api_keys
 from auth.tokens import InvalidToken, verify_token
 from auth.viewer import Viewer
-from db import Organization, User
+from db import ApiKey, Organization, User
 from db.engine import Database
 from db.enums import OrganizationKind, Role
 from db.settings import Settings
@@ -37,13 +38,20 @@ class ViewerUser(BaseUser):
 
 
 def bearer_token(header: str | None) -> str | None:
-    """The token of an `Authorization: Bearer …` value; InvalidToken for any other scheme."""
+    """The token of an `Authorization: Bearer …` value (or `ApiKey escp_…`); InvalidToken for
+    any other scheme."""
     if not header:
         return None
     scheme, _, token = header.strip().partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = token.strip()
+    if not token or not (scheme.lower() == "bearer"
+                         or (scheme.lower() == "apikey" and api_keys.is_api_key(token))):
         raise InvalidToken("malformed")
-    return token.strip()
+    return token
+
+
+# A key that never expires keeps its socket open until the socket closes.
+NEVER = datetime(9999, 1, 1, tzinfo=UTC)
 
 
 async def viewer_for_token(database: Database, settings: Settings, token: str) -> Viewer:
@@ -55,13 +63,44 @@ async def viewer_for_token(database: Database, settings: Settings, token: str) -
 
 async def session_for_token(database: Database, settings: Settings,
                             token: str) -> tuple[Viewer, datetime]:
-    """The viewer and the moment its token expires (a socket closes then)."""
+    """The viewer and the moment its token (or API key) expires (a socket closes then)."""
+    if api_keys.is_api_key(token):
+        return await session_for_key(database, token)
     claims = verify_token(settings, token)
     async with database.read() as conn:
         viewer = (await active_viewers(conn, [claims.user_id])).get(claims.user_id)
     if viewer is None:
         raise InvalidToken("user inactive")
     return viewer, claims.expires_at
+
+
+# A key works while it is neither revoked nor expired and its creator is an active member of
+# its organization: checked on every request, so revoking or deactivating takes effect at once.
+_LIVE_KEY = (select(ApiKey.id, ApiKey.role, ApiKey.secret_hash, ApiKey.expires_at,
+                    ApiKey.organization_id, User.id.label("user_id"),
+                    User.role.label("creator_role"), Organization.kind)
+             .join(User, (User.id == ApiKey.created_by_id)
+                   & (User.organization_id == ApiKey.organization_id))
+             .join(Organization, Organization.id == ApiKey.organization_id)
+             .where(ApiKey.id == bindparam("key_id", type_=BigInteger),
+                    ApiKey.revoked_at.is_(None), User.active.is_(True),
+                    or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > func.now())))
+
+
+async def session_for_key(database: Database, key: str) -> tuple[Viewer, datetime]:
+    """The viewer an API key acts as: its organization, with the key's role (never above its
+    creator's current one), for its creator; logged under the key."""
+    key_id, secret = api_keys.parse_key(key)
+    async with database.read() as conn:
+        row = (await conn.execute(_LIVE_KEY, {"key_id": key_id})).first()
+    # One reason for every way a key fails, so a client learns nothing about which keys exist.
+    if (row is None or not api_keys.secret_matches(secret, row.secret_hash)
+            or not api_keys.within(Role(row.role), Role(row.creator_role))):
+        raise InvalidToken("API key unknown, revoked or expired")
+    viewer = Viewer(user_id=row.user_id, organization_id=row.organization_id,
+                    organization_kind=OrganizationKind(row.kind), role=Role(row.role),
+                    api_key_id=row.id)
+    return viewer, row.expires_at or NEVER
 
 
 # Built once: every signed-in request runs it, and SQLAlchemy memoizes a statement object's

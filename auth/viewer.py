@@ -12,6 +12,9 @@ class Viewer:
     organization_id: int | None = None
     organization_kind: OrganizationKind | None = None
     role: Role | None = None
+    # Set when the request is made with an API key (acting as user_id, its creator, with the
+    # key's role): reads are logged under the key.
+    api_key_id: int | None = None
 
     @property
     def is_authenticated(self) -> bool:

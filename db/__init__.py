@@ -1,6 +1,7 @@
 """The domain model: one module per aggregate. Importing this package registers every table."""
 from db import (
                 access_log,
+                api_key,
                 application,
                 audit,
                 certificate,
@@ -13,6 +14,7 @@ from db import (
                 outbox,
 )
 from db.access_log import AccessLogEntry
+from db.api_key import ApiKey
 from db.application import Application, Fee, WorkflowTransition
 from db.audit import Audit, Auditor, Finding
 from db.base import Base
@@ -26,10 +28,10 @@ from db.organization import LoginAttempt, Organization, User
 from db.outbox import Notification
 
 __all__ = [
-    "AccessLogEntry", "Application", "Audit", "Auditor", "Base", "Certificate", "CorrectiveAction",
+    "AccessLogEntry", "ApiKey", "Application", "Audit", "Auditor", "Base", "Certificate", "CorrectiveAction",
     "CorrectiveActionPlan", "CustomerConnection", "Document", "DocumentChunk",
     "DocumentContent", "EnvironmentalAssessment", "Factory",
     "Fee", "Finding", "LoginAttempt", "Notification", "Organization", "User", "WorkflowTransition",
-    "access_log", "application", "audit", "certificate", "connection", "corrective_action",
+    "access_log", "api_key", "application", "audit", "certificate", "connection", "corrective_action",
     "corrective_action_evidence", "document", "environment", "factory", "organization", "outbox",
 ]

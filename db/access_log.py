@@ -23,4 +23,7 @@ class AccessLogEntry(Base):
         BigInteger, ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False
     )
     scope: Mapped[str] = mapped_column(Text, nullable=False)
+    # The API key the read was made with; null for a person's token.
+    api_key_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("api_keys.id", ondelete="SET NULL"))
     viewed_at: Mapped[datetime] = created_at()

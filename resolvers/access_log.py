@@ -17,9 +17,10 @@ _READS = select(
     func.unnest(bindparam("factory_ids", type_=ARRAY(BigInteger))).label("factory_id"),
     bindparam("organization_id", type_=BigInteger).label("organization_id"),
     func.unnest(bindparam("scopes", type_=ARRAY(Text))).label("scope"),
+    bindparam("api_key_id", type_=BigInteger).label("api_key_id"),
 )
 _INSERT_READS = insert(AccessLogEntry).from_select(
-    ["factory_id", "organization_id", "scope"], _READS)
+    ["factory_id", "organization_id", "scope", "api_key_id"], _READS)
 
 
 async def record_reads(ctx: Context) -> None:
@@ -34,15 +35,17 @@ async def record_reads(ctx: Context) -> None:
         await conn.execute(_INSERT_READS, {
             "factory_ids": [factory_id for factory_id, _ in reads],
             "scopes": [scope.value for _, scope in reads],
-            "organization_id": ctx.viewer.organization_id})
+            "organization_id": ctx.viewer.organization_id, "api_key_id": ctx.viewer.api_key_id})
 
 
 # Reads from many organizations at once, each with its own moment. A read of a factory or by an
 # organization deleted since is moot: it is skipped rather than failing the whole batch.
 _INSERT_MANY = text(
-    "INSERT INTO access_log (factory_id, organization_id, scope, viewed_at) "
-    "SELECT r.* FROM unnest(CAST(:factory_ids AS bigint[]), CAST(:organization_ids AS bigint[]), "
-    "CAST(:scopes AS text[]), CAST(:viewed_at AS timestamptz[])) AS r(f, o, s, t) "
+    "INSERT INTO access_log (factory_id, organization_id, scope, viewed_at, api_key_id) "
+    "SELECT r.f, r.o, r.s, r.t, (SELECT id FROM api_keys WHERE id = r.k) "
+    "FROM unnest(CAST(:factory_ids AS bigint[]), CAST(:organization_ids AS bigint[]), "
+    "CAST(:scopes AS text[]), CAST(:viewed_at AS timestamptz[]), CAST(:api_key_ids AS bigint[])) "
+    "AS r(f, o, s, t, k) "
     "WHERE EXISTS (SELECT 1 FROM factories WHERE id = r.f) "
     "AND EXISTS (SELECT 1 FROM organizations WHERE id = r.o)")
 # While the database is down the buffer keeps what it holds, up to this many reads.
@@ -60,13 +63,14 @@ class ReadsBuffer:
 
     def __init__(self, database: Database, interval: float = 0.5) -> None:
         self._database, self._interval = database, interval
-        self._held: list[tuple[int, int, str, datetime]] = []
+        self._held: list[tuple[int, int, str, datetime, int | None]] = []
 
     def add(self, ctx: Context) -> None:
         """Take (and clear) the context's reads."""
         if ctx.scoped_reads and ctx.viewer.organization_id is not None:
             moment = datetime.now(UTC)
-            self._held.extend((factory_id, ctx.viewer.organization_id, scope.value, moment)
+            key = ctx.viewer.api_key_id
+            self._held.extend((factory_id, ctx.viewer.organization_id, scope.value, moment, key)
                               for factory_id, scope in ctx.scoped_reads)
         ctx.scoped_reads.clear()
 
@@ -78,7 +82,8 @@ class ReadsBuffer:
             async with self._database.engine.begin() as conn:
                 await conn.execute(_INSERT_MANY, {
                     "factory_ids": [r[0] for r in held], "organization_ids": [r[1] for r in held],
-                    "scopes": [r[2] for r in held], "viewed_at": [r[3] for r in held]})
+                    "scopes": [r[2] for r in held], "viewed_at": [r[3] for r in held],
+                    "api_key_ids": [r[4] for r in held]})
         except Exception:  # the database may be down: keep them for the next flush
             self._held[:0] = held
             if len(self._held) > MAX_HELD:

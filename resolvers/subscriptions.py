@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
@@ -177,6 +177,15 @@ def event_access(viewer: Viewer, factory: Any, live: dict[int, Any]) -> FactoryA
     return access_of(viewer, row)
 
 
+def as_listener(viewers: dict[int, Viewer], listener: "Listener") -> Viewer | None:
+    """The listener's viewer as it is now; an API key's socket keeps the key's role and id
+    (its creator is read fresh: a deactivated creator's key hears nothing more)."""
+    viewer = viewers.get(listener.viewer.user_id)  # type: ignore[arg-type]
+    if viewer is None or listener.viewer.api_key_id is None:
+        return viewer
+    return replace(viewer, role=listener.viewer.role, api_key_id=listener.viewer.api_key_id)
+
+
 async def certification_audience(conn: AsyncConnection, event: Event,
                                  listeners: list[Listener]) -> dict[Listener, Delivery]:
     """Everyone who may see the factory with CERTIFICATION right now hears the change."""
@@ -197,7 +206,7 @@ async def certification_audience(conn: AsyncConnection, event: Event,
     deliveries, answers = {}, {}
     accesses: dict[tuple[Any, ...], FactoryAccess] = {}  # one per organization and role
     for listener in listeners:
-        viewer = viewers.get(listener.viewer.user_id)  # type: ignore[arg-type]
+        viewer = as_listener(viewers, listener)
         if viewer is None:
             continue
         identity = (viewer.organization_id, viewer.organization_kind, viewer.role)
@@ -223,7 +232,7 @@ async def connection_audience(conn: AsyncConnection, event: Event,
     primes: dict[type, dict[int, Any]] = {VisibleConnectionById: {connection_id: row}}
     deliveries, answers = {}, {}
     for listener in listeners:
-        viewer = viewers.get(listener.viewer.user_id)  # type: ignore[arg-type]
+        viewer = as_listener(viewers, listener)
         if viewer is not None and viewer.organization_id in parties:
             deliveries[listener] = Delivery(event, viewer, None, primes, answers)
     return deliveries

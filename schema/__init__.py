@@ -13,6 +13,7 @@ from strawberry.types.execution import PreExecutionError
 
 from db.settings import Settings
 from schema import (
+    api_keys,
     application,
     audit,
     certificate,
@@ -30,8 +31,8 @@ from schema.query import Query
 from schema.sharing import SharedAnswers
 from schema.subscription import Subscription
 
-QUERIES: tuple[type, ...] = (Query,)
-MUTATIONS: tuple[type, ...] = (AccountsMutation, FactoryMutation, application.Mutation,
+QUERIES: tuple[type, ...] = (Query, api_keys.Query)
+MUTATIONS: tuple[type, ...] = (AccountsMutation, api_keys.Mutation, FactoryMutation, application.Mutation,
                                audit.Mutation, certificate.Mutation, connection.Mutation,
                                corrective_action.Mutation, environment.Mutation)
 SUBSCRIPTIONS: tuple[type, ...] = (Subscription,)

@@ -623,9 +623,10 @@ def _assemble(c: Compiler, pairs: list[str], walk: Walk) -> Plan:
                      "jsonb_path_query(answer.body::jsonb, 'strict $.**.\"$r\"') r, "
                      "jsonb_array_elements_text(r->'s') s")
     if reads:
-        org = c.params.add("org", "bigint")
-        ctes.append(f"logged AS (INSERT INTO access_log (factory_id, organization_id, scope) "
-                    f"SELECT DISTINCT r.id, {org}, r.s FROM ({' UNION '.join(reads)}) r(id, s))")
+        org, key = c.params.add("org", "bigint"), c.params.add("key", "bigint")
+        ctes.append(f"logged AS (INSERT INTO access_log (factory_id, organization_id, scope, "
+                    f"api_key_id) SELECT DISTINCT r.id, {org}, r.s, {key} "
+                    f"FROM ({' UNION '.join(reads)}) r(id, s))")
     with_ = f"WITH {', '.join(ctes)} " if ctes else ""
     body = f"{with_}SELECT {answer}::text"
     c.params.types.setdefault("org", "bigint")

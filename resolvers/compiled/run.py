@@ -179,7 +179,8 @@ class CompiledReads:
         operation = get_operation_ast(document, operation_name)
         assert operation is not None
         coerced = self._coerced(operation, variables)
-        values: dict[str, Any] = {"uid": viewer.user_id, "org": viewer.organization_id}
+        values: dict[str, Any] = {"uid": viewer.user_id, "org": viewer.organization_id,
+                                  "key": viewer.api_key_id}
         for site in plan.sites:
             args = get_argument_values(site.field_def, site.node, coerced)
             try:

@@ -1,0 +1,116 @@
+"""API keys for machine clients: created, listed and revoked by their organization's members."""
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from auth.permissions import Rule, SignedIn, guarded
+from db.enums import Role as RoleEnum
+from resolvers import api_keys
+from schema.common import UserError
+from schema.enums import Role
+from schema.ids import encode_id
+from schema.mutation import perform, require_id
+
+
+class ManagesKeys(Rule):
+    """A person (not a key) of a supplier, customer or audit firm manages its organization's
+    keys; the program's keys are its ADMINs'. Organizations have no admin role of their own."""
+
+    required = "KEY_MANAGER"
+
+    def allows(self, source: Any, ctx: Any) -> bool:
+        viewer = ctx.viewer
+        if viewer.api_key_id is not None:
+            return False
+        return not viewer.is_program or viewer.role is RoleEnum.ADMIN
+
+
+def managers() -> list[Rule]:
+    return [SignedIn(), ManagesKeys()]
+
+
+@strawberry.type(description="A named API key of the organization; its secret is never shown "
+                             "again after creation.")
+class ApiKey:
+    id: strawberry.ID
+    name: str
+    role: Role = strawberry.field(description="The role the key acts with.")
+    created_by_email: str | None = strawberry.field(description="Who created the key.")
+    created_at: datetime
+    expires_at: datetime | None = strawberry.field(description="Null: never expires.")
+    revoked_at: datetime | None
+
+    @classmethod
+    def from_row(cls, row: Any, email: str | None = None) -> "ApiKey":
+        return cls(id=strawberry.ID(encode_id("ApiKey", row.id)), name=row.name,
+                   role=Role(row.role), created_by_email=email, created_at=row.created_at,
+                   expires_at=row.expires_at, revoked_at=row.revoked_at)
+
+
+@strawberry.input
+class CreateApiKeyInput:
+    name: str
+    role: Role = strawberry.field(description="At most the creator's role.")
+    expires_at: datetime | None = strawberry.field(default=None,
+                                                    description="Null: never expires.")
+
+
+@strawberry.input
+class RevokeApiKeyInput:
+    id: strawberry.ID
+
+
+@strawberry.type
+class CreateApiKeyPayload:
+    api_key: ApiKey | None
+    secret: str | None = strawberry.field(
+        description="The whole key, shown this once: send as `Authorization: Bearer <secret>`.")
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class ApiKeyPayload:
+    api_key: ApiKey | None
+    user_errors: list[UserError]
+
+
+def _created(found: api_keys.CreatedKey | None, errors: list[UserError]) -> CreateApiKeyPayload:
+    if found is None:
+        return CreateApiKeyPayload(api_key=None, secret=None, user_errors=errors)
+    return CreateApiKeyPayload(api_key=ApiKey.from_row(found.row), secret=found.secret,
+                               user_errors=errors)
+
+
+@strawberry.type
+class Query:
+    @guarded(managers(), description="The viewer's organization's API keys, newest first "
+                                     "(revoked ones too).")
+    async def api_keys(self, info: Info) -> list[ApiKey] | None:
+        async with info.context.database.unit_of_work() as session:
+            rows = await api_keys.organization_keys(session, info.context.viewer)
+        return [ApiKey.from_row(key, email) for key, email in rows]
+
+
+@strawberry.type
+class Mutation:
+    @guarded(managers(), description="A new API key of the viewer's organization. Codes: "
+                                     "VALIDATION, ROLE_ABOVE_CREATOR, TOO_MANY_KEYS.")
+    async def create_api_key(self, info: Info,
+                             input: CreateApiKeyInput) -> CreateApiKeyPayload | None:
+        viewer = info.context.viewer
+        return await perform(info, lambda session: api_keys.create_key(
+            session, viewer, name=input.name, role=RoleEnum(input.role),
+            expires_at=input.expires_at), _created)
+
+    @guarded(managers(), description="Revoke a key of the viewer's organization: refused from "
+                                     "its next request on. Code: NOT_FOUND.")
+    async def revoke_api_key(self, info: Info, input: RevokeApiKeyInput) -> ApiKeyPayload | None:
+        viewer = info.context.viewer
+
+        async def work(session: Any) -> Any:
+            return await api_keys.revoke_key(session, viewer,
+                                             require_id(input.id, "ApiKey", "id"))
+        return await perform(info, work, lambda row, errors: ApiKeyPayload(
+            api_key=ApiKey.from_row(row) if row is not None else None, user_errors=errors))
