@@ -508,6 +508,30 @@ async def client_went_away(request: Request, exc: Exception) -> Response:
     return Response(status_code=499)
 
 
+EXPORT_TYPES = {"csv": "text/csv; charset=utf-8",
+                "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+async def export_factories(request: Request) -> Response:
+    """GET /exports/factories.csv|.xlsx: a customer's connected factories, a supplier's own,
+    as the dashboard shows them (web.exports), streamed."""
+    from web.exports import csv_chunks, factory_rows, xlsx_chunks
+
+    viewer = viewer_of(request)
+    if not viewer.is_authenticated:
+        return json_error(401, "UNAUTHENTICATED", "Sign in first.",
+                          headers={"WWW-Authenticate": "Bearer"})
+    if not (viewer.is_customer or viewer.is_supplier):
+        return json_error(403, "FORBIDDEN", "Only customers and suppliers export factories.")
+    kind = request.path_params["format"]
+    if kind not in EXPORT_TYPES:
+        return json_error(404, "NOT_FOUND", "Exports are factories.csv and factories.xlsx.")
+    rows = factory_rows(request, viewer)
+    chunks = csv_chunks(rows) if kind == "csv" else xlsx_chunks(rows)
+    return StreamingResponse(chunks, media_type=EXPORT_TYPES[kind], headers={
+        "Content-Disposition": attachment(f"factories.{kind}"), "Cache-Control": "no-store"})
+
+
 async def healthz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
@@ -571,6 +595,7 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None, *
         watch_pool(app.state.database.engine)
         app.state.services = {}
         app.state.sockets = OpenSockets(settings.max_sockets_per_user)
+        app.state.schema = schema  # exports run queries of their own (web.exports)
         try:
             async with AsyncExitStack() as running:
                 app.state.services.update(await running.enter_async_context(
@@ -583,7 +608,8 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None, *
             await app.state.database.dispose()
             process_ended(os.getpid())
 
-    graphql = GraphQLApp(schema or build_schema(settings),
+    schema = schema or build_schema(settings)
+    graphql = GraphQLApp(schema,
                          subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
                          max_subscriptions_per_connection=SUBSCRIPTIONS_PER_SOCKET)
     routes = [
@@ -593,6 +619,7 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None, *
         Route("/documents", BodySizeLimit(request_response(upload_document), UPLOAD_BODY_LIMIT,
                                           code="DOCUMENT_TOO_LARGE"), methods=["POST"]),
         Route("/documents/{id}", download_document, methods=["GET"]),
+        Route("/exports/factories.{format:str}", export_factories, methods=["GET"]),
         Mount("/graphiql", StaticFiles(packages=[("web", "graphiql")]), name="graphiql"),
     ]
     middleware = []
