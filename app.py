@@ -515,7 +515,7 @@ EXPORT_TYPES = {"csv": "text/csv; charset=utf-8",
 async def export_factories(request: Request) -> Response:
     """GET /exports/factories.csv|.xlsx: a customer's connected factories, a supplier's own,
     as the dashboard shows them (web.exports), streamed."""
-    from web.exports import csv_chunks, factory_rows, xlsx_chunks
+    from web.exports import ExportRefused, csv_chunks, factory_rows, started, xlsx_chunks
 
     viewer = viewer_of(request)
     if not viewer.is_authenticated:
@@ -526,7 +526,11 @@ async def export_factories(request: Request) -> Response:
     kind = request.path_params["format"]
     if kind not in EXPORT_TYPES:
         return json_error(404, "NOT_FOUND", "Exports are factories.csv and factories.xlsx.")
-    rows = factory_rows(request, viewer)
+    try:
+        rows = await started(factory_rows(request, viewer))
+    except ExportRefused as refused:  # e.g. the database went away: to be asked again
+        return json_error(503, "SERVICE_UNAVAILABLE", f"The export failed: {refused}",
+                          headers={"Retry-After": "1"})
     chunks = csv_chunks(rows) if kind == "csv" else xlsx_chunks(rows)
     return StreamingResponse(chunks, media_type=EXPORT_TYPES[kind], headers={
         "Content-Disposition": attachment(f"factories.{kind}"), "Cache-Control": "no-store"})

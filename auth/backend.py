@@ -76,15 +76,21 @@ async def session_for_token(database: Database, settings: Settings,
 
 # A key works while it is neither revoked nor expired and its creator is an active member of
 # its organization: checked on every request, so revoking or deactivating takes effect at once.
-_LIVE_KEY = (select(ApiKey.id, ApiKey.role, ApiKey.secret_hash, ApiKey.expires_at,
-                    ApiKey.organization_id, User.id.label("user_id"),
-                    User.role.label("creator_role"), Organization.kind)
-             .join(User, (User.id == ApiKey.created_by_id)
-                   & (User.organization_id == ApiKey.organization_id))
-             .join(Organization, Organization.id == ApiKey.organization_id)
-             .where(ApiKey.id == bindparam("key_id", type_=BigInteger),
-                    ApiKey.revoked_at.is_(None), User.active.is_(True),
-                    or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > func.now())))
+def _live_keys(*columns: Any) -> Any:
+    return (select(*columns)
+            .join(User, (User.id == ApiKey.created_by_id)
+                  & (User.organization_id == ApiKey.organization_id))
+            .join(Organization, Organization.id == ApiKey.organization_id)
+            .where(ApiKey.revoked_at.is_(None), User.active.is_(True),
+                   or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > func.now())))
+
+
+_LIVE_KEY = _live_keys(ApiKey.id, ApiKey.role, ApiKey.secret_hash, ApiKey.expires_at,
+                       ApiKey.organization_id, User.id.label("user_id"),
+                       User.role.label("creator_role"), Organization.kind
+                       ).where(ApiKey.id == bindparam("key_id", type_=BigInteger))
+_LIVE_KEYS = _live_keys(ApiKey.id).where(
+    ApiKey.id == any_(bindparam("key_ids", type_=ARRAY(BigInteger))))
 
 
 async def session_for_key(database: Database, key: str) -> tuple[Viewer, datetime]:
@@ -101,6 +107,15 @@ async def session_for_key(database: Database, key: str) -> tuple[Viewer, datetim
                     organization_kind=OrganizationKind(row.kind), role=Role(row.role),
                     api_key_id=row.id)
     return viewer, row.expires_at or NEVER
+
+
+async def live_keys(conn: AsyncConnection, key_ids: Iterable[int]) -> set[int]:
+    """Of these keys, those that still work (not revoked or expired, creator active): an open
+    socket's events stop with its key, like a person's stop when they are deactivated."""
+    ids = sorted(set(key_ids))
+    if not ids:
+        return set()
+    return set((await conn.execute(_LIVE_KEYS, {"key_ids": ids})).scalars())
 
 
 # Built once: every signed-in request runs it, and SQLAlchemy memoizes a statement object's

@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from auth.access import FactoryAccess, access_of
-from auth.backend import active_viewers
+from auth.backend import active_viewers, live_keys
 from auth.policies import connection_is_live
 from auth.viewer import Viewer
 from db import Certificate, CustomerConnection, Factory
@@ -177,13 +177,23 @@ def event_access(viewer: Viewer, factory: Any, live: dict[int, Any]) -> FactoryA
     return access_of(viewer, row)
 
 
-def as_listener(viewers: dict[int, Viewer], listener: "Listener") -> Viewer | None:
-    """The listener's viewer as it is now; an API key's socket keeps the key's role and id
-    (its creator is read fresh: a deactivated creator's key hears nothing more)."""
-    viewer = viewers.get(listener.viewer.user_id)  # type: ignore[arg-type]
-    if viewer is None or listener.viewer.api_key_id is None:
-        return viewer
-    return replace(viewer, role=listener.viewer.role, api_key_id=listener.viewer.api_key_id)
+async def listening_viewers(conn: AsyncConnection,
+                            listeners: list["Listener"]) -> dict["Listener", Viewer]:
+    """Each listener's viewer as it is now; absent for a deactivated user. An API key's socket
+    keeps the key's role and id, and hears nothing more once the key is revoked or expired."""
+    viewers = await active_viewers(conn, (l.viewer.user_id for l in listeners))  # type: ignore[misc]
+    keys = await live_keys(conn, (l.viewer.api_key_id for l in listeners
+                                  if l.viewer.api_key_id is not None))
+    found = {}
+    for listener in listeners:
+        viewer = viewers.get(listener.viewer.user_id)  # type: ignore[arg-type]
+        key = listener.viewer.api_key_id
+        if viewer is not None and key is not None:
+            viewer = (replace(viewer, role=listener.viewer.role, api_key_id=key)
+                      if key in keys else None)
+        if viewer is not None:
+            found[listener] = viewer
+    return found
 
 
 async def certification_audience(conn: AsyncConnection, event: Event,
@@ -193,7 +203,7 @@ async def certification_audience(conn: AsyncConnection, event: Event,
     factory = await _one(conn, select(*Factory.__table__.c).where(Factory.id == factory_id))
     if factory is None:
         return {}
-    viewers = await active_viewers(conn, (l.viewer.user_id for l in listeners))
+    viewers = await listening_viewers(conn, listeners)
     live = await _live_connections(conn, factory_id)
     primes: dict[type, dict[int, Any]] = {
         CertificationByFactory: {factory_id: await _one(
@@ -206,7 +216,7 @@ async def certification_audience(conn: AsyncConnection, event: Event,
     deliveries, answers = {}, {}
     accesses: dict[tuple[Any, ...], FactoryAccess] = {}  # one per organization and role
     for listener in listeners:
-        viewer = as_listener(viewers, listener)
+        viewer = viewers.get(listener)
         if viewer is None:
             continue
         identity = (viewer.organization_id, viewer.organization_kind, viewer.role)
@@ -227,12 +237,12 @@ async def connection_audience(conn: AsyncConnection, event: Event,
                          ) if row is not None else None
     if factory is None:
         return {}
-    viewers = await active_viewers(conn, (l.viewer.user_id for l in listeners))
+    viewers = await listening_viewers(conn, listeners)
     parties = {row.customer_id, factory.supplier_id}
     primes: dict[type, dict[int, Any]] = {VisibleConnectionById: {connection_id: row}}
     deliveries, answers = {}, {}
     for listener in listeners:
-        viewer = as_listener(viewers, listener)
+        viewer = viewers.get(listener)
         if viewer is not None and viewer.organization_id in parties:
             deliveries[listener] = Delivery(event, viewer, None, primes, answers)
     return deliveries

@@ -21,13 +21,13 @@ PAGE = 100
 FIELDS = ("name", "country", "city", "certificationStatus", "certifiedUntil", "address",
           "workerCount", "contactEmail")
 QUERY = """
-query Export($after: String, $connectedOnly: Boolean) {
-  factories(first: %d, after: $after, filter: {connectedOnly: $connectedOnly}) {
+query Export($first: Int!, $after: String, $connectedOnly: Boolean) {
+  factories(first: $first, after: $after, filter: {connectedOnly: $connectedOnly}) {
     pageInfo { hasNextPage endCursor }
     nodes { id viewerAccess { isOwner scopes } %s }
   }
 }
-""" % (PAGE, " ".join(FIELDS))
+""" % " ".join(FIELDS)
 HEADER = ["id", *FIELDS, "scopes"]
 
 
@@ -36,20 +36,13 @@ class ExportRefused(Exception):
 
 
 async def factory_rows(request: Request, viewer: Viewer) -> AsyncIterator[list[str]]:
-    """The header, then one row per factory the viewer exports, page by page."""
-    state = request.app.state
-    schema = request.app.state.schema
-    yield HEADER
+    """The header, then one row per factory the viewer exports, page by page. The first page is
+    read before the header is given, so a failure to read it can still be a status code."""
     after = None
     while True:
-        ctx = Context(database=state.database, settings=state.settings, viewer=viewer,
-                      request=request, response=Response(), services=state.services)
-        result = await schema.execute(QUERY, {"after": after,
-                                              "connectedOnly": viewer.is_customer},
-                                      context_value=ctx, operation_name="Export")
-        page = (result.data or {}).get("factories")
-        if page is None:
-            raise ExportRefused(str(result.errors))
+        page = await _page(request, viewer, after)
+        if after is None:
+            yield HEADER
         for node in page["nodes"]:
             if viewer.is_supplier and not node["viewerAccess"]["isOwner"]:
                 continue  # a supplier exports its own factories only
@@ -58,6 +51,30 @@ async def factory_rows(request: Request, viewer: Viewer) -> AsyncIterator[list[s
         if not page["pageInfo"]["hasNextPage"]:
             return
         after = page["pageInfo"]["endCursor"]
+
+
+async def _page(request: Request, viewer: Viewer, after: str | None) -> dict[str, Any]:
+    state = request.app.state
+    ctx = Context(database=state.database, settings=state.settings, viewer=viewer,
+                  request=request, response=Response(), services=state.services)
+    result = await state.schema.execute(QUERY, {"first": PAGE, "after": after,
+                                                "connectedOnly": viewer.is_customer},
+                                        context_value=ctx, operation_name="Export")
+    page = (result.data or {}).get("factories")
+    if page is None:
+        raise ExportRefused("; ".join(e.message for e in result.errors or ()))
+    return page  # type: ignore[no-any-return]
+
+
+async def started(rows: AsyncIterator[list[str]]) -> AsyncIterator[list[str]]:
+    """The rows, their first page already read (ExportRefused raised here, not mid-stream)."""
+    header = await anext(rows)
+
+    async def chained() -> AsyncIterator[list[str]]:
+        yield header
+        async for row in rows:
+            yield row
+    return chained()
 
 
 def _cell(value: Any) -> str:

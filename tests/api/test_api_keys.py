@@ -17,6 +17,7 @@ from db import AccessLogEntry, ApiKey, User
 from db.engine import Database
 from db.settings import Settings
 from tests.api.test_access_log import DASHBOARD, given_customer_a_connected_to_alpha_and_beta
+from tests.api.connection_steps import request
 from tests.helpers import Cast, gql
 from tests.served import Served, graphql_socket, served
 
@@ -33,6 +34,7 @@ mutation($id: ID!) { revokeApiKey(input: {id: $id}) { apiKey { revokedAt } userE
 """
 KEYS = "{ apiKeys { id name role createdByEmail revokedAt } }"
 VIEWER = "{ viewer { organization { name } } }"
+CONNECTIONS = "subscription { connectionChanged { id status } }"
 
 
 async def create(client: httpx.AsyncClient, cast: Cast, who: str, role: str,
@@ -168,12 +170,18 @@ async def live(database_url: str, settings: Settings) -> AsyncIterator[Served]:
         yield server
 
 
-async def test_a_key_signs_a_socket_in_until_it_is_revoked(
-        live: Served, client: httpx.AsyncClient, cast: Cast) -> None:
-    created = await create(client, cast, "customer_a_user", "CUSTOMER")
-    async with graphql_socket(live, created["secret"]):  # connection_ack checked
-        pass
-    await gql(client, REVOKE, cast.token("customer_a_user"), id=created["apiKey"]["id"])
+async def test_a_key_signs_a_socket_in_and_its_events_stop_when_it_is_revoked(
+        live: Served, cast: Cast) -> None:
+    async with httpx.AsyncClient(base_url=live.http, timeout=30) as client:
+        created = await create(client, cast, "supplier_a_user", "SUPPLIER")
+        async with graphql_socket(live, created["secret"]) as sock:  # connection_ack checked
+            await sock.subscribe(CONNECTIONS)
+            await request(client, cast, "customer_a_user", "alpha", ["PROFILE"])
+            assert (await sock.next())["data"]["connectionChanged"]["status"] \
+                == "PENDING"
+            await gql(client, REVOKE, cast.token("supplier_a_user"), id=created["apiKey"]["id"])
+            await request(client, cast, "customer_b_user", "alpha", ["PROFILE"])
+            await sock.silent(0.5)
     async with graphql_socket(live) as revoked:
         await revoked.init(created["secret"])
         assert await revoked.closed() == 4403
