@@ -57,7 +57,7 @@ from resolvers.document import (
 )
 from resolvers.access_log import ReadsBuffer
 from resolvers.document_upload import UPLOAD_BODY_LIMIT, receive_upload
-from resolvers.events import EventHub
+from resolvers.events import EventHub, prune_forever
 from resolvers.expiry import sweep_forever
 from resolvers.notifications import OutboxSender
 from resolvers.subscriptions import start_feeds
@@ -445,7 +445,10 @@ async def event_feeds(database: Database, settings: Settings) -> AsyncIterator[d
     reads = ReadsBuffer(database)
     tasks = [asyncio.create_task(sweep_forever(database, settings.sweep_interval),
                                  name="escp-expiry-sweeper"),
-             asyncio.create_task(reads.run_forever(), name="escp-subscription-reads")]
+             asyncio.create_task(reads.run_forever(), name="escp-subscription-reads"),
+             asyncio.create_task(prune_forever(database, settings.event_retention_seconds,
+                                               min(settings.event_retention_seconds / 4, 600)),
+                                 name="escp-event-pruner")]
     try:
         for feed in feeds.values():
             await feed.start()

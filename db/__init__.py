@@ -8,6 +8,7 @@ from db import (
                 corrective_action,
                 document,
                 environment,
+                event,
                 factory,
                 organization,
                 outbox,
@@ -21,14 +22,16 @@ from db.connection import CustomerConnection
 from db.corrective_action import CorrectiveAction, CorrectiveActionPlan, corrective_action_evidence
 from db.document import Document
 from db.environment import EnvironmentalAssessment
+from db.event import EventRecord
 from db.factory import Factory
 from db.organization import LoginAttempt, Organization, User
 from db.outbox import Notification
 
 __all__ = [
     "AccessLogEntry", "Application", "Audit", "Auditor", "Base", "Certificate", "CorrectiveAction",
-    "CorrectiveActionPlan", "CustomerConnection", "Document", "EnvironmentalAssessment", "Factory",
-    "Fee", "Finding", "LoginAttempt", "Notification", "Organization", "User", "WorkflowTransition",
-    "access_log", "application", "audit", "certificate", "connection", "corrective_action",
-    "corrective_action_evidence", "document", "environment", "factory", "organization", "outbox",
+    "CorrectiveActionPlan", "CustomerConnection", "Document", "EnvironmentalAssessment",
+    "EventRecord", "Factory", "Fee", "Finding", "LoginAttempt", "Notification", "Organization",
+    "User", "WorkflowTransition", "access_log", "application", "audit", "certificate",
+    "connection", "corrective_action", "corrective_action_evidence", "document", "environment",
+    "event", "factory", "organization", "outbox",
 ]
