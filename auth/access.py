@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import (ARRAY, BigInteger, ColumnElement, Select, Text, any_, bindparam, case,
                         cast,
+                        null,
                         literal, select, true)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -67,13 +68,20 @@ def access_select(viewer: Viewer, *laterals: Any) -> Select:
         .lateral("conn")
     )
     audits_it = factories_audited_by(org) if viewer.is_audit_firm else literal(False)
-    joined = Factory.__table__.outerjoin(latest_connection, true())
+    joined = Factory.__table__
+    if viewer.is_customer:  # only a customer's access reads its connection
+        joined = joined.outerjoin(latest_connection, true())
+        connection = [latest_connection.c.id.label("connection_id"),
+                      latest_connection.c.granted_scopes, latest_connection.c.live]
+    else:
+        connection = [cast(null(), BigInteger).label("connection_id"),
+                      cast(null(), ARRAY(Text)).label("granted_scopes"),
+                      literal(False).label("live")]
     for lateral in laterals:
         joined = joined.outerjoin(lateral, true())
     return (
         select(Factory.id, Factory.supplier_id, visible_factories(viewer).label("visible"),
-               audits_it.label("audits_it"), latest_connection.c.id.label("connection_id"),
-               latest_connection.c.granted_scopes, latest_connection.c.live)
+               audits_it.label("audits_it"), *connection)
         .select_from(joined)
     )
 

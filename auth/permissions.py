@@ -62,6 +62,14 @@ class Rule(BasePermission):
         it is answered by the resolver path."""
         return None
 
+    def denial(self, q: "SqlTerms") -> "Rule":
+        """The rule whose error a denial raises (a document names its holding field's)."""
+        return self
+
+    def read_scope(self, q: "SqlTerms") -> ShareScope | None:
+        """The scope a customer's read is logged under when the rule allows it."""
+        return self.reads
+
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         return self.allows(source, info.context) is True
 
@@ -76,6 +84,9 @@ class SqlTerms(Protocol):
     scopes: str  # text[] of the viewer's scopes for the row's factory
     is_owner: str
     is_auditing_firm: str
+
+    # The scope of the field holding a document (None for one reached by id).
+    held_by: ShareScope | None
 
     def column(self, name: str) -> str | None:
         """The row's column `name`, or None where the Python object has no such attribute."""
@@ -373,6 +384,22 @@ class HeldDocument(Rule):
                                          and viewer.organization_id == source.organization_id)
         scope = _SCOPES[source.held_by]
         return True if scope.allows(source, ctx) else scope  # name the holding field's scope
+
+    def sql(self, q: SqlTerms) -> str | None:
+        if q.held_by is not None:
+            return _SCOPES[q.held_by].sql(q)
+        if q.viewer.is_program:
+            return TRUE
+        uploader = q.column("organization_id")
+        if uploader is None:
+            return None
+        return FALSE if q.viewer.organization_id is None else f"{uploader} = {q.org}"
+
+    def denial(self, q: SqlTerms) -> Rule:
+        return _SCOPES[q.held_by] if q.held_by is not None else self
+
+    def read_scope(self, q: SqlTerms) -> ShareScope | None:
+        return q.held_by
 
 
 class SignedIn(Rule):

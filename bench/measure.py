@@ -1,8 +1,8 @@
-"""What one dashboard request costs besides time: SQL statements, connections, transactions
-(counted in-process), and CPU seconds of the server, PostgreSQL and the load driver."""
+"""What one request costs besides time: SQL statements, connections, transactions (counted
+in-process), and CPU seconds of the server, PostgreSQL and the load generator."""
 import asyncio
+import importlib
 import logging
-import os
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -15,7 +15,6 @@ import httpx
 import psutil
 from sqlalchemy import event
 
-from app import create_app
 from bench import single_sql
 from db.settings import Settings
 
@@ -83,21 +82,24 @@ def quiet_strawberry() -> Iterator[None]:
         logger.disabled = disabled
 
 
-async def api_cost(settings: Settings, headers: dict[str, str], bodies: list[bytes]) -> Cost:
-    """The dashboard pages through our app in-process (a fresh engine, so every connection
-    gets the query logger), each page once to warm up and once counted."""
-    app = create_app(settings)
+async def api_cost(factory: str, path: str, settings: Settings, headers: dict[str, str],
+                   bodies: list[bytes]) -> Cost | None:
+    """The pages through an app built like ours (`module:function(settings)`, with its engine
+    at app.state.database) in-process, each once to warm up and once counted; a fresh engine,
+    so every connection gets the query logger. None for an app without that engine."""
+    module, _, function = factory.partition(":")
+    app = getattr(importlib.import_module(module), function)(settings)
     statements, totals = [], Counter[str]()
     with quiet_strawberry():
         async with app.router.lifespan_context(app), _client(app) as client:
-            engine = app.state.database.engine.sync_engine
-            with engine_counter(engine) as counts:
+            database = getattr(app.state, "database", None)
+            if database is None:
+                return None
+            with engine_counter(database.engine.sync_engine) as counts:
                 for body in bodies:
-                    (await client.post("/graphql", content=body, headers=headers)
-                     ).raise_for_status()
+                    (await client.post(path, content=body, headers=headers)).raise_for_status()
                     before = counts.copy()
-                    (await client.post("/graphql", content=body, headers=headers)
-                     ).raise_for_status()
+                    (await client.post(path, content=body, headers=headers)).raise_for_status()
                     page = counts - before
                     statements.append(page["statements"])
                     totals += page
@@ -106,16 +108,16 @@ async def api_cost(settings: Settings, headers: dict[str, str], bodies: list[byt
                 (totals["statements"] + totals["control"]) / n)
 
 
-async def single_sql_cost(settings: Settings, headers: dict[str, str],
+async def single_sql_cost(path: str, settings: Settings, headers: dict[str, str],
                           bodies: list[bytes]) -> Cost:
-    """The same pages through the single-SQL endpoint in-process, counted by asyncpg."""
+    """The same pages through a single-SQL endpoint in-process, counted by asyncpg."""
     seen: list[str] = []
     app = single_sql.create_app(settings, query_logger=lambda record: seen.append(record.query))
     statements = []
     async with app.router.lifespan_context(app), _client(app) as client:
         for body in bodies:
             before = len(seen)
-            response = await client.post("/dashboard", content=body, headers=headers)
+            response = await client.post(path, content=body, headers=headers)
             response.raise_for_status()
             statements.append(len(seen) - before)
     # One statement in its own implicit transaction; our pool reset sends nothing on release.
@@ -154,7 +156,6 @@ def _is_postgres(pid: int) -> bool:
 @dataclass
 class CpuSnapshot:
     server: float | None
-    driver: float
     postgres: dict[int, float]
     machine_busy: float  # all CPUs, every process on the machine
     steal: float  # taken by the hypervisor for other virtual machines
@@ -163,8 +164,7 @@ class CpuSnapshot:
     @classmethod
     def take(cls, server_pid: int, pg_pids: list[int], wall: float) -> "CpuSnapshot":
         pg = {pid: s for pid in pg_pids if (s := cpu_seconds(pid)) is not None}
-        return cls(cpu_seconds(server_pid), cpu_seconds(os.getpid()) or 0.0, pg,
-                   _busy_seconds(), _steal_seconds(), wall)
+        return cls(cpu_seconds(server_pid), pg, _busy_seconds(), _steal_seconds(), wall)
 
 
 @dataclass
@@ -173,23 +173,22 @@ class CpuUse:
 
     server: float | None
     postgres: float | None
-    driver: float
+    generator: float  # the load generator's own CPU (measured by the caller: wrk's rusage)
     machine: float
     others: float | None  # the machine's busy time that none of the above explains
     steal: float  # part of `others`: CPU the hypervisor gave other virtual machines
     wall: float
 
     @classmethod
-    def between(cls, start: CpuSnapshot, end: CpuSnapshot) -> "CpuUse":
+    def between(cls, start: CpuSnapshot, end: CpuSnapshot, generator: float) -> "CpuUse":
         server = (end.server - start.server
                   if end.server is not None and start.server is not None else None)
         postgres = (sum(s - start.postgres.get(pid, 0.0) for pid, s in end.postgres.items())
                     if end.postgres else None)
-        driver = end.driver - start.driver
         machine = end.machine_busy - start.machine_busy
-        ours = driver + (server or 0.0) + (postgres or 0.0)
+        ours = generator + (server or 0.0) + (postgres or 0.0)
         others = machine - ours if server is not None and postgres is not None else None
-        return cls(server, postgres, driver, machine, others, end.steal - start.steal,
+        return cls(server, postgres, generator, machine, others, end.steal - start.steal,
                    end.wall - start.wall)
 
 
@@ -216,6 +215,20 @@ async def wait_for_quiet(max_wait: float, busy_cores: float = 0.3) -> float:
         busy = _busy_seconds() - before
         if busy <= busy_cores or time.monotonic() >= deadline:
             return busy
+
+
+async def wait_idle(pid: int, max_wait: float = 60.0, step: float = 0.25) -> None:
+    """Wait until a server stops working off requests its load generator gave up on: when wrk
+    stops it drops the connections, and the server still runs what it had accepted (our API
+    has up to 20 dashboard requests in flight, seconds of CPU). Idle: under 2% of a core."""
+    deadline = time.monotonic() + max_wait
+    last = cpu_seconds(pid)
+    while last is not None and time.monotonic() < deadline:
+        await asyncio.sleep(step)
+        now = cpu_seconds(pid)
+        if now is None or now - last < 0.02 * step:
+            return
+        last = now
 
 
 def rss_mb(pid: int) -> float | None:

@@ -16,13 +16,48 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @dataclass(frozen=True)
 class Target:
+    """What is measured: an app uvicorn serves, and where a workload's body is POSTed."""
+
     name: str
     app: str  # uvicorn factory, module:function
-    path: str  # where the dashboard is POSTed
+    path: str  # "{workload}" in it is replaced by the workload's name (dashboard, directory)
+    env: tuple[tuple[str, str], ...] = ()  # settings of its own, e.g. ESCP_COMPILED_READS=off
+
+    def path_for(self, workload: str) -> str:
+        return self.path.format(workload=workload)
 
 
-TARGETS = (Target("graphql", "app:create_app", "/graphql"),
-           Target("single-sql", "bench.single_sql:create_app", "/dashboard"))
+LIMIT = Target("single-sql", "bench.single_sql:create_app", "/{workload}")
+BUILT_IN = {t.name: t for t in (
+    Target("graphql", "app:create_app", "/graphql"),  # as served: compiled reads where they apply
+    Target("resolvers", "app:create_app", "/graphql", (("ESCP_COMPILED_READS", "off"),)),
+    LIMIT)}
+
+
+def parse_targets(text: str) -> list[Target]:
+    """`--targets`: comma-separated built-in names or `NAME=MODULE:FACTORY@PATH[+VAR=VALUE...]`
+    (another read path: its own app, path or settings). The single-SQL limit is always
+    measured: every target is verified against it and reported as a ratio of it."""
+    targets = [LIMIT]
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, _, spec = item.partition("=")
+        if not spec:
+            if name not in BUILT_IN:
+                raise ValueError(f"unknown target {name!r}: built in are {', '.join(BUILT_IN)}; "
+                                 "others are given as NAME=MODULE:FACTORY@PATH[+VAR=VALUE...]")
+            target = BUILT_IN[name]
+        else:
+            app, at, rest = spec.partition("@")
+            path, *settings = rest.split("+")
+            pairs = [pair.partition("=") for pair in settings]
+            if (":" not in app or not at or not path.startswith("/")
+                    or any(not key or not sep for key, sep, _ in pairs)):
+                raise ValueError(f"target {item!r}: expected NAME=MODULE:FACTORY@PATH"
+                                 "[+VAR=VALUE...]")
+            target = Target(name, app, path, tuple((key, value) for key, _, value in pairs))
+        if target.name not in {t.name for t in targets}:
+            targets.append(target)
+    return targets[1:] + targets[:1]  # the limit last, as before
 
 
 @dataclass
@@ -36,9 +71,8 @@ class Server:
     def pid(self) -> int:
         return self.process.pid
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}{self.target.path}"
+    def url(self, workload: str) -> str:
+        return f"http://127.0.0.1:{self.port}{self.target.path_for(workload)}"
 
     def log_bytes(self) -> int:
         return self.log.stat().st_size if self.log.exists() else 0
@@ -53,9 +87,10 @@ def free_port() -> int:
 def start(target: Target, env: dict[str, str], log_dir: Path, workers: int = 1) -> Server:
     """`uvicorn <app> --factory --workers 1 --log-level warning`; its output goes to a log file
     (the app's error log is part of what a request costs). With `workers` > 1, uvicorn's
-    supervisor and its worker processes (measure them with `processes`)."""
+    supervisor and its worker processes (bench/subscriptions.py measures them all)."""
     port = free_port()
     log = log_dir / f"{target.name}.log"
+    env = {**env, **dict(target.env)}
     command = [sys.executable, "-m", "uvicorn", target.app, "--factory", "--host", "127.0.0.1",
                "--port", str(port), "--workers", str(workers), "--log-level", "warning",
                # as `escp serve` runs it (app.cmd_serve)

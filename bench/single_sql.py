@@ -1,4 +1,6 @@
-"""The practical limit: the dashboard's JSON from ONE hand-written SQL statement (bench only).
+"""The practical limit: each benchmark query's JSON from ONE hand-written SQL statement (bench
+only): `POST /dashboard` (bench/dashboard.graphql) and `POST /directory` (bench/directory.graphql,
+anonymous; see `directory` below).
 
     uvicorn bench.single_sql:create_app --factory   (DATABASE_URL, ESCP_JWT_SECRET as for the app)
 
@@ -71,6 +73,23 @@ def _b64url(expression: str) -> str:
 
 LIVE = "c.status = 'ACCEPTED' AND (c.expires_at IS NULL OR c.expires_at > now())"
 
+# Shared by both statements, over a page row `p` and its current certificate `cert`:
+# db.queries' derived status and certified-until, and the current certificate itself.
+CURRENT_CERTIFICATE = """
+    SELECT * FROM certificates c WHERE c.factory_id = p.id AND c.status <> 'SUPERSEDED' LIMIT 1"""
+CERTIFICATION_STATUS = """CASE
+            WHEN cert.status = 'REVOKED' THEN 'REVOKED'
+            WHEN cert.status = 'SUSPENDED' THEN 'SUSPENDED'
+            WHEN cert.status = 'ACTIVE' AND cert.valid_until >= current_date THEN 'CERTIFIED'
+            WHEN EXISTS (SELECT 1 FROM applications a WHERE a.factory_id = p.id
+                         AND a.status NOT IN ('CERTIFIED', 'REJECTED', 'WITHDRAWN'))
+                THEN 'IN_PROGRESS'
+            WHEN cert.status = 'ACTIVE' THEN 'EXPIRED'
+            ELSE 'NOT_CERTIFIED' END"""
+CERTIFIED_UNTIL = "CASE WHEN cert.status = 'REVOKED' THEN NULL ELSE cert.valid_until END"
+FACTORY_GID = _b64url("'Factory:' || p.id")
+CURSOR = _b64url("json_build_array(name, id)::text")
+
 STATEMENT_TEMPLATE = """
 WITH viewer AS (
     SELECT u.organization_id AS org_id, o.kind AS org_kind
@@ -106,16 +125,8 @@ WITH viewer AS (
     SELECT p.idx, json_build_object(
         'id', {factory_gid},
         'name', p.name, 'country', p.country, 'city', p.city,
-        'certificationStatus', CASE
-            WHEN cert.status = 'REVOKED' THEN 'REVOKED'
-            WHEN cert.status = 'SUSPENDED' THEN 'SUSPENDED'
-            WHEN cert.status = 'ACTIVE' AND cert.valid_until >= current_date THEN 'CERTIFIED'
-            WHEN EXISTS (SELECT 1 FROM applications a WHERE a.factory_id = p.id
-                         AND a.status NOT IN ('CERTIFIED', 'REJECTED', 'WITHDRAWN'))
-                THEN 'IN_PROGRESS'
-            WHEN cert.status = 'ACTIVE' THEN 'EXPIRED'
-            ELSE 'NOT_CERTIFIED' END,
-        'certifiedUntil', CASE WHEN cert.status = 'REVOKED' THEN NULL ELSE cert.valid_until END,
+        'certificationStatus', {certification_status},
+        'certifiedUntil', {certified_until},
         'viewerAccess', json_build_object('scopes', to_json(ARRAY(
             SELECT s FROM unnest({scope_order}) WITH ORDINALITY o(s, n)
             WHERE s = ANY (p.scopes) ORDER BY n))),
@@ -155,10 +166,7 @@ WITH viewer AS (
             FROM environmental_assessments ea WHERE ea.factory_id = p.id) END
     ) AS node
     FROM page p
-    LEFT JOIN LATERAL (
-        SELECT * FROM certificates c WHERE c.factory_id = p.id AND c.status <> 'SUPERSEDED'
-        LIMIT 1
-    ) cert ON true
+    LEFT JOIN LATERAL ({current_certificate}) cert ON true
 ), errors AS (
     SELECT json_agg(json_build_object(
         'message', 'You need ' || f.scope || ' to see this field.',
@@ -184,12 +192,43 @@ FROM viewer, data, errors
 
 def dashboard_statement(query: str) -> str:
     return STATEMENT_TEMPLATE.format(
-        live=LIVE, denied=_denied_fields(query), scope_order=SCOPE_ORDER,
-        factory_gid=_b64url("'Factory:' || p.id"),
-        cursor=_b64url("json_build_array(name, id)::text"))
+        live=LIVE, denied=_denied_fields(query), scope_order=SCOPE_ORDER, factory_gid=FACTORY_GID,
+        cursor=CURSOR, certification_status=CERTIFICATION_STATUS,
+        certified_until=CERTIFIED_UNTIL, current_certificate=CURRENT_CERTIFICATE)
 
 
 STATEMENT = dashboard_statement(QUERY_FILE.read_text())
+
+DIRECTORY_PAGE_SIZE = 100  # `first: 100` in bench/directory.graphql
+# The anonymous directory (bench/directory.graphql): listed factories in (name, id) keyset
+# order with their public fields, as auth.policies.visible_factories shows them to anonymous
+# viewers. It reads no scoped data, so it writes no access log (neither does our API).
+DIRECTORY_STATEMENT = f"""
+WITH listed AS (
+    SELECT id, name, country, city, product_categories FROM factories WHERE listed
+), slice AS (
+    SELECT * FROM listed
+    WHERE $1::text IS NULL OR (name, id) > ($1::text, $2::bigint)
+    ORDER BY name, id LIMIT $3::int + 1
+), page AS (
+    SELECT s.*, (row_number() OVER (ORDER BY s.name, s.id) - 1)::int AS idx
+    FROM (SELECT * FROM slice ORDER BY name, id LIMIT $3::int) s
+), nodes AS (
+    SELECT p.idx, json_build_object(
+        'id', {FACTORY_GID},
+        'name', p.name, 'country', p.country, 'city', p.city,
+        'productCategories', to_json(p.product_categories),
+        'certificationStatus', {CERTIFICATION_STATUS},
+        'certifiedUntil', {CERTIFIED_UNTIL}) AS node
+    FROM page p LEFT JOIN LATERAL ({CURRENT_CERTIFICATE}) cert ON true
+)
+SELECT json_build_object('data', json_build_object('factories', json_build_object(
+    'totalCount', (SELECT count(*) FROM listed),
+    'pageInfo', json_build_object(
+        'hasNextPage', (SELECT count(*) FROM slice) > $3::int,
+        'endCursor', (SELECT {CURSOR} FROM page ORDER BY idx DESC LIMIT 1)),
+    'nodes', coalesce((SELECT json_agg(node ORDER BY idx) FROM nodes), '[]'))))::text
+"""
 
 
 def _unauthenticated(reason: str) -> JSONResponse:
@@ -207,6 +246,10 @@ def _after(body: Any) -> tuple[str | None, int | None]:
     return str(name), int(pk)
 
 
+BAD_CURSOR = {"data": None, "errors": [{"message": "`after` is not a valid cursor.",
+                                        "extensions": {"code": "BAD_USER_INPUT"}}]}
+
+
 async def dashboard(request: Request) -> Response:
     settings: Settings = request.app.state.settings
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
@@ -219,12 +262,29 @@ async def dashboard(request: Request) -> Response:
     try:
         after_name, after_id = _after(json.loads(await request.body()))
     except (ValueError, TypeError):
-        return JSONResponse({"data": None, "errors": [{"message": "`after` is not a valid "
-                             "cursor.", "extensions": {"code": "BAD_USER_INPUT"}}]})
+        return JSONResponse(BAD_CURSOR)
     async with request.app.state.pool.acquire() as conn:
         text = await conn.fetchval(STATEMENT, claims.user_id, after_name, after_id, PAGE_SIZE)
     if text is None:  # no such active user: the API refuses the token the same way
         return _unauthenticated("user inactive")
+    return Response(text, media_type="application/json")
+
+
+async def directory(request: Request) -> Response:
+    """`POST /directory`: the same body as `POST /graphql` with bench/directory.graphql (only
+    `variables.after` is read), for anonymous viewers only: what a signed-in viewer sees
+    differs (unlisted factories it is entitled to), and this yardstick does not build that."""
+    if request.headers.get("authorization"):
+        return JSONResponse({"data": None, "errors": [{
+            "message": "The single-SQL directory serves anonymous viewers only.",
+            "extensions": {"code": "BAD_REQUEST"}}]}, status_code=400)
+    try:
+        after_name, after_id = _after(json.loads(await request.body()))
+    except (ValueError, TypeError):
+        return JSONResponse(BAD_CURSOR)
+    async with request.app.state.pool.acquire() as conn:
+        text = await conn.fetchval(DIRECTORY_STATEMENT, after_name, after_id,
+                                   DIRECTORY_PAGE_SIZE)
     return Response(text, media_type="application/json")
 
 
@@ -262,5 +322,6 @@ def create_app(settings: Settings | None = None,
         finally:
             await app.state.pool.close()
 
-    routes = [Route("/dashboard", dashboard, methods=["POST"]), Route("/healthz", healthz)]
+    routes = [Route("/dashboard", dashboard, methods=["POST"]),
+              Route("/directory", directory, methods=["POST"]), Route("/healthz", healthz)]
     return Starlette(routes=routes, lifespan=lifespan)

@@ -143,7 +143,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     data = await build(url, args.subscribers, args.organizations or args.subscribers, settings,
                        args.scope_mixes)
     logs = servers.log_dir()
-    app = servers.start(servers.TARGETS[0],
+    app = servers.start(servers.BUILT_IN["graphql"],
                         servers.environment(url, settings.jwt_secret, args.data_dir), logs,
                         workers=args.workers)
     try:

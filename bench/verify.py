@@ -1,6 +1,7 @@
-"""Both targets must answer the same: the harness walks every dashboard page against each once
-and compares data exactly, errors as a multiset of (path, code, requiredScope, message), and the
-access-log rows each request wrote. Any difference stops the benchmark."""
+"""Every target must answer as the single-SQL limit does: the harness walks every page of each
+benchmark query against each target, before and after the timed load, and compares data exactly,
+errors as a multiset of (path, code, requiredScope, message), and the access-log rows each
+request wrote. Any difference stops the benchmark."""
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -20,11 +21,13 @@ class Page:
     after: str | None
     body: dict[str, Any]
     access_log: Counter[tuple[Any, ...]]
+    raw: bytes  # the answer as sent: the load generator accepts exactly these bytes
 
 
 async def walk(http: httpx.AsyncClient, url: str, query: str, conn: asyncpg.Connection
                ) -> list[Page]:
-    """Every page of the dashboard, following endCursor, with the access-log rows it wrote."""
+    """Every page of a `factories` query, following endCursor, with the access-log rows each
+    request wrote."""
     pages: list[Page] = []
     after: str | None = None
     while len(pages) < MAX_PAGES:
@@ -37,7 +40,7 @@ async def walk(http: httpx.AsyncClient, url: str, query: str, conn: asyncpg.Conn
             raise Mismatch(f"{url} answered no data: {response.text[:500]}")
         rows = await conn.fetch("SELECT factory_id, organization_id, scope FROM access_log "
                                 "WHERE id > $1", mark)
-        pages.append(Page(after, body, Counter(tuple(row) for row in rows)))
+        pages.append(Page(after, body, Counter(tuple(row) for row in rows), response.content))
         info = body["data"]["factories"]["pageInfo"]
         if not info["hasNextPage"]:
             return pages
@@ -78,7 +81,7 @@ def first_difference(a: Any, b: Any, path: tuple[Any, ...] = ()) -> str | None:
 def compare(ours: list[Page], limit: list[Page]) -> None:
     """Raise Mismatch unless both walks are the same, page by page."""
     if len(ours) != len(limit):
-        raise Mismatch(f"{len(ours)} pages from our API, {len(limit)} from the single SQL")
+        raise Mismatch(f"{len(ours)} pages from one, {len(limit)} from the other")
     for n, (a, b) in enumerate(zip(ours, limit, strict=True)):
         where = f"page {n + 1}"
         found = first_difference(a.body.get("data"), b.body.get("data"))

@@ -24,6 +24,7 @@ from db import Document
 from db.engine import Database
 from db.settings import Settings
 from resolvers.errors import not_found
+from resolvers.ids import encode_id
 
 log = logging.getLogger("escp.documents")
 
@@ -60,6 +61,12 @@ def download_query(settings: Settings, document_id: int, now: float | None = Non
     # Rounding the expiry to the minute makes one response repeat one URL per document.
     expires = (int(now if now is not None else time.time()) // 60 + 15) * 60
     return f"expires={expires}&signature={_signature(settings, document_id, expires)}"
+
+
+def download_path(settings: Settings, document_id: int, now: float | None = None) -> str:
+    """`/documents/{global id}?expires=…&signature=…`, served by app.download_document."""
+    return f"/documents/{encode_id('Document', document_id)}?" + download_query(
+        settings, document_id, now)
 
 
 def check_download(settings: Settings, document_id: int, expires: str | None,

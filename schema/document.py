@@ -6,8 +6,7 @@ from strawberry.types import Info
 
 from auth.permissions import HeldDocument, guarded
 from db.enums import ShareScope
-from db.settings import Settings
-from resolvers.document import download_query
+from resolvers.document import download_path  # noqa: F401  (tests sign links with it)
 from resolvers.loaders import DocumentById
 from schema.common import Node
 from schema.ids import encode_id
@@ -44,12 +43,6 @@ class Document(Node):
                    audit_firm_id=getattr(holder, "audit_firm_id", None), held_by=held_by,
                    filename=row.filename, content_type=row.content_type,
                    size_bytes=row.size_bytes, sha256=row.sha256)
-
-
-def download_path(settings: Settings, document_id: int, now: float | None = None) -> str:
-    """`/documents/{global id}?expires=…&signature=…`, served by app.download_document."""
-    return f"/documents/{encode_id('Document', document_id)}?" + download_query(
-        settings, document_id, now)
 
 
 async def document(info: Info, document_id: int | None, holder: Any,

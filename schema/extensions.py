@@ -101,11 +101,11 @@ class CompiledReadPath(SchemaExtension):
     async def _answer(self, context: Any, ctx: Any) -> None:
         try:
             plan = self.reads.plan(context.query, context.graphql_document,
-                                   context.operation_name, ctx.viewer)
+                                   context.operation_name, ctx.viewer, context.variables)
             values = self.reads.parameters(plan, context.graphql_document,
                                            context.operation_name, context.variables, ctx.viewer)
             async with ctx.database.read() as conn:
-                data, errors = await run(conn, plan, values)
+                data, errors = await run(conn, plan, values, ctx.settings)
         except Fallback as fallback:
             return self._fall_back(fallback.reason)
         except Exception:

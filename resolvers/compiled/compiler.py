@@ -37,10 +37,20 @@ from auth.access import access_select, is_owner_sql, scopes_sql
 from auth.permissions import FALSE, TRUE, Guard, Rule
 from auth.viewer import Viewer
 from db import Base, Factory
+from db.enums import ShareScope
 from db.queries import certification_columns, certification_status_of
-from resolvers.compiled.objects import OBJECTS, SAME_FACTORY, ObjectSql, Relation
+from resolvers.compiled.objects import (
+    NODE_SOURCES,
+    OBJECTS,
+    OWNED_FACTORIES,
+    SAME_FACTORY,
+    ObjectSql,
+    Relation,
+    knows_sql,
+    viewer_spec,
+)
 from resolvers.compiled.pages import page
-from resolvers.compiled.selection import CURSOR, Unsupported, Walk, collect, merged
+from resolvers.compiled.selection import CURSOR, SIGNED, Unsupported, Walk, collect, merged
 from resolvers.compiled.sqltext import Params, param, quote, render
 
 MAX_PAIRS = 48  # json_build_object takes at most 100 arguments
@@ -56,6 +66,11 @@ class Denial:
     def locations(self) -> list[SourceLocation] | None:
         loc = self.node.loc
         return [loc.source.get_location(loc.start)] if loc and loc.source else None
+
+    @cached_property
+    def formatted_locations(self) -> list[dict[str, int]] | None:
+        found = self.locations
+        return None if found is None else [dict(location.formatted) for location in found]
 
 
 @dataclass(frozen=True)
@@ -109,6 +124,7 @@ class Terms:
     scopes: str = "p.scopes"
     is_owner: str = "p.is_owner"
     is_auditing_firm: str = "p.audits_it"
+    held_by: ShareScope | None = None
 
     def column(self, name: str) -> str | None:
         return self.columns.get(name)
@@ -139,12 +155,13 @@ class At:
     parent: str
     columns: dict[str, str]
     args: str = ""  # the prefix of the relation's argument parameters
+    held_by: ShareScope | None = None  # a document: the scope of the field holding it
 
     def format(self, template: str) -> str:
         return template.format(t=self.alias, up=self.parent, a=self.args)
 
     def taking(self, args: str) -> "At":
-        return At(self.alias, self.parent, self.columns, args)
+        return At(self.alias, self.parent, self.columns, args, self.held_by)
 
     def child(self, alias: str, relation: Relation, spec: ObjectSql) -> "At":
         at = At(alias, self.alias, {})
@@ -152,7 +169,7 @@ class At:
         for name, sql in relation.columns.items():
             columns[name] = self.columns.get(sql[1:], "NULL") if sql.startswith("^") \
                 else at.format(sql)
-        return At(alias, self.alias, columns)
+        return At(alias, self.alias, columns, held_by=relation.held_by)
 
 
 FACTORY_ROW = At("p", "p", {})
@@ -178,20 +195,24 @@ class Compiler:
         return prefix
 
     def object(self, type_: GraphQLObjectType, selection: SelectionSetNode, known: "Known",
-               at: "At") -> tuple[str, Walk]:
+               at: "At", spec: ObjectSql | None = None,
+               interfaces: frozenset[str] = frozenset()) -> tuple[str, Walk]:
         """A json_build_object of the selected fields of one object, with its `$d` list."""
-        spec = OBJECTS.get(type_.name)
+        spec = spec or OBJECTS.get(type_.name)
         if spec is None:
             raise Unsupported(f"type {type_.name}")
-        terms = Terms(self.viewer, at.columns)
+        terms = Terms(self.viewer, at.columns, held_by=at.held_by)
         pairs, denied, reads, walk = [], [], [], Walk()
-        for key, nodes in collect(selection, self.fragments, type_.name).items():
+        for key, nodes in collect(selection, self.fragments, type_.name,
+                                  interfaces=interfaces).items():
             value, denial, child = self.field(type_, spec, key, nodes, terms, known, at, reads)
             pairs.append(f"{quote(key)}, {value}")
             if denial:
                 denied.append(denial)
             if child or child is CURSOR:
                 walk.children[key] = child
+            if nodes[0].name.value in spec.signed:
+                walk.children[key] = SIGNED
         walk.denied, walk.reads = bool(denied), bool(reads)
         if denied:
             pairs.append(f"'$d', to_json(NULLIF(array_remove(ARRAY[{', '.join(denied)}]"
@@ -212,7 +233,8 @@ class Compiler:
             return quote(type_.name), None, Walk()
         field_def = type_.fields.get(name)
         relation = spec.relations.get(name)
-        takes = relation is not None and (relation.page or relation.where)
+        takes = relation is not None and (relation.page or relation.where
+                                          or relation.source == OWNED_FACTORIES)
         if field_def is None or (any(node.arguments for node in nodes) and not takes):
             raise Unsupported(f"{type_.name}.{name} with arguments")
         guard = guard_of(field_def)
@@ -226,12 +248,13 @@ class Compiler:
             decision = rule.sql(terms)
             if decision is None:
                 raise Unsupported(f"{type_.name}.{name}: {type(rule).__name__} has no SQL form")
-            reads.extend(self._nested_read(rule, decision, known))
+            reads.extend(self._nested_read(rule, terms, decision, known))
             if decision in known.granted or decision == TRUE:
                 continue  # an ancestor's identical check already allowed it
-            self.denials.append(Denial(key, nodes[0], rule))
+            self.denials.append(Denial(key, nodes[0], rule.denial(terms)))
             checks.append((f"coalesce({decision}, false)", len(self.denials) - 1, decision))
-        inner = known.below(self._scopes_read(guard), frozenset(d for _, _, d in checks))
+        inner = known.below(self._scopes_read(guard, terms),
+                            frozenset(d for _, _, d in checks))
         value, walk = self.value(type_, spec, name, field_def, nodes, inner, at)
         if not checks:
             return value, None, walk
@@ -239,18 +262,20 @@ class Compiler:
         cases = " ".join(f"WHEN NOT {check} THEN {n}" for check, n, _ in checks)
         return f"CASE WHEN {allowed} THEN {value} END", f"CASE {cases} END", walk
 
-    def _scopes_read(self, guard: Guard | None) -> frozenset[str]:
+    def _scopes_read(self, guard: Guard | None, terms: Terms) -> frozenset[str]:
         if guard is None or not self.viewer.is_customer:
             return frozenset()
-        return frozenset(r.reads.value for r in guard.rules if r.reads is not None)
+        scopes = (rule.read_scope(terms) for rule in guard.rules)
+        return frozenset(scope.value for scope in scopes if scope is not None)
 
-    def _nested_read(self, rule: Rule, decision: str, known: Known) -> list[str]:
+    def _nested_read(self, rule: Rule, terms: Terms, decision: str, known: Known) -> list[str]:
         """A customer's read that no ancestor logged (a scope other than theirs, below the
         factory's own fields): logged from the object's `$r` when the rule allows it."""
-        if (not self.viewer.is_customer or rule.reads is None or known.top
-                or rule.reads.value in known.reads):
+        scope = rule.read_scope(terms)
+        if (not self.viewer.is_customer or scope is None or known.top
+                or scope.value in known.reads):
             return []
-        return [f"CASE WHEN coalesce({decision}, false) THEN {quote(rule.reads.value)} END"]
+        return [f"CASE WHEN coalesce({decision}, false) THEN {quote(scope.value)} END"]
 
     def value(self, type_: GraphQLObjectType, spec: ObjectSql, name: str, field_def: Any,
               nodes: list[FieldNode], known: "Known", at: "At") -> tuple[str, Walk]:
@@ -269,6 +294,11 @@ class Compiler:
             # factory_by_id reads the factory through the visibility policy
             return (inner if child.name != "Factory" else
                     f"CASE WHEN p.visible THEN {inner} END"), walk
+        if relation.source == OWNED_FACTORIES:
+            return _factories(self, ArgSite("ownedFactories", self.arguments(
+                "ownedFactories", field_def, nodes[0]), field_def, nodes[0]), owned=True)
+        if relation.enters:  # another factory's access row: nothing known above holds for it
+            known = Known(frozenset(), frozenset())
         if relation.page:
             return page(self, relation, child, nodes, known, at, field_def)
         below = at.child(f"t{next(self.aliases)}", relation, OBJECTS[child.name])
@@ -279,15 +309,21 @@ class Compiler:
         return self.relation(relation, inner, below), walk
 
     def source(self, relation: Relation, at: "At") -> str:
-        """The relation's FROM … WHERE …, with its row policy and argument filter."""
+        """The relation's FROM … WHERE …, with its row policy and argument filter; a relation
+        to objects of other factories joins each row's factory access as `p`."""
         source = at.format(relation.source)
+        if relation.enters:
+            row = self.factory_select([Factory.id == literal_column(at.format(relation.enters))])
+            source = source.replace(" WHERE ", f" CROSS JOIN LATERAL ({row}) p WHERE ", 1)
         if relation.policy is not None:
-            function, table_name = relation.policy
-            aliased = Base.metadata.tables[table_name].alias(at.alias)
+            function, table_name, *alias = relation.policy
+            aliased = Base.metadata.tables[table_name].alias(
+                at.format(alias[0]) if alias else at.alias)
             policy = getattr(policies, function)(self.viewer)
-            source += f" AND {render(ClauseAdapter(aliased).traverse(policy))}"
+            # Parenthesized: a policy may be an OR, and AND binds tighter.
+            source += f" AND ({render(ClauseAdapter(aliased).traverse(policy))})"
         if relation.where:
-            source += f" AND {at.format(relation.where)}"
+            source += f" AND ({at.format(relation.where)})"
         return source
 
     def relation(self, relation: Relation, inner: str, at: "At") -> str:
@@ -302,6 +338,11 @@ class Compiler:
 
     def factory_rows(self, prefix: str, where: list[Any], tail: str = "") -> str:
         """A CTE of factories with the viewer's access to each (auth.access, as it is)."""
+        self.ctes.append(f"{prefix}_rows AS ({self.factory_select(where, tail)})")
+        return f"{prefix}_rows"
+
+    def factory_select(self, where: list[Any], tail: str = "") -> str:
+        """Factories with their certification and the viewer's access to each."""
         certificate, certification = certification_columns(Factory.id)
         columns = [Factory.name, Factory.country, Factory.city, Factory.product_categories,
                    Factory.listed, Factory.address, Factory.worker_count, Factory.contact_email,
@@ -312,33 +353,34 @@ class Compiler:
                                              "granted_scopes")))
         scopes = render(scopes_sql(self.viewer, a.c))
         owner = render(is_owner_sql(self.viewer, a.c))
-        self.ctes.append(
-            f"{prefix}_rows AS (SELECT a.*, {scopes} AS scopes, {owner} AS is_owner "
-            f"FROM ({inner}{tail}) a)")
-        return f"{prefix}_rows"
+        return f"SELECT a.*, {scopes} AS scopes, {owner} AS is_owner FROM ({inner}{tail}) a"
 
-    def factory_json(self, type_: GraphQLObjectType, nodes: list[FieldNode]) -> tuple[str, Walk]:
+    def factory_json(self, type_: GraphQLObjectType, nodes: list[FieldNode],
+                     interfaces: frozenset[str] = frozenset()) -> tuple[str, Walk]:
         return self.object(type_, merged(nodes), Known(frozenset(), frozenset(), top=True),
-                           FACTORY_ROW)
+                           FACTORY_ROW, interfaces=interfaces)
 
-    def factory_reads(self, rows: str, type_: GraphQLObjectType, nodes: list[FieldNode]) -> None:
+    def factory_reads(self, rows: str, type_: GraphQLObjectType, nodes: list[FieldNode],
+                      interfaces: frozenset[str] = frozenset()) -> None:
         """The scopes a customer reads of each factory shown: those of the factory's guarded
         fields it selects, where the factory grants them (nested fields read no other scope,
         see _check_reads)."""
         if not self.viewer.is_customer:
             return
         read: set[str] = set()
-        for child in collect(merged(nodes), self.fragments, type_.name).values():
+        for child in collect(merged(nodes), self.fragments, type_.name,
+                             interfaces=interfaces).values():
             field_def = type_.fields.get(child[0].name.value)
             if field_def is not None:
-                read |= self._scopes_read(guard_of(field_def))
+                read |= self._scopes_read(guard_of(field_def), Terms(self.viewer, {}))
         if read:
             scopes = ", ".join(quote(s) for s in sorted(read))
             self.reads.append(f"SELECT p.id, s FROM {rows} p, unnest(ARRAY[{scopes}]) s "
                               f"WHERE s = ANY(p.scopes)")
 
 
-def _factories(c: Compiler, root: ArgSite) -> tuple[str, Walk]:
+def _factories(c: Compiler, root: ArgSite, owned: bool = False) -> tuple[str, Walk]:
+    """Query.factories, or with `owned` Viewer.factories (a supplier's own)."""
     p, v, add = root.prefix, c.viewer, c.params.add
     search, country = add(f"{p}_search", "text"), add(f"{p}_country", "text")
     status, connected = add(f"{p}_status", "text"), add(f"{p}_connected", "boolean")
@@ -356,10 +398,17 @@ def _factories(c: Compiler, root: ArgSite) -> tuple[str, Walk]:
             certification_status_of(Factory.id) == literal_column(status)),
         or_(text(f"NOT {connected}"), connected_to),
     ]
+    if owned:
+        where.append(Factory.supplier_id == v.organization_id if v.is_supplier else false())
     keyset = text(f"({after_name} IS NULL OR (factories.name, factories.id) > "
                   f"({after_name}, {after_id}))")
-    rows = c.factory_rows(p, [*where, keyset],
-                          f" ORDER BY factories.name, factories.id LIMIT {first} + 1")
+    # The keyset page first, from cheap columns; access and certification then for its rows
+    # only (LATERAL joins over the whole filtered table would run before the LIMIT).
+    ids = render(select(Factory.id).where(*where, keyset)
+                 .order_by(Factory.name, Factory.id))
+    c.ctes.append(f"{p}_ids AS ({ids} LIMIT {first} + 1)")
+    rows = c.factory_rows(p, [Factory.id == func.any(
+        literal_column(f"ARRAY(SELECT id FROM {p}_ids)"))])
     c.ctes.append(f"{p}_page AS (SELECT * FROM {rows} ORDER BY name, id LIMIT {first})")
     page = f"{p}_page"
     connection = get_named_type(root.field_def.type)
@@ -394,7 +443,7 @@ def _factories(c: Compiler, root: ArgSite) -> tuple[str, Walk]:
 def _page_info(c: Compiler, nodes: list[FieldNode], rows: str, page: str, first: str,
                has_after: str, cursor: str) -> tuple[str, Walk]:
     values = {
-        "hasNextPage": f"(SELECT count(*) FROM {rows}) > {first}",
+        "hasNextPage": f"(SELECT count(*) FROM {rows.replace('_rows', '_ids')}) > {first}",
         "hasPreviousPage": has_after,
         "startCursor": f"(SELECT {cursor} FROM {page} p ORDER BY p.name, p.id LIMIT 1)",
         "endCursor": f"(SELECT {cursor} FROM {page} p ORDER BY p.name DESC, p.id DESC LIMIT 1)",
@@ -430,14 +479,15 @@ def _edges(c: Compiler, nodes: list[FieldNode], page: str, factory_type: GraphQL
             f"ORDER BY p.name, p.id), '[]') FROM {page} p)"), walk
 
 
-def _factory(c: Compiler, root: ArgSite) -> tuple[str, Walk]:
+def _factory(c: Compiler, root: ArgSite,
+             interfaces: frozenset[str] = frozenset()) -> tuple[str, Walk]:
     pk = c.params.add(f"{root.prefix}_id", "bigint")
     where = [Factory.id == literal_column(pk), policies.visible_factories(c.viewer)]
     rows = c.factory_rows(root.prefix, where)
     factory_type = c.schema.get_type("Factory")
     assert isinstance(factory_type, GraphQLObjectType)
-    c.factory_reads(rows, factory_type, [root.node])
-    node, walk = c.factory_json(factory_type, [root.node])
+    c.factory_reads(rows, factory_type, [root.node], interfaces)
+    node, walk = c.factory_json(factory_type, [root.node], interfaces)
     return f"(SELECT {node} FROM {rows} p)", walk
 
 
@@ -489,12 +539,51 @@ def _audit_firms(c: Compiler, root: ArgSite) -> tuple[str, Walk]:
             f"AND {at.alias}.active)"), walk
 
 
-ROOTS = {"factories": _factories, "factory": _factory, "verifyCertificate": _verify_certificate,
+def _viewer(c: Compiler, root: ArgSite) -> tuple[str, Walk]:
+    """Query.viewer: null when not signed in; the viewer's own user, organization, factories
+    (suppliers) and connections (customers and suppliers)."""
+    if not c.viewer.is_authenticated:
+        return "NULL::json", Walk()
+    viewer_type = get_named_type(root.field_def.type)
+    assert isinstance(viewer_type, GraphQLObjectType)
+    c.params.add("uid", "bigint")
+    spec = viewer_spec(c.viewer)
+    return c.object(viewer_type, merged([root.node]), Known(frozenset(), frozenset()),
+                    At("v", "v", {}), spec)
+
+
+def _node(c: Compiler, root: ArgSite, type_name: str | None) -> tuple[str, Walk]:
+    """Query.node for an id of `type_name` (the plan is made per decoded type): the object
+    through its loader's row policy, and only where schema.node says the viewer may know it."""
+    if type_name == "Factory":
+        return _factory(c, root, interfaces=frozenset({"Node"}))
+    found = NODE_SOURCES.get(type_name or "")
+    if found is None:  # not one of our ids: null, as an id that does not exist
+        return "NULL::json", Walk()
+    pk = c.params.add(f"{root.prefix}_id", "bigint")
+    type_ = c.schema.get_type(found.type_name)
+    assert isinstance(type_, GraphQLObjectType)
+    at = FACTORY_ROW.child(f"t{next(c.aliases)}", found, OBJECTS[found.type_name])
+    source = c.source(found, at).replace("«id»", pk)
+    if found.enters:  # schema.node: who may know an object of a factory by its id
+        source += f" AND ({knows_sql(type_name or '', c.viewer)})"
+    elif type_name == "Document":  # by id: the uploading organization and the program
+        source += (" AND TRUE" if c.viewer.is_program else " AND FALSE"
+                   if c.viewer.organization_id is None else f" AND {at.alias}.organization_id = «org»")
+    inner, walk = c.object(type_, merged([root.node]), Known(frozenset(), frozenset()), at,
+                           interfaces=frozenset({"Node"}))
+    return f"(SELECT {inner} FROM {source} LIMIT 1)", walk
+
+
+ROOTS = {"viewer": _viewer, "factories": _factories, "factory": _factory, "verifyCertificate": _verify_certificate,
          "verifyAuditor": _verify_auditor, "auditFirms": _audit_firms}
 
 
 def compile_operation(schema: GraphQLSchema, operation: OperationDefinitionNode,
-                      fragments: dict[str, FragmentDefinitionNode], viewer: Viewer) -> Plan:
+                      fragments: dict[str, FragmentDefinitionNode], viewer: Viewer,
+                      node_types: dict[str, str | None] | None = None) -> Plan:
+    """The plan of a query operation; `node_types` gives, by response key, the type each
+    node(id:) root field's id decodes to (plans are made per decoded type)."""
     if operation.operation is not OperationType.QUERY:
         raise Unsupported(f"{operation.operation.value} operations")
     compiler = Compiler(schema, fragments, symbolic_viewer(viewer))
@@ -508,6 +597,9 @@ def compile_operation(schema: GraphQLSchema, operation: OperationDefinitionNode,
             pairs.append(f"{quote(key)}, 'Query'")
             continue
         build = ROOTS.get(name)
+        if name == "node" and node_types is not None and key in node_types:
+            def build(c: Compiler, r: ArgSite, t: str | None = node_types[key]) -> Any:
+                return _node(c, r, t)
         if build is None or len(nodes) > 1:
             raise Unsupported(f"Query.{name}")
         root = ArgSite(name, compiler.arguments(name, query_type.fields[name], nodes[0]),
@@ -533,7 +625,7 @@ def _assemble(c: Compiler, pairs: list[str], walk: Walk) -> Plan:
     if reads:
         org = c.params.add("org", "bigint")
         ctes.append(f"logged AS (INSERT INTO access_log (factory_id, organization_id, scope) "
-                    f"SELECT r.id, {org}, r.s FROM ({' UNION '.join(reads)}) r(id, s))")
+                    f"SELECT DISTINCT r.id, {org}, r.s FROM ({' UNION '.join(reads)}) r(id, s))")
     with_ = f"WITH {', '.join(ctes)} " if ctes else ""
     body = f"{with_}SELECT {answer}::text"
     c.params.types.setdefault("org", "bigint")

@@ -11,10 +11,13 @@ policy (auth.policies), named with the table it applies to.
 """
 from dataclasses import dataclass, field
 
+from auth.viewer import Viewer
+from db.enums import ShareScope
 from resolvers.compiled.sqltext import global_id, iso_datetime
 
 SCOPE_ORDER = ("PROFILE", "CERTIFICATION", "AUDITS", "CORRECTIVE_ACTIONS", "ENVIRONMENT")
 SAME_FACTORY = "same factory"  # a relation back to the factory row `p` itself
+OWNED_FACTORIES = "owned factories"  # Viewer.factories: a page of the supplier's own
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,9 @@ class Relation:
     page: str | None = None
     where: str | None = None  # a condition over the arguments' parameters `{a}_…`
     after: str | None = None  # keyset pages: the rows after the cursor's key
+    # Objects of other factories: the SQL of each row's factory id (its access becomes `p`)
+    enters: str | None = None
+    held_by: ShareScope | None = None  # documents: the scope of the field holding them
     cursor: str | None = None  # keyset pages: the cursor's key of a row
 
 
@@ -37,6 +43,7 @@ class ObjectSql:
     leaves: dict[str, str]
     relations: dict[str, Relation] = field(default_factory=dict)
     rule_columns: dict[str, str] = field(default_factory=dict)
+    signed: frozenset[str] = frozenset()  # leaves holding a document id to sign in Python
 
 
 def _scopes_in_order(scopes: str) -> str:
@@ -181,6 +188,9 @@ AUDIT = ObjectSql(
             "corrective_action_plans {t} JOIN audits {t}_a ON {t}_a.id = {t}.audit_id "
             "WHERE {t}.audit_id = {up}.id", order="{t}.id",
             policy=("visible_corrective_action_plans", "corrective_action_plans")),
+        "report": Relation("Document", "documents {t} WHERE {t}.id = {up}.report_document_id",
+                           held_by=ShareScope.AUDITS,
+                           columns={"audit_firm_id": "{up}.audit_firm_id"}),
     },
     rule_columns={"audit_firm_id": "{t}.audit_firm_id", "conducted_on": "{t}.conducted_on",
                   "announcement": "{t}.announcement"},
@@ -212,8 +222,15 @@ ACTION = ObjectSql(
             "dueDate": "{t}.due_date", "status": "{t}.status",
             "agreesWithFinding": "{t}.agrees_with_finding",
             "factoryComment": "{t}.factory_comment"},
-    relations={"finding": Relation("Finding", "findings {t} WHERE {t}.id = {up}.finding_id",
-                                   columns={"audit_firm_id": "^audit_firm_id"})},
+    relations={
+        "finding": Relation("Finding", "findings {t} WHERE {t}.id = {up}.finding_id",
+                            columns={"audit_firm_id": "^audit_firm_id"}),
+        "evidence": Relation(
+            "Document", "corrective_action_evidence {t}_e JOIN documents {t} ON "
+            "{t}.id = {t}_e.document_id WHERE {t}_e.action_id = {up}.id", many=True,
+            order="{t}.id", held_by=ShareScope.CORRECTIVE_ACTIONS,
+            columns={"audit_firm_id": "^audit_firm_id"}),
+    },
 )
 
 ASSESSMENT = ObjectSql(
@@ -221,7 +238,18 @@ ASSESSMENT = ObjectSql(
             "periodYear": "{t}.period_year", "energyKwh": "{t}.energy_kwh",
             "waterM3": "{t}.water_m3", "wasteKg": "{t}.waste_kg", "ghgTco2e": "{t}.ghg_tco2e",
             "verified": "{t}.verified"},
-    relations={"factory": _FACTORY},
+    relations={"factory": _FACTORY,
+               "report": Relation("Document",
+                                  "documents {t} WHERE {t}.id = {up}.report_document_id",
+                                  held_by=ShareScope.ENVIRONMENT)},
+)
+
+DOCUMENT = ObjectSql(
+    leaves={"id": global_id("Document", "{t}.id"), "filename": "{t}.filename",
+            "contentType": "{t}.content_type", "sizeBytes": "{t}.size_bytes",
+            "sha256": "{t}.sha256", "downloadUrl": "{t}.id"},
+    rule_columns={"organization_id": "{t}.organization_id"},
+    signed=frozenset({"downloadUrl"}),
 )
 
 
@@ -275,6 +303,102 @@ TRANSITION = ObjectSql(
     },
 )
 
+def viewer_spec(viewer: Viewer) -> ObjectSql:
+    """Query.viewer for a signed-in viewer of this kind (schema.query.Viewer)."""
+    ordered = {"many": True, "order": "{t}.requested_at DESC, {t}.id DESC", "enters": "{t}.factory_id",
+               "policy": ("visible_connections", "customer_connections"),
+               "where": f"(«{{a}}_status» IS NULL OR {_EFFECTIVE} = «{{a}}_status»)"}
+    if viewer.is_customer:
+        connections = Relation("CustomerConnection",
+                               "customer_connections {t} WHERE {t}.customer_id = «org»", **ordered)
+    elif viewer.is_supplier:
+        connections = Relation(
+            "CustomerConnection", "customer_connections {t} JOIN factories {t}_f ON "
+            "{t}_f.id = {t}.factory_id WHERE {t}_f.supplier_id = «org»", **ordered)
+    else:
+        connections = Relation("CustomerConnection", "customer_connections {t} WHERE false",
+                               **ordered)
+    firm = "{t}.audit_firm_id = «org»" if viewer.is_audit_firm else "false"
+    assignments = Relation(  # resolvers.application.assignments
+        "Application", f"applications {{t}} WHERE {firm}", many=True,
+        order="{t}.assigned_at DESC, {t}.id DESC", policy=("visible_applications", "applications"),
+        page="assignments", enters="{t}.factory_id",
+        where="(«{a}_status» IS NULL OR {t}.status = «{a}_status»)",
+        after="({t}.assigned_at, {t}.id) < («{a}_after_at», «{a}_after_id»)",
+        cursor=f"json_build_array({iso_datetime('{t}.assigned_at')}, {{t}}.id)")
+    return ObjectSql(leaves={}, relations={
+        "assignments": assignments,
+        "user": Relation("User", "users {t} WHERE {t}.id = «uid»"),
+        "organization": Relation("Organization", "organizations {t} WHERE {t}.id = «org»"),
+        "factories": Relation("FactoryConnection", OWNED_FACTORIES),
+        "connections": connections,
+    })
+
+
+def _by_id(type_name: str, source: str, **more: object) -> Relation:
+    return Relation(type_name, source, **more)  # type: ignore[arg-type]
+
+
+# node(id:): each type as its by-id loader reads it (resolvers.loaders), `«id»` the decoded key.
+_CAP_BY_ID = ("corrective_action_plans {t} JOIN audits {t}_a ON {t}_a.id = {t}.audit_id "
+              "WHERE {t}.id = «id»")
+NODE_SOURCES: dict[str, Relation] = {
+    "Certificate": _by_id("Certificate", "certificates {t} WHERE {t}.id = «id»",
+                          enters="{t}.factory_id"),
+    "Application": _by_id("Application", "applications {t} WHERE {t}.id = «id»",
+                          enters="{t}.factory_id",
+                          policy=("visible_applications", "applications")),
+    "Fee": _by_id("Fee", "fees {t} JOIN applications {t}_app ON {t}_app.id = {t}.application_id "
+                  "WHERE {t}.id = «id»", enters="{t}_app.factory_id",
+                  policy=("visible_fees", "fees")),
+    "Audit": _by_id("Audit", "audits {t} WHERE {t}.id = «id»", enters="{t}.factory_id",
+                    policy=_AUDITS_OF),
+    "Finding": _by_id("Finding", "findings {t} JOIN audits {t}_a ON {t}_a.id = {t}.audit_id "
+                      "WHERE {t}.id = «id»", enters="{t}_a.factory_id",
+                      policy=("visible_audits", "audits", "{t}_a"),
+                      columns={"audit_firm_id": "{t}_a.audit_firm_id"}),
+    "CorrectiveActionPlan": _by_id(
+        "CorrectiveActionPlan", _CAP_BY_ID, enters="{t}.factory_id",
+        policy=("visible_corrective_action_plans", "corrective_action_plans")),
+    "CorrectiveAction": _by_id(
+        "CorrectiveAction", "corrective_actions {t} JOIN corrective_action_plans {t}_p ON "
+        "{t}_p.id = {t}.plan_id JOIN audits {t}_a ON {t}_a.id = {t}_p.audit_id "
+        "WHERE {t}.id = «id»", enters="{t}_p.factory_id",
+        policy=("visible_corrective_action_plans", "corrective_action_plans", "{t}_p"),
+        columns={"audit_firm_id": "{t}_a.audit_firm_id"}),
+    "EnvironmentalAssessment": _by_id(
+        "EnvironmentalAssessment", "environmental_assessments {t} WHERE {t}.id = «id»",
+        enters="{t}.factory_id"),
+    "CustomerConnection": _by_id(
+        "CustomerConnection", "customer_connections {t} WHERE {t}.id = «id»",
+        enters="{t}.factory_id", policy=("visible_connections", "customer_connections")),
+    "Organization": _by_id("Organization", "organizations {t} WHERE {t}.id = «id»",
+                           policy=("visible_organizations", "organizations")),
+    "User": _by_id("User", "users {t} WHERE {t}.id = «id»", policy=("visible_users", "users")),
+    "Auditor": _by_id("Auditor", "auditors {t} WHERE {t}.id = «id»"),
+    "Document": _by_id("Document", "documents {t} WHERE {t}.id = «id»"),
+}
+
+# schema.node: the scopes of the fields holding an object, any of which lets a viewer know it by
+# its id (owner and program hold them all); applications and fees as their functions say.
+_HOLDING = {"Certificate": ("CERTIFICATION",), "Audit": ("AUDITS", "CORRECTIVE_ACTIONS"),
+            "Finding": ("AUDITS", "CORRECTIVE_ACTIONS"),
+            "CorrectiveActionPlan": ("CORRECTIVE_ACTIONS",),
+            "CorrectiveAction": ("CORRECTIVE_ACTIONS",), "EnvironmentalAssessment": ("ENVIRONMENT",)}
+
+
+def knows_sql(type_name: str, viewer: Viewer) -> str:
+    """schema.node's rule for objects of a factory, over the factory's access row `p`."""
+    if type_name == "Application":  # certification_or_firm
+        return "TRUE" if viewer.is_audit_firm else "'CERTIFICATION' = ANY(p.scopes)"
+    if type_name == "Fee":  # owner_program_or_firm
+        return "TRUE" if viewer.is_audit_firm or viewer.is_program else "p.is_owner"
+    if type_name == "CustomerConnection":
+        return "TRUE"
+    held = " OR ".join(f"'{scope}' = ANY(p.scopes)" for scope in _HOLDING[type_name])
+    return f"({held})"
+
+
 OBJECTS: dict[str, ObjectSql] = {
     "Factory": FACTORY, "FactoryAccess": FACTORY_ACCESS, "Organization": ORGANIZATION,
     "User": USER, "Auditor": AUDITOR, "Certificate": CERTIFICATE, "Audit": AUDIT,
@@ -282,15 +406,10 @@ OBJECTS: dict[str, ObjectSql] = {
     "CorrectiveAction": ACTION, "EnvironmentalAssessment": ASSESSMENT,
     "CustomerConnection": CONNECTION, "Application": APPLICATION, "Fee": FEE,
     "WorkflowTransition": TRANSITION, "AccessLogEntry": ACCESS_LOG_ENTRY,
+    "Document": DOCUMENT,
 }
 
 # Guarded fields reachable from Query that the compiler does not answer: a query selecting one
 # runs on the resolver path. Each says why; tests/test_compiled_rules.py holds every other
 # guarded field reachable from Query to a SQL form here.
-RESOLVER_ONLY: dict[str, str] = {
-    "Document.*": "a document's rule depends on the field holding it, and its downloadUrl is "
-                  "signed in Python",
-    "Audit.report": "a Document",
-    "CorrectiveAction.evidence": "Documents",
-    "EnvironmentalAssessment.report": "a Document",
-}
+RESOLVER_ONLY: dict[str, str] = {}

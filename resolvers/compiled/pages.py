@@ -1,8 +1,12 @@
 """Pages below a factory (a factory's audits, its access log): Relay connections whose rows,
 cursors and page info come from the same statement, paged exactly as the resolvers page."""
+import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from graphql import FieldNode, GraphQLObjectType, get_named_type
+from sqlalchemy import literal_column
+
+from db import Factory
 
 from resolvers.compiled.objects import OBJECTS, Relation
 from resolvers.compiled.selection import CURSOR, Unsupported, Walk, collect, merged
@@ -18,8 +22,13 @@ def page(c: "Compiler", relation: Relation, connection: GraphQLObjectType,
     assert isinstance(node_type, GraphQLObjectType)
     prefix = c.arguments(relation.page or "", field_def, nodes[0])
     below = at.child(f"t{next(c.aliases)}", relation, OBJECTS[node_type.name]).taking(prefix)
+    # Rows of other factories: ranked on their own, each joined to its factory's access after.
+    entering = relation.enters
+    relation = dataclasses.replace(relation, enters=None)
     t, order, add = below.alias, below.format(relation.order), c.params.add
     first = add(f"{prefix}_first", "int")
+    if relation.where:
+        add(f"{prefix}_status", "text")
     if relation.page == "offset":  # cursors are positions: schema.factory's audits
         offset = add(f"{prefix}_offset", "int")
         ranked = (f"(SELECT {t}.*, row_number() OVER (ORDER BY {order}) AS _n "
@@ -40,6 +49,9 @@ def page(c: "Compiler", relation: Relation, connection: GraphQLObjectType,
         cursor = below.format(relation.cursor or "")
         info = {"hasNextPage": f"(SELECT count(*) FROM {ranked}) > {first}",
                 "hasPreviousPage": has_after}
+    if entering:
+        row = c.factory_select([Factory.id == literal_column(below.format(entering))])
+        shown = shown.replace(f") {t} WHERE ", f") {t} CROSS JOIN LATERAL ({row}) p WHERE ", 1)
     info["startCursor"] = f"(SELECT {cursor} FROM {shown} ORDER BY {t}._n LIMIT 1)"
     info["endCursor"] = f"(SELECT {cursor} FROM {shown} ORDER BY {t}._n DESC LIMIT 1)"
     info["__typename"] = "'PageInfo'"

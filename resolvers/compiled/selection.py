@@ -25,20 +25,26 @@ class Walk:
 
     denied: bool = False
     reads: bool = False  # carries a `$r` object, read by the statement itself
-    children: dict[str, "Walk | None"] = field(default_factory=dict)
+    children: dict[str, "Walk | str | None"] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return self.denied or self.reads or bool(self.children)
 
 
+
 CURSOR = None  # a Walk child that is a cursor's key array, encoded by resolvers.paging
+SIGNED = "signed"  # a Walk child that is a document id, to become its signed download path
 
 
 def collect(selection_set: SelectionSetNode | None, fragments: dict[str, FragmentDefinitionNode],
-            type_name: str, found: dict[str, list[FieldNode]] | None = None
-            ) -> dict[str, list[FieldNode]]:
-    """The fields of a selection by response key, fragments expanded (graphql-core's rules)."""
+            type_name: str, found: dict[str, list[FieldNode]] | None = None,
+            interfaces: frozenset[str] = frozenset()) -> dict[str, list[FieldNode]]:
+    """The fields of a selection by response key, fragments expanded (graphql-core's rules).
+
+    Below an interface (`interfaces` holds its names, `type_name` the object's runtime type),
+    fragments on other types do not apply; elsewhere they are not supported."""
     found = {} if found is None else found
+    applies = {type_name} | interfaces
     for child in selection_set.selections if selection_set else ():
         if child.directives:
             raise Unsupported("directives (@skip/@include)")
@@ -47,15 +53,21 @@ def collect(selection_set: SelectionSetNode | None, fragments: dict[str, Fragmen
             found.setdefault(key, []).append(child)
         elif isinstance(child, FragmentSpreadNode):
             fragment = fragments[child.name.value]
-            if fragment.type_condition.name.value != type_name:
-                raise Unsupported("a fragment on another type")
-            collect(fragment.selection_set, fragments, type_name, found)
+            if _applies(fragment.type_condition.name.value, applies, interfaces):
+                collect(fragment.selection_set, fragments, type_name, found, interfaces)
         elif isinstance(child, InlineFragmentNode):
             condition = child.type_condition
-            if condition is not None and condition.name.value != type_name:
-                raise Unsupported("an inline fragment on another type")
-            collect(child.selection_set, fragments, type_name, found)
+            if condition is None or _applies(condition.name.value, applies, interfaces):
+                collect(child.selection_set, fragments, type_name, found, interfaces)
     return found
+
+
+def _applies(condition: str, applies: set[str], interfaces: frozenset[str]) -> bool:
+    if condition in applies:
+        return True
+    if not interfaces:
+        raise Unsupported("a fragment on another type")
+    return False
 
 
 def merged(nodes: list[FieldNode]) -> SelectionSetNode:

@@ -9,6 +9,7 @@ corpus expects it to.
 import dataclasses
 import json
 import os
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,8 @@ from starlette.applications import Starlette
 
 from app import create_app
 from db.settings import Settings
+from resolvers.document import LinkCheck, check_download
+from resolvers.ids import decode_as
 from tests.api.test_permission_matrix import VIEWERS
 from tests.api.world import World, matrix_world
 from tests.helpers import Cast, standard_cast, truncate_all
@@ -61,8 +64,8 @@ RELATIONS = """
   environmentalAssessments { factory { id } }
 """
 
-# (name, query, variables, answered by the compiled path)
-CORPUS: list[tuple[str, str, dict[str, Any], bool]] = [
+# (name, query, variables, answered by the compiled path; None: only for anonymous viewers)
+CORPUS: list[tuple[str, str, dict[str, Any], bool | None]] = [
     ("dashboard", DASHBOARD, {}, True),
     ("directory", """query Directory($after: String) {
         factories(first: 2, after: $after) {
@@ -97,15 +100,31 @@ CORPUS: list[tuple[str, str, dict[str, Any], bool]] = [
         totalCount nodes { name address environmentalAssessments { periodYear } } } }""",
      {}, True),
     ("an unknown factory", """query { factory(id: "RmFjdG9yeTo5OTk5OTk") { name } }""", {}, True),
+    ("documents", """query { factory(id: "ALPHA") {
+        latestAudit { report { id filename contentType sizeBytes sha256 downloadUrl } }
+        audits(first: 10) { nodes { report { filename downloadUrl } } }
+        correctiveActionPlans { actions { evidence { id filename downloadUrl } } }
+        environmentalAssessments { report { id sha256 downloadUrl } } } }""", {}, True),
     ("public verification", """query($n: String!) { verifyCertificate(number: $n) {
         __typename number valid status factoryName country validUntil }
         none: verifyCertificate(number: "NOPE") { number }
         verifyAuditor(registrationNumber: " reg-firm_a_lead ") { registrationNumber name auditFirm
         active } auditFirms { id name kind } }""", {"n": "certificate"}, True),
+    ("the viewer", """query { viewer { user { id name role email organization { name } }
+        organization { id name kind }
+        factories(first: 5) { totalCount nodes { id name address
+            latestAudit { status } connections { status customer { name } } } }
+        connections { id status grantedScopes factory { id name address certificationStatus
+            currentCertificate { number } } customer { name } }
+        accepted: connections(status: ACCEPTED) { id } } }""", {}, True),
     ("a bad cursor", """query { factories(after: "nope") { totalCount } }""", {}, False),
     ("a bad page size", """query { factories(first: 0) { totalCount } }""", {}, False),
-    ("not compiled yet", """query { factory(id: "ALPHA") { latestAudit { report { filename } } } }""",
-     {}, False),
+    ("directives", """query { factory(id: "ALPHA") { name @include(if: true) } }""", {}, False),
+    ("assignments", """query { viewer { assignments(first: 1) { totalCount
+        pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+        edges { cursor node { id kind status assignedAt factory { name }
+                              fees { kind amount } } } }
+        scheduled: assignments(status: AUDIT_SCHEDULED) { nodes { id } } } }""", {}, True),
 ]
 
 
@@ -139,8 +158,24 @@ async def _ask(app: Starlette, query: str, variables: dict[str, Any],
             "SELECT factory_id, organization_id, scope FROM access_log WHERE id > :mark "
             "ORDER BY 1, 2, 3"), {"mark": mark})).all()
     errors = sorted(json.dumps(e, sort_keys=True) for e in body.get("errors") or [])
-    return Answer(body.get("data"), errors, [tuple(r) for r in rows],
-                  body.get("extensions") or {})
+    return Answer(_signed_links_checked(app, body.get("data")), errors,
+                  [tuple(r) for r in rows], body.get("extensions") or {})
+
+
+_LINK = re.compile(r"/documents/(\w+)\?expires=(\d+)&signature=(\w+)")
+
+
+def _signed_links_checked(app: Starlette, data: Any) -> Any:
+    """Download links carry an expiry rounded to the minute, so two requests a minute apart
+    differ: each link's signature is checked valid, then the expiry and signature left out."""
+    if data is None:
+        return None
+    text_ = json.dumps(data)
+    for gid, expires, signature in _LINK.findall(text_):
+        check = check_download(app.state.settings, decode_as(gid, "Document") or 0, expires,
+                               signature)
+        assert check is LinkCheck.VALID, f"{gid}: {check}"
+    return json.loads(_LINK.sub(r"/documents/\1?signed", text_))
 
 
 @pytest.fixture(scope="module")
@@ -178,6 +213,8 @@ async def test_compiled_and_resolver_paths_answer_alike(app: Starlette, worlds: 
     assert found.data == expected.data, f"{where}: data differs"
     assert found.errors == expected.errors, f"{where}: errors differ"
     assert found.reads == expected.reads, f"{where}: access-log rows differ"
+    if compiled is None:
+        compiled = who is None
     assert found.extensions.get("readPath", {}).get("compiled") is compiled, (
         f"{where}: {found.extensions}")
 
@@ -185,7 +222,8 @@ async def test_compiled_and_resolver_paths_answer_alike(app: Starlette, worlds: 
 # Queries generated over the schema from Query's read fields: a bounded number in CI; for a long
 # run, ESCP_DIFFERENTIAL_EXAMPLES=5000 python -m pytest tests/api/test_compiled_reads.py -k generated
 EXAMPLES = int(os.environ.get("ESCP_DIFFERENTIAL_EXAMPLES", "80"))
-GENERATED_ROOTS = ["factories", "factory", "auditFirms", "verifyCertificate", "verifyAuditor"]
+GENERATED_ROOTS = ["factories", "factory", "node", "viewer", "auditFirms", "verifyCertificate",
+                   "verifyAuditor"]
 
 
 def generated_queries(count: int) -> list[str]:
@@ -229,3 +267,50 @@ def _with_real_ids(query: str, factory_gid: str) -> str:
     import re
 
     return re.sub(r'factory\(id: "[^"]*"\)', f'factory(id: "{factory_gid}")', query)
+
+
+NODE = """query($id: ID!) { node(id: $id) { __typename id
+  ... on Factory { name address latestAudit { status } }
+  ... on Certificate { number certificateStatus: status factory { name } }
+  ... on Application { applicationKind: kind applicationStatus: status
+                       fees { kind amount } auditFirm { name } }
+  ... on Fee { feeKind: kind amount feeStatus: status payee { name } }
+  ... on Audit { type auditStatus: status plannedDate windowStart findings { severity }
+                 correctiveActionPlan { status } }
+  ... on Finding { clause severity }
+  ... on CorrectiveActionPlan { planStatus: status actions { action } audit { type } }
+  ... on CorrectiveAction { action actionStatus: status finding { severity } }
+  ... on EnvironmentalAssessment { periodYear verified factory { name } }
+  ... on CustomerConnection { connectionStatus: status grantedScopes customer { name }
+                              factory { name } }
+  ... on Organization { organizationKind: kind }
+  ... on User { email role organization { name } }
+  ... on Auditor { name registrationNumber }
+  ... on Document { filename sha256 downloadUrl } } }"""
+NODE_KEYS = ["alpha", "certificate", "application", "fee_registration", "fee_audit", "audit",
+             "audit_unannounced_planned", "finding", "cap", "action", "assessment",
+             "connection_profile", "connection_pending", "org_supplier_a", "org_firm_a",
+             "user_supplier_a", "audit_report", "evidence", "assessment_report", "missing Audit", "missing Factory", "not an id"]
+
+
+@pytest.mark.parametrize("viewer", list(VIEWERS), ids=[VIEWERS[v][0] for v in VIEWERS])
+async def test_node_answers_alike_on_both_paths(app: Starlette, worlds: tuple,
+                                                viewer: str) -> None:
+    from resolvers.ids import encode_id
+
+    reference, world = worlds
+    who = VIEWERS[viewer][1]
+    token = world.cast.token(who) if who else None
+    for key in NODE_KEYS:
+        if key.startswith("missing "):
+            gid = encode_id(key.split()[1], 999_999)
+        else:
+            gid = world.gids.get(key, "bm90IGFuIGlk")
+        expected = await _ask(reference, NODE, {"id": gid}, token)
+        found = await _ask(app, NODE, {"id": gid}, token)
+        where = f"node {key!r} as {VIEWERS[viewer][0]}"
+        assert found.data == expected.data, f"{where}: data differs"
+        assert found.errors == expected.errors, f"{where}: errors differ"
+        assert found.reads == expected.reads, f"{where}: access-log rows differ"
+        assert found.extensions.get("readPath", {}).get("compiled") is True, (
+            f"{where}: {found.extensions}")

@@ -92,9 +92,11 @@ def test_the_walk_is_linear_in_the_document_however_fragments_multiply() -> None
 @pytest.mark.parametrize("name", list(BOMBS))
 async def test_a_costly_document_is_refused_fast_with_its_cost(client: httpx.AsyncClient,
                                                                name: str) -> None:
-    started = time.perf_counter()
+    # The work the document causes in this process (client and app run in it), not the wall
+    # clock, which a loaded machine stretches; the served test below checks the wall clock.
+    started = time.process_time()
     body = await gql(client, BOMBS[name])
-    assert time.perf_counter() - started < 0.5
+    assert time.process_time() - started < 0.5
     assert body.get("data") is None
     [error] = body["errors"]
     if name == "alias bomb":
