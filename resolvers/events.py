@@ -30,9 +30,12 @@ RECONNECTED = "_reconnected"
 # PostgreSQL refuses NOTIFY payloads of 8000 bytes or more; the trigger puts `"seq":n,` in front.
 MAX_PAYLOAD_BYTES = 7999 - len('"seq":9223372036854775807,')
 DEFAULT_QUEUE_SIZE = 1000
-# Replayed events are read and passed on this many at a time, each page once subscribers have
-# room for it (a long outage must not overflow their queues).
+# Replayed events are read this many at a time, and each is passed on once every subscriber's
+# queue is at most half full (a long outage must not overflow them), waiting at most
+# REPLAY_WAIT seconds for one that does not drain (it then loses its oldest events, as any
+# slow subscriber does).
 REPLAY_PAGE = 100
+REPLAY_WAIT = 2.0
 
 Event = dict[str, Any]
 
@@ -100,8 +103,8 @@ class Subscription:
     def close(self) -> None:
         self.put(None)
 
-    def has_room(self, count: int) -> bool:
-        return self._queue.maxsize - self._queue.qsize() >= count
+    def half_full(self) -> bool:
+        return self._queue.qsize() * 2 > self._queue.maxsize
 
     def __aiter__(self) -> "Subscription":
         return self
@@ -240,14 +243,20 @@ class EventHub:
                 rows = await conn.fetch("SELECT seq, payload FROM events WHERE seq > $1 "
                                         "ORDER BY seq LIMIT $2", self._last_seq, REPLAY_PAGE)
             for row in rows:
+                if any(s.half_full() for s in self._subscriptions):
+                    await self._drained()
                 self._pass_on({**orjson.loads(row["payload"]), "seq": row["seq"]})
             if len(rows) < REPLAY_PAGE:
                 break
-            while not all(s.has_room(REPLAY_PAGE) for s in self._subscriptions):
-                await asyncio.sleep(0.01)
         held, self._held = self._held or [], None
         for event in held:
             self._pass_on(event)
+
+    async def _drained(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(REPLAY_WAIT):
+                while any(s.half_full() for s in self._subscriptions):
+                    await asyncio.sleep(0.01)
 
     async def _close(self) -> None:
         conn, self._conn = self._conn, None

@@ -81,3 +81,23 @@ async def test_events_older_than_the_retention_are_pruned(database: Database) ->
     async with database.unit_of_work() as session:
         assert await prune(session, 3600) == 1  # type: ignore[arg-type]
     assert [e["n"] for e in await committed_order(database, "aged")] == [1, 2]
+
+
+async def test_a_long_replay_goes_in_pages_that_wait_for_subscribers_to_drain(
+        hub: EventHub, database: Database) -> None:
+    async with database.unit_of_work() as session:
+        for n in range(250):
+            await publish(session, "long", {"n": n})
+    async with database.read() as conn:
+        last = (await conn.execute(text("SELECT max(seq) FROM events"))).scalar_one()
+    async with asyncio.timeout(WAIT):
+        while hub._last_seq != last:  # heard by the hub, with nobody subscribed
+            await asyncio.sleep(0.01)
+    # As if the hub had missed them: its next connection replays all 250, more than the
+    # subscriber's queue holds, and none is dropped.
+    hub._last_seq = last - 250
+    async with hub.subscribe({"long"}, queue_size=40) as subscription:
+        async with database.engine.connect() as conn:
+            await conn.execute(TERMINATE_LISTENERS)
+        assert [e["n"] for e in await received(subscription, 250)] == list(range(250))
+        assert subscription.dropped == 0
