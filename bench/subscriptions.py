@@ -148,6 +148,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                         workers=args.workers)
     try:
         await servers.wait_ready(app)
+        rss_baseline = server_rss(app.pid)
         ws_url = f"ws://127.0.0.1:{app.port}/graphql"
         opening = asyncio.Semaphore(50)
 
@@ -212,11 +213,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "all_delivered_p99_ms": percentile(all_delivered, 0.99) * ms,
         "workers": args.workers, "scope_mixes": args.scope_mixes,
         "server_cpu_ms_per_event": cpu / args.events * ms,
+        "server_rss_mb_baseline": rss_baseline,
         "server_rss_mb_subscribed": rss_subscribed,
         "server_rss_mb_after": rss,
         "server_rss_mb_sockets_closed": rss_closed,
         "load_average_1min": os.getloadavg()[0],
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "all_delivered_ms_each": [round(v * ms) for v in all_delivered],
     }
 
 
