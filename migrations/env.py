@@ -27,10 +27,12 @@ def run_with(connection: Connection) -> None:
 
 async def run_async() -> None:
     engine = make_engine(database_url(), poolclass=None, pool_size=1, max_overflow=0)
-    async with engine.connect() as connection:
-        await connection.run_sync(run_with)
-        await connection.commit()
-    await engine.dispose()
+    try:
+        async with engine.connect() as connection:
+            await connection.run_sync(run_with)
+            await connection.commit()
+    finally:  # a migration that fails (a refused downgrade) leaves no connection open
+        await engine.dispose()
 
 
 if context.is_offline_mode():

@@ -20,6 +20,7 @@ from db.engine import Database
 from db.enums import OrganizationKind, Role
 from db.settings import Settings
 from resolvers.errors import BusinessRuleError, not_found
+from resolvers.metrics import LOGINS
 
 PROGRAM_NAME = "Ethical Supply Chain Program"
 
@@ -166,9 +167,11 @@ async def log_in(database: Database, settings: Settings, email: str, password: s
             select(User.id, User.password_hash, User.active).where(
                 func.lower(User.email) == normalize_email(email)))).one_or_none()
     if retry_after is not None:
+        LOGINS.labels("throttled").inc()
         raise TooManyAttempts(retry_after)
     checked = found.password_hash if found else await passwords.dummy_hash_in_pool()
     if not await verify_in_pool(checked, password) or found is None or not found.active:
+        LOGINS.labels("refused").inc()
         raise BusinessRuleError(INVALID_CREDENTIALS, INVALID_CREDENTIALS_MESSAGE)
     # A hash made with weaker parameters (older defaults, the test profile) is replaced now,
     # while the password is at hand; computed before the transaction, written in it.
@@ -183,7 +186,9 @@ async def log_in(database: Database, settings: Settings, email: str, password: s
                 user.password_hash = rehashed
             signed = _signed_in(settings, user)
     if not current:
+        LOGINS.labels("refused").inc()
         raise BusinessRuleError(INVALID_CREDENTIALS, INVALID_CREDENTIALS_MESSAGE)
+    LOGINS.labels("signed_in").inc()
     return signed
 
 

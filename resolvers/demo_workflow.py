@@ -32,7 +32,7 @@ from resolvers.audit import (
 )
 from resolvers.certificate import set_certificate_status
 from resolvers.corrective_action import ActionDraft, submit_corrective_action_plan
-from resolvers.document import incoming_dir, place
+from resolvers.document_store import document_store
 from resolvers.environment import (
     Figures,
     submit_environmental_assessment,
@@ -225,9 +225,7 @@ async def _document(session: AsyncSession, settings: Settings, owner: Viewer, fi
     """A small PDF uploaded by `owner`'s organization, stored like any upload."""
     content = f"%PDF-1.4\n% ESCP Connect demo: {title}\n%%EOF\n".encode()
     digest = hashlib.sha256(content).hexdigest()
-    spooled = incoming_dir(settings) / f"demo-{digest}"
-    spooled.write_bytes(content)
-    place(settings, spooled, digest)
+    await document_store(settings).save(session, digest, len(content), content)
     document = Document(organization_id=owner.organization_id, uploaded_by_id=owner.user_id,
                         filename=filename, content_type="application/pdf",
                         size_bytes=len(content), sha256=digest)

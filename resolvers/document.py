@@ -1,16 +1,15 @@
-"""Documents: content-addressed storage, the upload record, and signed, expiring download links.
+"""Documents: the upload record, and signed, expiring download links.
 
-Bytes live under `Settings.documents_dir` by sha256 (`ab/abcdef…`), so identical content is
-stored once however often it is uploaded; each upload still gets its own `documents` row (its own
-filename and uploading organization). A link is an HMAC over the document id and the expiry; it
-is made only by the schema field that holds the document, so only a viewer allowed to see that
-field ever receives one.
+Bytes live in the database's document store (resolvers.document_store) by sha256, so identical
+content is stored once however often it is uploaded; each upload still gets its own `documents`
+row (its own filename and uploading organization). A link is an HMAC over the document id and
+the expiry; it is made only by the schema field that holds the document, so only a viewer allowed
+to see that field ever receives one.
 """
 import enum
 import hashlib
 import hmac
 import logging
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,14 +22,14 @@ from auth.viewer import Viewer
 from db import Document
 from db.engine import Database
 from db.settings import Settings
+from resolvers.document_store import DocumentStore
 from resolvers.errors import not_found
 from resolvers.ids import encode_id
 
 log = logging.getLogger("escp.documents")
 
 LINK_LIFETIME_SECONDS = 15 * 60
-MAX_DOCUMENT_BYTES = 25 * 1024 * 1024  # also a CHECK on documents.size_bytes
-INCOMING = ".incoming"
+INCOMING = "incoming"
 
 
 class DocumentRefused(Exception):
@@ -87,31 +86,18 @@ def check_download(settings: Settings, document_id: int, expires: str | None,
 
 # ---------------------------------------------------------------- storage
 
-def stored_path(settings: Settings, sha256: str) -> Path:
-    return settings.documents_dir / sha256[:2] / sha256
-
-
 def incoming_dir(settings: Settings) -> Path:
-    """Where uploads are spooled: inside documents_dir, so the final rename is atomic."""
-    path = settings.documents_dir / INCOMING
+    """Where this host spools an upload while it is received and checked (ESCP_DATA_DIR/incoming):
+    the request's bytes are never held in memory, and the database transaction that stores
+    them lasts as long as copying a local file, not as long as a slow client takes to send it."""
+    path = settings.data_dir / INCOMING
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
-def place(settings: Settings, spooled: Path, sha256: str) -> Path:
-    """Move a fully received, checked upload to its content address (once per content)."""
-    final = stored_path(settings, sha256)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    if final.exists():
-        spooled.unlink(missing_ok=True)  # the same bytes are already stored
-    else:
-        os.replace(spooled, final)  # atomic: readers see the whole file or none
-    return final
-
-
 @dataclass(frozen=True)
 class Received:
-    """An upload spooled to disk, checked and hashed, not yet placed or recorded."""
+    """An upload spooled to disk, checked and hashed, not yet stored or recorded."""
 
     path: Path
     filename: str
@@ -120,39 +106,37 @@ class Received:
     sha256: str
 
 
-async def record_upload(database: Database, settings: Settings, viewer: Viewer,
+async def record_upload(database: Database, documents: DocumentStore, viewer: Viewer,
                         received: Received) -> Any:
-    """Place the bytes, then write the row: a row never points at bytes that are not there.
-
-    If the insert fails the placed bytes stay, unreferenced; content addressing makes that
-    harmless (the next upload of the same content reuses them).
+    """Store the bytes (unless the same content is stored already) and write the row, in one
+    transaction: a row never points at bytes that are not there. The spool file goes either way.
     """
-    try:
-        place(settings, received.path, received.sha256)
-    finally:
-        received.path.unlink(missing_ok=True)  # gone already unless placing failed
     statement = insert(Document).values(
         organization_id=viewer.organization_id, uploaded_by_id=viewer.user_id,
         filename=received.filename, content_type=received.content_type,
         size_bytes=received.size_bytes, sha256=received.sha256,
     ).returning(*Document.__table__.c)
-    async with database.unit_of_work() as session:
-        return (await session.execute(statement)).one()
+    try:
+        async with database.unit_of_work() as session:
+            await documents.save(session, received.sha256, received.size_bytes, received.path)
+            return (await session.execute(statement)).one()
+    finally:
+        received.path.unlink(missing_ok=True)
 
 
-async def document_for_download(database: Database, settings: Settings,
-                                document_id: int) -> tuple[Any, Path]:
-    """The row and the stored file of a document whose link was already checked."""
+async def document_for_download(database: Database, documents: DocumentStore,
+                                document_id: int) -> Any:
+    """The row of a document whose link was already checked, once its content is known stored."""
     async with database.read() as conn:
         row = (await conn.execute(select(*Document.__table__.c)
                                   .where(Document.id == document_id))).first()
     if row is None:
         raise DocumentRefused(404, "NOT_FOUND", "No document with that id.")
-    path = stored_path(settings, row.sha256)
-    if not path.is_file():
-        log.error("document %s: stored bytes %s are missing", row.id, path)
+    if not await documents.has(database, row.sha256):
+        # Uploaded before the store, on a host whose `escp migrate` has not moved it yet.
+        log.error("document %s: content %s is not in the store", row.id, row.sha256)
         raise DocumentRefused(500, "DOCUMENT_UNAVAILABLE", "The document's content is missing.")
-    return row, path
+    return row
 
 
 async def require_own_documents(session: AsyncSession, viewer: Viewer,

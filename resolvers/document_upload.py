@@ -2,8 +2,8 @@
 
 Nothing is buffered whole: python-multipart hands over the `file` part piece by piece; each piece
 is counted (the 25 MB limit stops the upload at the first byte over it), checked against the
-declared type (magic bytes, or UTF-8 text for CSV), hashed, and written to a spool file under
-documents_dir. The declared type is checked before any byte is stored, the content as it comes.
+declared type (magic bytes, or UTF-8 text for CSV), hashed, and written to a spool file on this
+host (resolvers.document.incoming_dir), from which record_upload copies it into the store. The declared type is checked before any byte is stored, the content as it comes.
 """
 import asyncio
 import codecs
@@ -18,7 +18,8 @@ from typing import Any
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from resolvers.document import MAX_DOCUMENT_BYTES, DocumentRefused, Received
+from db.document import MAX_DOCUMENT_BYTES
+from resolvers.document import DocumentRefused, Received
 
 FIELD = "file"
 # Room for the multipart boundaries and part headers around a file of the maximum size.
@@ -139,7 +140,7 @@ class Spool:
 
     async def flush(self) -> None:
         if self.buffer:
-            chunk, self.buffer = bytes(self.buffer), bytearray()
+            chunk, self.buffer = self.buffer, bytearray()  # handed over, not copied
             await asyncio.to_thread(self.file.write, chunk)
 
     async def complete(self) -> Received:
@@ -147,15 +148,11 @@ class Spool:
             raise missing("The file is empty.")
         self.check.finish()
         await self.flush()
-        await asyncio.to_thread(self._sync_and_close)
+        # No fsync: the spool is only read back by this process; the store's commit is durable.
+        await asyncio.to_thread(self.file.close)
         return Received(path=self.path, filename=self.filename,
                         content_type=self.kind.content_type, size_bytes=self.size,
                         sha256=self.sha256.hexdigest())
-
-    def _sync_and_close(self) -> None:
-        self.file.flush()
-        os.fsync(self.file.fileno())
-        self.file.close()
 
     def discard(self) -> None:
         self.file.close()

@@ -22,6 +22,7 @@ from db.factory import Factory
 from db.organization import User
 from db.outbox import Notification
 from resolvers import mailer
+from resolvers.metrics import OUTBOX_FAILURES, OUTBOX_SENT
 
 logger = logging.getLogger(__name__)
 
@@ -240,6 +241,8 @@ class OutboxSender:
                 )
             if failed:
                 await session.execute(_RECORD_FAILURE, failed)
+        OUTBOX_SENT.inc(len(sent))
+        OUTBOX_FAILURES.inc(len(failed))
         for failure in failed:
             logger.warning("outbox: notice %d not sent, retrying in %s: %s",
                            failure["row_id"], failure["delay"],

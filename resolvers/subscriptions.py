@@ -20,7 +20,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
@@ -39,6 +39,7 @@ from resolvers.access_log import ReadsBuffer
 from resolvers.connection import EVENT_TOPIC as CONNECTION_TOPIC
 from resolvers.context import Context
 from resolvers.events import EventHub
+from resolvers.metrics import EVENT_DELAY, EVENTS_DELIVERED, EVENTS_DROPPED, SUBSCRIPTIONS
 from resolvers.loaders import (
     CertificateById,
     CertificationByFactory,
@@ -89,7 +90,8 @@ class Listener:
 
     def put(self, delivery: Delivery | str) -> None:
         if self.queue.full():
-            self.queue.get_nowait()
+            dropped = self.queue.get_nowait()
+            EVENTS_DROPPED.labels(dropped.event.get("topic")).inc()
             log.warning("subscriber of user %s too slow: an event was dropped",
                         self.viewer.user_id)
         self.queue.put_nowait(delivery)
@@ -271,14 +273,19 @@ async def deliveries(ctx: Context, topic: str,
     """The listener's deliveries, each with `ctx` made ready for it (fresh loaders, primed)."""
     feed: Feed = ctx.services["feeds"][topic]
     reads: ReadsBuffer = ctx.services["reads"]
+    delivered, delay = EVENTS_DELIVERED.labels(topic), EVENT_DELAY.labels(topic)
     async with feed.listen(ctx.viewer, factory_ids) as listener:
+        SUBSCRIPTIONS.labels(topic).inc()
         try:
             while True:
                 delivery = await listener.queue.get()
                 reads.add(ctx)  # what the previous event showed, before it is forgotten
                 ctx.begin_event(delivery.viewer, delivery.access, delivery.primes, delivery.answers)
+                delivered.inc()
+                delay.observe((datetime.now(UTC) - delivery.occurred_at).total_seconds())
                 yield delivery
         finally:
+            SUBSCRIPTIONS.labels(topic).dec()
             reads.add(ctx)
 
 

@@ -5,13 +5,14 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from graphql import ExecutionResult as GraphQLExecutionResult
-from graphql import GraphQLError
+from graphql import GraphQLError, OperationDefinitionNode
 from strawberry.types.graphql import OperationType
 from strawberry.extensions import MaxTokensLimiter, ParserCache, SchemaExtension
 
 from db.engine import is_unavailable
 from resolvers.access_log import record_reads
 from resolvers.compiled.run import CompiledReads, Fallback, run
+from resolvers.metrics import READS
 from schema.limits import MAX_ALIASES, MAX_DEPTH, RequestLimits, ValidatedAfterLimits
 
 log = logging.getLogger("escp.graphql")
@@ -54,6 +55,49 @@ class MaskInternalErrors(SchemaExtension):
         log.error("internal error %s at %s", error_id, error.path, exc_info=original)
         return GraphQLError("Internal server error.", nodes=error.nodes, path=error.path,
                             extensions={"code": "INTERNAL_SERVER_ERROR", "errorId": error_id})
+
+
+class RequestErrorCodes(SchemaExtension):
+    """Request errors (nothing ran) carry a stable `extensions.code` like every other refusal:
+    GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED, BAD_USER_INPUT for variables that do not
+    fit their types, OPERATION_RESOLUTION_FAILURE for a document of several operations without
+    `operationName` (the GraphQL spec's GetOperation refuses it; Strawberry would run the first).
+
+    First in the schema's list, so it sees the errors every other extension left."""
+
+    def on_operation(self) -> Iterator[None]:
+        # Not on_parse: a parse error leaves the parsing hooks as an exception (ParserCache),
+        # which Strawberry passes through here on its way into the answer.
+        try:
+            yield
+        except GraphQLError as error:
+            if self.execution_context.graphql_document is None:
+                self._tag([error], "GRAPHQL_PARSE_FAILED")
+            raise
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        document = context.graphql_document
+        if context.provided_operation_name is None and document is not None and sum(
+                isinstance(d, OperationDefinitionNode) for d in document.definitions) > 1:
+            context.pre_execution_errors = [GraphQLError(
+                "The document holds several operations: name the one to run in operationName.",
+                extensions={"code": "OPERATION_RESOLUTION_FAILURE"})]
+        yield
+        self._tag(context.pre_execution_errors, "GRAPHQL_VALIDATION_FAILED")
+
+    def on_execute(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        if result is not None and result.data is None and result.errors:
+            # Before any field ran: graphql-core's coercion of the variables.
+            self._tag([e for e in result.errors if not e.path], "BAD_USER_INPUT")
+
+    @staticmethod
+    def _tag(errors: list[GraphQLError] | None, code: str) -> None:
+        for error in errors or ():
+            if not (error.extensions or {}).get("code"):
+                error.extensions = {**(error.extensions or {}), "code": code}
 
 
 class AccessLog(SchemaExtension):
@@ -115,11 +159,11 @@ class CompiledReadPath(SchemaExtension):
             return self._fall_back("the compiled statement failed")
         context.result = GraphQLExecutionResult(data=data, errors=errors or None)
         self.outcome = "compiled"
-        self.reads.counters["compiled"] += 1
+        READS.labels("compiled", "").inc()
 
     def _fall_back(self, reason: str) -> None:
         self.outcome = reason
-        self.reads.counters[f"resolver: {reason}"] += 1
+        READS.labels("resolver", reason).inc()
 
     def get_results(self) -> dict[str, Any]:
         asked = self.execution_context.operation_extensions or {}

@@ -43,16 +43,45 @@ class Served:
 
 @asynccontextmanager
 async def served(database_url: str, settings: Settings, *, workers: int = 1,
-                 sweep_seconds: float = 3600) -> AsyncIterator[Served]:
-    """`uvicorn app:create_app` on a free port, ready when /readyz answers 200."""
+                 sweep_seconds: float = 3600,
+                 env: dict[str, str] | None = None) -> AsyncIterator[Served]:
+    """`uvicorn app:create_app` on a free port, ready when /readyz answers 200; `env` adds
+    variables of its own."""
     port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "ESCP_JWT_SECRET": settings.jwt_secret,
            "ESCP_DATA_DIR": str(settings.data_dir),
-           "ESCP_EXPIRY_SWEEP_SECONDS": str(sweep_seconds)}
+           "ESCP_EXPIRY_SWEEP_SECONDS": str(sweep_seconds), **(env or {})}
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "app:create_app", "--factory", "--host", "127.0.0.1",
          "--port", str(port), "--workers", str(workers), "--log-level", "warning",
          "--ws", "websockets-sansio"], cwd=ROOT, env=env)
+    app = Served(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}/graphql", process)
+    try:
+        await _ready(app)
+        yield app
+    finally:
+        process.terminate()
+        try:
+            await asyncio.to_thread(process.wait, 15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@asynccontextmanager
+async def escp_served(database_url: str, jwt_secret: str, data_dir: Path
+                      ) -> AsyncIterator[Served]:
+    """`escp serve` as an operator runs it on one host (migrations and all, without the suite's
+    cheap hash profile, which it refuses), with a data directory of its own."""
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": database_url, "ESCP_JWT_SECRET": jwt_secret,
+           "ESCP_DATA_DIR": str(data_dir), "ESCP_EXPIRY_SWEEP_SECONDS": "3600",
+           "XDG_RUNTIME_DIR": "/tmp"}
+    env.pop("ESCP_PASSWORD_HASH", None)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with open(data_dir / "serve.log", "wb") as log:  # its stderr, for the test to read
+        process = subprocess.Popen(
+            [sys.executable, "-c", "import app; app.main()", "serve", "--port", str(port)],
+            cwd=ROOT, env=env, stderr=log)
     app = Served(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}/graphql", process)
     try:
         await _ready(app)

@@ -85,6 +85,11 @@ def test_serve_and_create_admin_refuse_the_test_suites_cheap_hash_profile(
      "like https://app.example.com (comma-separated), not '*'"),
     ("ESCP_JWT_SECRET", "short", "ESCP_JWT_SECRET must be at least 32 bytes for HS256"),
     ("DATABASE_URL", "mysql://db/escp", "DATABASE_URL must be a postgresql:// URL, not 'mysql'"),
+    ("ESCP_LOG_FORMAT", "xml", "ESCP_LOG_FORMAT must be one of json, text, not 'xml'"),
+    ("ESCP_APQ_CACHE_SIZE", "0", "ESCP_APQ_CACHE_SIZE must be at least 1, not 0"),
+    ("ESCP_TRUSTED_DOCUMENTS", "/nonexistent/trusted.json", "ESCP_TRUSTED_DOCUMENTS must name "
+     "a readable JSON manifest ([Errno 2] No such file or directory: "
+     "'/nonexistent/trusted.json')"),
 ])
 def test_a_bad_setting_stops_serve_with_one_line_naming_it(variable: str, value: str,
                                                            message: str) -> None:

@@ -1,9 +1,11 @@
 """Migrations create the whole model, go down to nothing and up again, and match the models."""
 import asyncio
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import DBAPIError
 
 import db
 from db import migrate
@@ -64,4 +66,29 @@ async def test_login_attempts_migration_goes_down_to_failure_counts_and_up_to_wi
     await asyncio.to_thread(migrate.upgrade, url)
     assert await _columns(url, "login_attempts") == ["scope", "key", "attempts",
                                                      "window_started_at"]
+    assert await _drift(url) == []
+
+
+async def _execute(url: str, statement: str) -> None:
+    engine = make_engine(url)
+    async with engine.begin() as conn:
+        await conn.execute(text(statement))
+    await engine.dispose()
+
+
+async def test_document_store_migration_will_not_go_down_over_stored_documents() -> None:
+    # given the database at the newest migration with one content in the document store
+    url = await fresh_database("escp_migrations_document_store")
+    await asyncio.to_thread(migrate.upgrade, url)
+    await _execute(url, f"INSERT INTO document_contents (sha256, size_bytes) "
+                        f"VALUES ('{'a' * 64}', 0)")
+    # when it is asked to go below the store, then it refuses: the bytes exist nowhere else
+    with pytest.raises(DBAPIError, match="holds uploaded documents"):
+        await asyncio.to_thread(migrate.downgrade, url, "3d7b9e21c4a6")
+    assert {"document_contents", "document_chunks"} <= await _table_names(url)
+    # and once the store is empty it goes down and up again
+    await _execute(url, "DELETE FROM document_contents")
+    await asyncio.to_thread(migrate.downgrade, url, "3d7b9e21c4a6")
+    assert not {"document_contents", "document_chunks"} & await _table_names(url)
+    await asyncio.to_thread(migrate.upgrade, url)
     assert await _drift(url) == []

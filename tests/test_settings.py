@@ -73,3 +73,30 @@ def test_sign_in_limits_and_hash_threads(monkeypatch: pytest.MonkeyPatch) -> Non
             settings.login_attempts_per_address, settings.password_hash_threads) == (60, 5, 50, 4)
     with pytest.raises(SettingError, match="ESCP_PASSWORD_HASH_THREADS must be at least 1"):
         settings_with(monkeypatch, ESCP_PASSWORD_HASH_THREADS="0")
+
+
+def test_documents_are_stored_in_postgresql_unless_s3_is_configured(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("ESCP_DOCUMENT_STORE", "ESCP_S3_BUCKET", "ESCP_S3_ENDPOINT"):
+        monkeypatch.delenv(name, raising=False)
+    assert settings_with(monkeypatch).document_store == "postgresql"
+    s3 = settings_with(monkeypatch, ESCP_DOCUMENT_STORE="S3", ESCP_S3_BUCKET="documents",
+                       ESCP_S3_ENDPOINT="http://minio:9000")
+    assert (s3.document_store, s3.s3_bucket, s3.s3_endpoint) == ("s3", "documents",
+                                                                 "http://minio:9000")
+
+
+@pytest.mark.parametrize(("variables", "message"), [
+    ({"ESCP_DOCUMENT_STORE": "disk"}, "ESCP_DOCUMENT_STORE must be postgresql or s3, not 'disk'"),
+    ({"ESCP_DOCUMENT_STORE": "s3"}, "ESCP_DOCUMENT_STORE=s3 needs ESCP_S3_BUCKET"),
+    ({"ESCP_S3_BUCKET": "documents"},
+     "ESCP_S3_BUCKET and ESCP_S3_ENDPOINT are used only with ESCP_DOCUMENT_STORE=s3"),
+    ({"ESCP_DOCUMENT_STORE": "s3", "ESCP_S3_BUCKET": "documents",
+      "ESCP_S3_ENDPOINT": "minio:9000"}, "ESCP_S3_ENDPOINT must be an http:// or https:// URL"),
+])
+def test_an_s3_store_that_is_not_configured_is_refused_at_start(
+        monkeypatch: pytest.MonkeyPatch, variables: dict[str, str], message: str) -> None:
+    for name in ("ESCP_DOCUMENT_STORE", "ESCP_S3_BUCKET", "ESCP_S3_ENDPOINT"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(SettingError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        settings_with(monkeypatch, **variables)

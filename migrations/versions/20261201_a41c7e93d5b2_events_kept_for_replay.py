@@ -2,14 +2,14 @@
 what it missed (db.event, resolvers.events)
 
 Revision ID: a41c7e93d5b2
-Revises: 3d7b9e21c4a6
+Revises: b7e4c2a91f05
 Create Date: 2026-12-01 15:50:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = 'a41c7e93d5b2'
-down_revision = '3d7b9e21c4a6'
+down_revision = 'b7e4c2a91f05'
 branch_labels = None
 depends_on = None
 

@@ -1,6 +1,6 @@
 """Running compiled plans: the plan cache, arguments as parameters, and the errors of denied
 fields built from the `$d` lists the statement returns."""
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -115,12 +115,11 @@ ARGUMENTS = {"factories": _factories_params, "factory": _factory_params,
 
 @dataclass
 class CompiledReads:
-    """One per schema: plans by (document, operation name, viewer kind), and counters of how
-    requests were answered (compiled, or the reason they were not)."""
+    """One per schema: plans by (document, operation name, viewer kind). How requests were
+    answered (compiled, or the reason they were not) is counted in resolvers.metrics.READS."""
 
     schema: GraphQLSchema
     plans: "OrderedDict[tuple[Any, ...], Plan | Unsupported]" = field(default_factory=OrderedDict)
-    counters: Counter[str] = field(default_factory=Counter)
 
     def plan(self, query: str, document: DocumentNode, operation_name: str | None,
              viewer: Viewer, variables: dict[str, Any] | None = None) -> Plan:

@@ -5,12 +5,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from db import Document
+from db import Document, DocumentChunk, DocumentContent
+from db.document import MAX_DOCUMENT_BYTES
 from db.engine import Database
 from db.settings import Settings
-from resolvers.document import MAX_DOCUMENT_BYTES, stored_path
+from resolvers.document import incoming_dir
 from schema.document import download_path
 from schema.ids import encode_id
 from tests.given import (
@@ -40,9 +41,24 @@ BOUNDARY = "escp-test-boundary"
 CHUNK = 64 * 1024
 
 
-def stored_files(settings: Settings) -> set[Path]:
-    root = settings.documents_dir
-    return {p for p in root.rglob("*") if p.is_file()} if root.exists() else set()
+async def stored(database: Database) -> dict[str, list[int]]:
+    """Each stored content's chunk sizes, by sha256."""
+    async with database.read() as conn:
+        contents = (await conn.scalars(select(DocumentContent.sha256))).all()
+        chunks = (await conn.execute(select(DocumentChunk.sha256, func.octet_length(
+            DocumentChunk.data)).order_by(DocumentChunk.sha256, DocumentChunk.number))).all()
+    return {sha256: [size for digest, size in chunks if digest == sha256] for sha256 in contents}
+
+
+async def stored_bytes(database: Database, sha256: str) -> bytes:
+    async with database.read() as conn:
+        return b"".join((await conn.scalars(select(DocumentChunk.data).where(
+            DocumentChunk.sha256 == sha256).order_by(DocumentChunk.number))).all())
+
+
+def spooled(settings: Settings) -> list[Path]:
+    """Upload spool files left behind (there should be none once a request is answered)."""
+    return list(incoming_dir(settings).iterdir())
 
 
 def refused(response: httpx.Response, status: int, code: str) -> None:
@@ -87,7 +103,8 @@ async def test_supplier_uploads_a_pdf_and_gets_its_id_hash_and_size(
     assert (row.organization_id, row.uploaded_by_id, row.filename, row.content_type) == (
         cast.organizations["supplier_a"], cast.people["supplier_a_user"].user_id, "report.pdf",
         "application/pdf")
-    assert stored_path(settings, row.sha256).read_bytes() == PDF
+    assert await stored_bytes(database, row.sha256) == PDF
+    assert spooled(settings) == []
 
 
 ALLOWED = [(PNG, "photo.png", "image/png"), (JPEG, "photo.jpg", "image/jpeg"),
@@ -114,16 +131,14 @@ async def test_every_allowed_type_is_accepted(client: httpx.AsyncClient, cast: C
 
 
 async def test_identical_content_is_stored_once_under_its_sha256(
-        client: httpx.AsyncClient, cast: Cast, settings: Settings) -> None:
+        client: httpx.AsyncClient, cast: Cast, database: Database, settings: Settings) -> None:
     content = PDF + b"% stored once\n"
     first = await uploaded(client, cast.token("supplier_a_user"), content, "a.pdf")
     second = await uploaded(client, cast.token("supplier_b_user"), content, "b.pdf")
 
     assert first != second  # one row per upload: own filename, own organization
-    digest = hashlib.sha256(content).hexdigest()
-    assert [p for p in stored_files(settings) if p.name == digest] == [
-        stored_path(settings, digest)]
-    assert not list((settings.documents_dir / ".incoming").iterdir())
+    assert await stored(database) == {hashlib.sha256(content).hexdigest(): [len(content)]}
+    assert spooled(settings) == []
 
 
 async def test_a_file_of_exactly_25_mb_is_accepted(client: httpx.AsyncClient,
@@ -137,7 +152,6 @@ async def test_a_file_of_exactly_25_mb_is_accepted(client: httpx.AsyncClient,
 
 async def test_one_byte_over_25_mb_is_refused_while_streaming_and_nothing_is_stored(
         client: httpx.AsyncClient, cast: Cast, database: Database, settings: Settings) -> None:
-    before = stored_files(settings)
     sent = [0]
 
     response = await send_streamed(client, cast.token("supplier_a_user"),
@@ -146,7 +160,8 @@ async def test_one_byte_over_25_mb_is_refused_while_streaming_and_nothing_is_sto
     refused(response, 413, "DOCUMENT_TOO_LARGE")
     assert sent[0] == MAX_DOCUMENT_BYTES + 1  # the last chunk carried the byte too many
     assert await document_count(database) == 0
-    assert stored_files(settings) == before
+    assert await stored(database) == {}
+    assert spooled(settings) == []
 
 
 async def test_reading_stops_at_the_limit_when_more_is_sent(client: httpx.AsyncClient,
@@ -177,24 +192,23 @@ async def test_graphql_keeps_its_one_megabyte_limit(client: httpx.AsyncClient,
 
 async def test_wrong_types_are_refused_by_declaration_or_magic_bytes(
         client: httpx.AsyncClient, cast: Cast, database: Database, settings: Settings) -> None:
-    before = stored_files(settings)
     for content, content_type in REFUSED_TYPES:
         response = await upload(client, cast.token("supplier_a_user"), content, "x.bin",
                                 content_type)
         assert response.status_code == 415, (content, content_type)
         assert response.json()["errors"][0]["extensions"]["code"] == "UNSUPPORTED_TYPE"
     assert await document_count(database) == 0
-    assert stored_files(settings) == before
+    assert await stored(database) == {}
+    assert spooled(settings) == []
 
 
 async def test_anonymous_upload_is_refused_with_401(client: httpx.AsyncClient,
                                                     database: Database,
                                                     settings: Settings) -> None:
-    before = stored_files(settings)
     response = await upload(client, None, PDF)
     refused(response, 401, "UNAUTHENTICATED")
     assert await document_count(database) == 0
-    assert stored_files(settings) == before
+    assert await stored(database) == {}
 
 
 async def test_a_bad_token_is_refused_with_401(client: httpx.AsyncClient,
