@@ -67,12 +67,13 @@ async def prune(conn: AsyncConnection, max_age_seconds: float) -> int:
 
 async def prune_forever(database: Any, max_age_seconds: float, interval: float) -> None:
     while True:
+        # Waits first: a worker that starts has better things to do, and old events can wait.
+        await asyncio.sleep(interval)
         try:
             async with database.unit_of_work() as session:
                 await prune(session, max_age_seconds)  # type: ignore[arg-type]
         except Exception:  # the database may be down: the next pass tries again
             log.exception("pruning old events failed")
-        await asyncio.sleep(interval)
 
 
 class Subscription:
