@@ -64,17 +64,21 @@ async def session_for_token(database: Database, settings: Settings,
     return viewer, claims.expires_at
 
 
+# Built once: every signed-in request runs it, and SQLAlchemy memoizes a statement object's
+# cache key, so only the parameters are new per request.
+_ACTIVE_VIEWERS = (select(User.id, User.role, User.organization_id, Organization.kind)
+                   .join(Organization, Organization.id == User.organization_id)
+                   .where(User.id == any_(bindparam("user_ids", type_=ARRAY(BigInteger))),
+                          User.active.is_(True)))
+
+
 async def active_viewers(conn: AsyncConnection, user_ids: Iterable[int]) -> dict[int, Viewer]:
     """The users as they are now, by id, as viewers; deleted or deactivated users are absent.
     One statement for any number of them (subscription feeds ask for all their listeners)."""
-    ids = sorted(set(user_ids))
-    statement = (select(User.id, User.role, User.organization_id, Organization.kind)
-                 .join(Organization, Organization.id == User.organization_id)
-                 .where(User.id == any_(bindparam("user_ids", ids, type_=ARRAY(BigInteger))),
-                        User.active.is_(True)))
+    rows = (await conn.execute(_ACTIVE_VIEWERS, {"user_ids": sorted(set(user_ids))})).all()
     return {row.id: Viewer(user_id=row.id, organization_id=row.organization_id,
                            organization_kind=OrganizationKind(row.kind), role=Role(row.role))
-            for row in (await conn.execute(statement)).all()}
+            for row in rows}
 
 
 class TokenBackend(AuthenticationBackend):

@@ -110,6 +110,9 @@ async def exposition(database: Database) -> tuple[bytes, str]:
                 select(func.count()).where(Notification.sent_at.is_(None)))).scalar_one())
     except Exception:
         log.warning("metrics: the outbox backlog could not be read", exc_info=True)
+    # This worker's value read from its pool itself: the events count every engine of the
+    # process (tests make several) and drift when a pool is thrown away with connections out.
+    POOL_IN_USE.set(database.engine.pool.checkedout())
     registry: Any = REGISTRY
     if MULTIPROCESS:
         registry = CollectorRegistry()

@@ -91,3 +91,5 @@ async def test_customer_dashboard_costs_the_same_statements_for_5_50_and_100_fac
         assert len(page["nodes"]) == first and page["totalCount"] == CONNECTED
         assert {e["extensions"]["code"] for e in body["errors"]} == {"FORBIDDEN"}
     assert statements[5] == statements[50] == statements[100], statements
+    # compiled reads: the token's user, then the one statement of the whole page
+    assert statements[5] == 2, statements
