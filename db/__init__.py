@@ -9,6 +9,7 @@ from db import (
                 corrective_action,
                 document,
                 environment,
+                event,
                 factory,
                 organization,
                 outbox,
@@ -23,15 +24,18 @@ from db.connection import CustomerConnection
 from db.corrective_action import CorrectiveAction, CorrectiveActionPlan, corrective_action_evidence
 from db.document import Document, DocumentChunk, DocumentContent
 from db.environment import EnvironmentalAssessment
+from db.event import EventRecord
 from db.factory import Factory
 from db.organization import LoginAttempt, Organization, User
 from db.outbox import Notification
 
 __all__ = [
-    "AccessLogEntry", "ApiKey", "Application", "Audit", "Auditor", "Base", "Certificate", "CorrectiveAction",
+    "AccessLogEntry", "ApiKey", "Application", "Audit", "Auditor", "Base", "Certificate",
+    "CorrectiveAction",
     "CorrectiveActionPlan", "CustomerConnection", "Document", "DocumentChunk",
-    "DocumentContent", "EnvironmentalAssessment", "Factory",
-    "Fee", "Finding", "LoginAttempt", "Notification", "Organization", "User", "WorkflowTransition",
-    "access_log", "api_key", "application", "audit", "certificate", "connection", "corrective_action",
-    "corrective_action_evidence", "document", "environment", "factory", "organization", "outbox",
+    "DocumentContent", "EnvironmentalAssessment", "EventRecord", "Factory", "Fee", "Finding",
+    "LoginAttempt", "Notification", "Organization", "User", "WorkflowTransition", "access_log",
+    "api_key", "application", "audit", "certificate", "connection", "corrective_action",
+    "corrective_action_evidence", "document", "environment", "event", "factory", "organization",
+    "outbox",
 ]

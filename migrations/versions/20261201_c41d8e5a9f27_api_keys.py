@@ -1,14 +1,14 @@
 """API keys of machine clients, and the key each access-log read was made with
 
 Revision ID: c41d8e5a9f27
-Revises: b7e4c2a91f05
+Revises: a41c7e93d5b2
 Create Date: 2026-12-01 16:45:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = 'c41d8e5a9f27'
-down_revision = 'b7e4c2a91f05'
+down_revision = 'a41c7e93d5b2'
 branch_labels = None
 depends_on = None
 
