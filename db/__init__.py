@@ -11,6 +11,7 @@ from db import (
                 factory,
                 organization,
                 outbox,
+                webhooks,
 )
 from db.access_log import AccessLogEntry
 from db.application import Application, Fee, WorkflowTransition
@@ -24,12 +25,14 @@ from db.environment import EnvironmentalAssessment
 from db.factory import Factory
 from db.organization import LoginAttempt, Organization, User
 from db.outbox import Notification
+from db.webhooks import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "AccessLogEntry", "Application", "Audit", "Auditor", "Base", "Certificate", "CorrectiveAction",
     "CorrectiveActionPlan", "CustomerConnection", "Document", "DocumentChunk",
     "DocumentContent", "EnvironmentalAssessment", "Factory",
-    "Fee", "Finding", "LoginAttempt", "Notification", "Organization", "User", "WorkflowTransition",
+    "Fee", "Finding", "LoginAttempt", "Notification", "Organization", "User", "WebhookDelivery", "WebhookEndpoint",
+    "WorkflowTransition",
     "access_log", "application", "audit", "certificate", "connection", "corrective_action",
-    "corrective_action_evidence", "document", "environment", "factory", "organization", "outbox",
+    "corrective_action_evidence", "document", "environment", "factory", "organization", "outbox", "webhooks",
 ]
