@@ -316,14 +316,17 @@ class WebhookSender:
         try:
             # Again at delivery: a name may resolve elsewhere than when it was registered.
             await check_url(endpoint.url, self.settings.webhook_allow_insecure)
-            response = await client.post(endpoint.url, content=body, headers=headers)
+            # Streamed and never read: the receiver's answer body is of no use and may be large.
+            async with client.stream("POST", endpoint.url, content=body,
+                                     headers=headers) as response:
+                status_code = response.status_code
         except BusinessRuleError as refused:
             return None, refused.message
         except httpx.HTTPError as exc:
             return None, f"{type(exc).__name__}: {exc}"[:MAX_ERROR_LENGTH] or "request failed"
-        if 200 <= response.status_code < 300:
-            return response.status_code, None
-        return response.status_code, f"HTTP {response.status_code}"
+        if 200 <= status_code < 300:
+            return status_code, None
+        return status_code, f"HTTP {status_code}"
 
     async def _finish(self, delivery_id: int, **values: Any) -> None:
         status, error = values["status"], values.get("error")
@@ -352,8 +355,8 @@ class WebhookSender:
             failures = (await session.execute(
                 update(_endpoints).where(_endpoints.c.id == endpoint.id)
                 .values(consecutive_failures=_endpoints.c.consecutive_failures + 1)
-                .returning(_endpoints.c.consecutive_failures))).scalar_one()
-            if failures >= self.settings.webhook_disable_after:
+                .returning(_endpoints.c.consecutive_failures))).scalar()
+            if failures is not None and failures >= self.settings.webhook_disable_after:
                 await session.execute(
                     update(_endpoints).where(_endpoints.c.id == endpoint.id,
                                              _endpoints.c.enabled.is_(True))

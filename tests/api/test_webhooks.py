@@ -305,3 +305,50 @@ async def test_only_signed_in_organization_roles_manage_endpoints(
     auditor = await gql(client, REGISTER, cast.token("firm_a_user"), url="https://x.example",
                         types=["CONNECTION_CHANGED"])
     assert auditor["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_connection_changes_reach_both_parties_and_nobody_else(
+        client: httpx.AsyncClient, cast: Cast, database: Database, receiver: Receiver,
+        dev_settings: Settings) -> None:
+    secrets = {who: (await register(client, cast, who, receiver.url, ["CONNECTION_CHANGED"]))[
+        "secret"] for who in ("customer_a_user", "supplier_a_user", "customer_b_user",
+                              "supplier_b_user")}
+    await accepted(client, cast, scopes=["CERTIFICATION"])  # requested, then accepted
+    await pending(database, 4)
+    assert await WebhookSender(database, dev_settings).run_once() == 4
+    heard: dict[str, list[str]] = {}
+    for request in receiver.requests:
+        for who, secret in secrets.items():
+            try:
+                event = verified(secret, request)
+            except Exception:
+                continue
+            heard.setdefault(who, []).append(event["data"]["change"])
+    assert {who: sorted(changes) for who, changes in heard.items()} == {
+        "customer_a_user": ["ACCEPTED", "REQUESTED"], "supplier_a_user": ["ACCEPTED", "REQUESTED"]}
+
+
+async def test_an_event_is_written_once_whatever_the_number_of_workers_and_a_deactivated_creator_hears_nothing(  # noqa: E501
+        client: httpx.AsyncClient, cast: Cast, database: Database, hub: Any,
+        receiver: Receiver, dev_settings: Settings) -> None:
+    from db import User
+    from resolvers.webhooks import WebhookDispatcher
+
+    await register(client, cast, "supplier_a_user", receiver.url)
+    second_worker = WebhookDispatcher(hub, database)  # hears the same events as the app's
+    await second_worker.start()
+    try:
+        await Journey(client, database, cast).submit()
+        await pending(database, 1)
+        await asyncio.sleep(0.3)  # the second worker's insert has come and gone
+        await pending(database, 1)
+    finally:
+        await second_worker.stop()
+
+    async with database.unit_of_work() as session:
+        await session.execute(update(User).where(User.id == cast.people[
+            "supplier_a_user"].user_id).values(active=False))
+    assert await WebhookSender(database, dev_settings).run_once() == 1
+    assert receiver.requests == []
+    async with database.read() as conn:
+        assert (await conn.execute(select(WebhookDelivery.status))).scalar_one() == "SKIPPED"
