@@ -269,6 +269,8 @@ class WebhookSender:
     async def run_once(self) -> int:
         """Claim up to `batch` due deliveries and attempt each; returns how many were claimed."""
         rows = await self._claim()
+        if not rows:
+            return 0
         async with httpx.AsyncClient(timeout=self.settings.webhook_timeout,
                                      follow_redirects=False) as client:
             await asyncio.gather(*(self._attempt(client, row) for row in rows))
@@ -296,8 +298,7 @@ class WebhookSender:
         async with self.database.read() as conn:
             allowed = await hearing(conn, row.event_type, row.event, [endpoint])
         if not allowed:  # the receiver may no longer see it: nothing is sent, ever
-            await self._finish(row.id, status="SKIPPED", error="the receiver may no longer "
-                               "see this event")
+            await self._skipped(row.id)
             return
         status_code, error = await self._post(client, row, endpoint)
         if error is None:
@@ -328,11 +329,11 @@ class WebhookSender:
             return status_code, None
         return status_code, f"HTTP {status_code}"
 
-    async def _finish(self, delivery_id: int, **values: Any) -> None:
-        status, error = values["status"], values.get("error")
+    async def _skipped(self, delivery_id: int) -> None:
         async with self.database.unit_of_work() as session:
             await session.execute(update(_deliveries).where(_deliveries.c.id == delivery_id)
-                                  .values(status=status, last_error=error))
+                                  .values(status="SKIPPED",
+                                          last_error="the receiver may no longer see this event"))
 
     async def _succeeded(self, row: Any, endpoint: Any, status_code: int | None) -> None:
         async with self.database.unit_of_work() as session:

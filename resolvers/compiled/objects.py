@@ -412,4 +412,7 @@ OBJECTS: dict[str, ObjectSql] = {
 # Guarded fields reachable from Query that the compiler does not answer: a query selecting one
 # runs on the resolver path. Each says why; tests/test_compiled_rules.py holds every other
 # guarded field reachable from Query to a SQL form here.
-RESOLVER_ONLY: dict[str, str] = {}
+RESOLVER_ONLY: dict[str, str] = {
+    "Query.webhookEndpoints": "an organization's own few webhook endpoints and their delivery "
+                              "log (schema.webhooks), not factory data a dashboard reads",
+}
