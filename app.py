@@ -64,7 +64,7 @@ from resolvers.document import (
 from resolvers.access_log import ReadsBuffer
 from resolvers.document_store import document_store
 from resolvers.document_upload import UPLOAD_BODY_LIMIT, receive_upload
-from resolvers.events import EventHub
+from resolvers.events import EventHub, prune_forever
 from resolvers.expiry import sweep_forever
 from resolvers.metrics import process_ended, watch_pool
 from resolvers.notifications import OutboxSender
@@ -72,6 +72,7 @@ from resolvers.subscriptions import start_feeds
 from resolvers.webhooks import WebhookDispatcher, WebhookSender
 from schema import build_schema
 from schema.extensions import UNAVAILABLE_MESSAGE
+from schema.fanout import CURRENT_OPERATION
 from schema.ids import decode_as, encode_id
 from web.media import (
     GRAPHQL_RESPONSE,
@@ -103,6 +104,13 @@ SUBSCRIPTIONS_PER_SOCKET = 20
 class SocketAdapter(ASGIWebSocketAdapter):
     """Strawberry's adapter, sending every message as a text frame and refusing a message over
     WS_MESSAGE_LIMIT (close 1009, "message too big") before it is decoded."""
+
+    async def send_text(self, frame: str) -> None:
+        """A message encoded already (schema.fanout: one encoding for many sockets)."""
+        try:
+            await self.ws.send_text(frame)
+        except WebSocketDisconnect as exc:
+            raise WebSocketDisconnected from exc
 
     async def send_json(self, message: Mapping[str, object]) -> None:
         # graphql-transport-ws messages are text frames: the standard clients (graphql-ws,
@@ -212,6 +220,11 @@ class SocketHandler(BaseGraphQLTransportWSHandler):
         await asyncio.sleep(max(0.0, (end - datetime.now(UTC)).total_seconds()))
         with contextlib.suppress(Exception):  # the socket may be closing already
             await self.websocket.close(4401, "Unauthorized: the token has expired")
+
+    async def run_operation(self, operation: Any) -> None:
+        # The operation's resolver finds its id and socket here (schema.fanout).
+        CURRENT_OPERATION.set(operation)
+        await super().run_operation(operation)
 
     async def shutdown(self) -> None:
         if self._holder is not None:
@@ -550,12 +563,15 @@ async def event_feeds(database: Database, settings: Settings) -> AsyncIterator[d
     announces what changes by date alone (certificate and connection expiry)."""
     hub = EventHub(settings.database_url)  # type: ignore[arg-type]
     await hub.start()
-    feeds = start_feeds(hub, database)
-    dispatcher = WebhookDispatcher(hub, database)
     reads = ReadsBuffer(database)
+    feeds = start_feeds(hub, database, reads)
+    dispatcher = WebhookDispatcher(hub, database)
     tasks = [asyncio.create_task(sweep_forever(database, settings.sweep_interval),
                                  name="escp-expiry-sweeper"),
-             asyncio.create_task(reads.run_forever(), name="escp-subscription-reads")]
+             asyncio.create_task(reads.run_forever(), name="escp-subscription-reads"),
+             asyncio.create_task(prune_forever(database, settings.event_retention_seconds,
+                                               min(settings.event_retention_seconds / 4, 600)),
+                                 name="escp-event-pruner")]
     try:
         for feed in feeds.values():
             await feed.start()

@@ -84,14 +84,15 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start(target: Target, env: dict[str, str], log_dir: Path) -> Server:
+def start(target: Target, env: dict[str, str], log_dir: Path, workers: int = 1) -> Server:
     """`uvicorn <app> --factory --workers 1 --log-level warning`; its output goes to a log file
-    (the app's error log is part of what a request costs)."""
+    (the app's error log is part of what a request costs). With `workers` > 1, uvicorn's
+    supervisor and its worker processes (bench/subscriptions.py measures them all)."""
     port = free_port()
     log = log_dir / f"{target.name}.log"
     env = {**env, **dict(target.env)}
     command = [sys.executable, "-m", "uvicorn", target.app, "--factory", "--host", "127.0.0.1",
-               "--port", str(port), "--workers", "1", "--log-level", "warning",
+               "--port", str(port), "--workers", str(workers), "--log-level", "warning",
                # as `escp serve` runs it (app.cmd_serve)
                "--ws", "websockets-sansio", "--ws-per-message-deflate", "false"]
     with open(log, "wb") as out:

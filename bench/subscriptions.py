@@ -4,8 +4,10 @@
 
 A database of its own (`escp_bench_subscriptions`, rebuilt each run) holds one certified factory
 and N customer organizations, each with one user and an ACCEPTED connection granting
-CERTIFICATION (or, with --organizations K, N users spread over K organizations). The app is
-served by uvicorn (1 worker); N graphql-transport-ws sockets, one per customer user, each
+CERTIFICATION (or, with --organizations K, N users spread over K organizations; with
+--scope-mixes M, organization i is granted one of M scope sets, all holding CERTIFICATION). The
+app is served by uvicorn (1 worker, or --workers); N graphql-transport-ws sockets, one per
+customer user, each
 subscribe to `certificationStatusChanged` with a dashboard's selection. The program then
 suspends and reinstates the certificate over HTTP, one change at a time, and each socket
 records when each event arrived.
@@ -56,8 +58,13 @@ SET_STATUS = """mutation($input: SetCertificateStatusInput!) {
   setCertificateStatus(input: $input) { certificate { status } userErrors { code } } }"""
 
 
+# Scope sets of --scope-mixes: each holds CERTIFICATION, so every subscriber hears every event.
+SCOPE_MIXES = (["CERTIFICATION"], ["CERTIFICATION", "PROFILE"],
+               ["CERTIFICATION", "AUDITS"], ["CERTIFICATION", "PROFILE", "ENVIRONMENT"])
+
+
 async def build(url: str, subscribers: int, organizations: int,
-                settings: Settings) -> dict[str, Any]:
+                settings: Settings, scope_mixes: int = 1) -> dict[str, Any]:
     """The data set; returns the admin's and every subscriber's token and the certificate id."""
     database = Database(make_engine(url))
     try:
@@ -84,8 +91,9 @@ async def build(url: str, subscribers: int, organizations: int,
             session.add(certificate)
             session.add_all([CustomerConnection(
                 factory_id=factory.id, customer_id=c.id, status="ACCEPTED",
-                requested_scopes=["CERTIFICATION"], granted_scopes=["CERTIFICATION"])
-                for c in customers])
+                requested_scopes=SCOPE_MIXES[i % scope_mixes],
+                granted_scopes=SCOPE_MIXES[i % scope_mixes])
+                for i, c in enumerate(customers)])
             await session.flush()
 
             def token(user: User) -> str:
@@ -132,12 +140,15 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     server = dataset.server_url(args.data_dir)
     url = await ensure_database(server, DATABASE, drop_first=True)
     await upgrade_async(url)
-    data = await build(url, args.subscribers, args.organizations or args.subscribers, settings)
+    data = await build(url, args.subscribers, args.organizations or args.subscribers, settings,
+                       args.scope_mixes)
     logs = servers.log_dir()
     app = servers.start(servers.BUILT_IN["graphql"],
-                        servers.environment(url, settings.jwt_secret, args.data_dir), logs)
+                        servers.environment(url, settings.jwt_secret, args.data_dir), logs,
+                        workers=args.workers)
     try:
         await servers.wait_ready(app)
+        rss_baseline = server_rss(app.pid)
         ws_url = f"ws://127.0.0.1:{app.port}/graphql"
         opening = asyncio.Semaphore(50)
 
@@ -148,7 +159,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         subscribers = await asyncio.gather(*(one(t) for t in data["subscribers"]))
         readers = [asyncio.create_task(s.read()) for s in subscribers]
         await asyncio.sleep(1.0)  # every operation reaches its feed
-        server_cpu_before = psutil.Process(app.pid).cpu_times()
+        rss_subscribed = server_rss(app.pid)
+        server_cpu_before = server_cpu(app.pid)
         per_delivery: list[float] = []
         all_delivered: list[float] = []
         missing = 0
@@ -165,7 +177,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 assert not body["data"]["setCertificateStatus"]["userErrors"], body
                 occurred = await wait_all(subscribers, n, args.timeout)
                 if n == args.warmup - 1:
-                    server_cpu_before = psutil.Process(app.pid).cpu_times()
+                    server_cpu_before = server_cpu(app.pid)
                 if n < args.warmup:
                     await asyncio.sleep(args.pause)
                     continue
@@ -179,11 +191,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 per_delivery.extend(latencies)
                 all_delivered.append(max(latencies))
                 await asyncio.sleep(args.pause)
-        server_cpu = sum(psutil.Process(app.pid).cpu_times()[:2]) - sum(server_cpu_before[:2])
-        rss = psutil.Process(app.pid).memory_info().rss / 2**20
+        cpu = server_cpu(app.pid) - server_cpu_before
+        rss = server_rss(app.pid)
         for reader in readers:
             reader.cancel()
         await asyncio.gather(*(s.ws.close() for s in subscribers), return_exceptions=True)
+        await asyncio.sleep(2.0)  # the server notices the closed sockets
+        rss_closed = server_rss(app.pid)
     finally:
         servers.stop(app)
         servers.remove(logs)
@@ -197,10 +211,30 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "delivery_max_ms": max(per_delivery) * ms,
         "all_delivered_p50_ms": percentile(all_delivered, 0.50) * ms,
         "all_delivered_p99_ms": percentile(all_delivered, 0.99) * ms,
-        "server_cpu_ms_per_event": server_cpu / args.events * ms,
+        "workers": args.workers, "scope_mixes": args.scope_mixes,
+        "server_cpu_ms_per_event": cpu / args.events * ms,
+        "server_rss_mb_baseline": rss_baseline,
+        "server_rss_mb_subscribed": rss_subscribed,
         "server_rss_mb_after": rss,
+        "server_rss_mb_sockets_closed": rss_closed,
+        "load_average_1min": os.getloadavg()[0],
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "all_delivered_ms_each": [round(v * ms) for v in all_delivered],
     }
+
+
+def _processes(pid: int) -> list[psutil.Process]:
+    """The server: uvicorn's process, and its workers when there are several."""
+    process = psutil.Process(pid)
+    return [process, *process.children(recursive=True)]
+
+
+def server_cpu(pid: int) -> float:
+    return sum(sum(p.cpu_times()[:2]) for p in _processes(pid))
+
+
+def server_rss(pid: int) -> float:
+    return sum(p.memory_info().rss for p in _processes(pid)) / 2**20
 
 
 async def wait_all(subscribers: list[Subscriber], n: int, timeout: float) -> str | None:
@@ -227,6 +261,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--subscribers", type=int, default=1000)
     p.add_argument("--organizations", type=int, default=0,
                    help="customer organizations the subscribers belong to (0: one each)")
+    p.add_argument("--scope-mixes", type=int, default=1, choices=range(1, 5),
+                   help="distinct scope sets granted, organization i the (i mod M)th")
+    p.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     p.add_argument("--events", type=int, default=20, help="measured changes")
     p.add_argument("--warmup", type=int, default=2, help="changes made first, not measured")
     p.add_argument("--pause", type=float, default=0.3, help="seconds between changes")

@@ -8,6 +8,7 @@ from db import (
                 corrective_action,
                 document,
                 environment,
+                event,
                 factory,
                 organization,
                 outbox,
@@ -22,6 +23,7 @@ from db.connection import CustomerConnection
 from db.corrective_action import CorrectiveAction, CorrectiveActionPlan, corrective_action_evidence
 from db.document import Document, DocumentChunk, DocumentContent
 from db.environment import EnvironmentalAssessment
+from db.event import EventRecord
 from db.factory import Factory
 from db.organization import LoginAttempt, Organization, User
 from db.outbox import Notification
@@ -30,9 +32,9 @@ from db.webhooks import WebhookDelivery, WebhookEndpoint
 __all__ = [
     "AccessLogEntry", "Application", "Audit", "Auditor", "Base", "Certificate", "CorrectiveAction",
     "CorrectiveActionPlan", "CustomerConnection", "Document", "DocumentChunk",
-    "DocumentContent", "EnvironmentalAssessment", "Factory",
-    "Fee", "Finding", "LoginAttempt", "Notification", "Organization", "User", "WebhookDelivery", "WebhookEndpoint",
-    "WorkflowTransition",
-    "access_log", "application", "audit", "certificate", "connection", "corrective_action",
-    "corrective_action_evidence", "document", "environment", "factory", "organization", "outbox", "webhooks",
+    "DocumentContent", "EnvironmentalAssessment", "EventRecord", "Factory", "Fee", "Finding",
+    "LoginAttempt", "Notification", "Organization", "User", "WebhookDelivery", "WebhookEndpoint",
+    "WorkflowTransition", "access_log", "application", "audit", "certificate", "connection",
+    "corrective_action", "corrective_action_evidence", "document", "environment", "event",
+    "factory", "organization", "outbox", "webhooks",
 ]

@@ -133,6 +133,10 @@ class Settings:
     # How often each worker looks for certificates and connections that expired by date.
     sweep_interval: float = field(
         default_factory=lambda: env_seconds("ESCP_EXPIRY_SWEEP_SECONDS", 60))
+    # How long published events are kept for a worker whose listener was down to replay them
+    # (resolvers.events); an outage longer than this loses the older events for that worker.
+    event_retention_seconds: int = field(
+        default_factory=lambda: env_int("ESCP_EVENT_RETENTION_SECONDS", 86400))
     # Browser origins allowed to call the API (CORS); none: browsers allow same-origin only.
     cors_origins: tuple[str, ...] = field(default_factory=lambda: env_origins("ESCP_CORS_ORIGINS"))
     # Open WebSockets per user (per worker); the next one is closed with 4429.

@@ -70,6 +70,13 @@ class ReadsBuffer:
                               for factory_id, scope in ctx.scoped_reads)
         ctx.scoped_reads.clear()
 
+    def add_reads(self, organization_id: int | None, reads: Any) -> None:
+        """Reads (factory id, scope) that one organization's subscriber was just shown."""
+        if reads and organization_id is not None:
+            moment = datetime.now(UTC)
+            self._held.extend((factory_id, organization_id, scope.value, moment)
+                              for factory_id, scope in reads)
+
     async def flush(self) -> None:
         held, self._held = self._held, []
         if not held:

@@ -1,10 +1,13 @@
-"""Cross-process events over PostgreSQL LISTEN/NOTIFY.
+"""Cross-process events over PostgreSQL LISTEN/NOTIFY, kept in a table for replay.
 
-A mutation calls `publish` inside its unit of work, so PostgreSQL delivers the event when that
-transaction commits and never when it rolls back. Each worker process runs one `EventHub`: one
-listening connection whose callback fans every event out, in memory, to the subscribers that want
-its topic. Payloads carry ids and enum values only; subscribers load fresh data (and check
-permissions again) themselves.
+A mutation calls `publish` inside its unit of work: it inserts the event into `events` (db.event),
+whose commit trigger numbers it in commit order (`seq`) and sends the NOTIFY, so PostgreSQL
+delivers the event when that transaction commits and never when it rolls back. Each worker
+process runs one `EventHub`: one listening connection whose callback fans every event out, in
+memory, to the subscribers that want its topic. The hub remembers the last number it passed on:
+after reconnecting it replays, in order, the kept events numbered above it, and it passes on no
+number twice. Payloads carry ids and enum values only; subscribers load fresh data (and check
+permissions again) themselves. Kept events are deleted after ESCP_EVENT_RETENTION_SECONDS.
 """
 import asyncio
 import contextlib
@@ -24,13 +27,20 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "escp_events"
 RECONNECTED = "_reconnected"
-# PostgreSQL refuses NOTIFY payloads of 8000 bytes or more.
-MAX_PAYLOAD_BYTES = 7999
+# PostgreSQL refuses NOTIFY payloads of 8000 bytes or more; the trigger puts `"seq":n,` in front.
+MAX_PAYLOAD_BYTES = 7999 - len('"seq":9223372036854775807,')
 DEFAULT_QUEUE_SIZE = 1000
+# Replayed events are read this many at a time, and each is passed on once every subscriber's
+# queue is at most half full (a long outage must not overflow them), waiting at most
+# REPLAY_WAIT seconds for one that does not drain (it then loses its oldest events, as any
+# slow subscriber does).
+REPLAY_PAGE = 100
+REPLAY_WAIT = 2.0
 
 Event = dict[str, Any]
 
-_NOTIFY = text("SELECT pg_notify(:channel, :payload)")
+_INSERT = text("INSERT INTO events (payload) VALUES (:payload)")
+_PRUNE = text("DELETE FROM events WHERE created_at < now() - make_interval(secs => :age)")
 
 
 def occurred_now() -> str:
@@ -42,12 +52,28 @@ async def publish(
     session_or_conn: AsyncSession | AsyncConnection, topic: str, payload: dict[str, Any]
 ) -> None:
     """Queue `{"topic": topic, **payload}` in the caller's transaction; sent on its commit."""
-    if "topic" in payload:
-        raise ValueError("the payload must not carry its own 'topic'")
+    if "topic" in payload or "seq" in payload:
+        raise ValueError("the payload must not carry its own 'topic' or 'seq'")
     data = orjson.dumps({"topic": topic, **payload})  # orjson writes UUIDs and enums as-is
     if len(data) > MAX_PAYLOAD_BYTES:
         raise ValueError(f"event payload of {len(data)} bytes exceeds {MAX_PAYLOAD_BYTES}")
-    await session_or_conn.execute(_NOTIFY, {"channel": CHANNEL, "payload": data.decode()})
+    await session_or_conn.execute(_INSERT, {"payload": data.decode()})
+
+
+async def prune(conn: AsyncConnection, max_age_seconds: float) -> int:
+    """Delete kept events older than `max_age_seconds` (a longer outage cannot be replayed)."""
+    return (await conn.execute(_PRUNE, {"age": max_age_seconds})).rowcount
+
+
+async def prune_forever(database: Any, max_age_seconds: float, interval: float) -> None:
+    while True:
+        # Waits first: a worker that starts has better things to do, and old events can wait.
+        await asyncio.sleep(interval)
+        try:
+            async with database.unit_of_work() as session:
+                await prune(session, max_age_seconds)  # type: ignore[arg-type]
+        except Exception:  # the database may be down: the next pass tries again
+            log.exception("pruning old events failed")
 
 
 class Subscription:
@@ -78,6 +104,9 @@ class Subscription:
     def close(self) -> None:
         self.put(None)
 
+    def half_full(self) -> bool:
+        return self._queue.qsize() * 2 > self._queue.maxsize
+
     def __aiter__(self) -> "Subscription":
         return self
 
@@ -94,8 +123,9 @@ class EventHub:
     """One per worker: a single LISTEN connection, kept alive, fanning events out in memory.
 
     If the connection is lost, the hub reconnects by itself with backoff; subscribers stay
-    subscribed and then receive `{"topic": "_reconnected"}` (if they want that topic), since
-    events sent while the hub was down are gone.
+    subscribed, receive the events committed meanwhile (replayed from the table, in order) and
+    then `{"topic": "_reconnected"}` (if they want that topic). Events older than the retention
+    are gone.
     """
 
     def __init__(
@@ -119,6 +149,10 @@ class EventHub:
         self._connected = asyncio.Event()
         self._lost = asyncio.Event()
         self._supervisor: asyncio.Task[None] | None = None
+        # The number of the last event passed on (None before the first connection), and the
+        # notifications that arrive while the hub catches up, passed on after it.
+        self._last_seq: int | None = None
+        self._held: list[Event] | None = None
 
     @property
     def connected(self) -> bool:
@@ -161,6 +195,15 @@ class EventHub:
         finally:
             self._subscriptions.discard(subscription)
 
+    def _pass_on(self, event: Event) -> None:
+        """Fan out a numbered event once, and only if it is newer than the last passed on."""
+        seq = event.pop("seq", None)
+        if isinstance(seq, int):
+            if self._last_seq is not None and seq <= self._last_seq:
+                return  # replayed already, or heard twice
+            self._last_seq = seq
+        self._fan_out(event)
+
     def _fan_out(self, event: Event) -> None:
         topic = event.get("topic")
         for subscription in self._subscriptions:
@@ -175,16 +218,46 @@ class EventHub:
             timeout=self._connect_timeout,
             server_settings={"application_name": self._application_name},  # pg_stat_activity
         )
+        self._held = []
         try:
             conn.add_termination_listener(self._on_termination)
             async with asyncio.timeout(self._connect_timeout):
                 await conn.add_listener(CHANNEL, self._on_notification)
+            await self._catch_up(conn)
         except BaseException:
             conn.terminate()
             raise
+        finally:
+            self._held = None
         self._conn = conn
         self._lost.clear()
         self._connected.set()
+
+    async def _catch_up(self, conn: asyncpg.Connection) -> None:
+        """Listening already: pass on what was committed since the last event passed on (on the
+        first connection: nothing, the past is not news), then what arrived meanwhile."""
+        if self._last_seq is None:
+            async with asyncio.timeout(self._connect_timeout):
+                self._last_seq = await conn.fetchval("SELECT coalesce(max(seq), 0) FROM events")
+        while True:
+            async with asyncio.timeout(self._connect_timeout):
+                rows = await conn.fetch("SELECT seq, payload FROM events WHERE seq > $1 "
+                                        "ORDER BY seq LIMIT $2", self._last_seq, REPLAY_PAGE)
+            for row in rows:
+                if any(s.half_full() for s in self._subscriptions):
+                    await self._drained()
+                self._pass_on({**orjson.loads(row["payload"]), "seq": row["seq"]})
+            if len(rows) < REPLAY_PAGE:
+                break
+        held, self._held = self._held or [], None
+        for event in held:
+            self._pass_on(event)
+
+    async def _drained(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(REPLAY_WAIT):
+                while any(s.half_full() for s in self._subscriptions):
+                    await asyncio.sleep(0.01)
 
     async def _close(self) -> None:
         conn, self._conn = self._conn, None
@@ -209,8 +282,12 @@ class EventHub:
         except orjson.JSONDecodeError:
             log.warning("ignoring a malformed event on %s: %.200s", CHANNEL, payload)
             return
-        if isinstance(event, dict):
-            self._fan_out(event)
+        if not isinstance(event, dict):
+            return
+        if self._held is not None:
+            self._held.append(event)
+        else:
+            self._pass_on(event)
 
     def _on_termination(self, conn: object) -> None:
         # asyncpg calls this later (call_soon), possibly after we replaced the connection.

@@ -11,6 +11,9 @@ so a revoked, narrowed or expired connection stops delivery at the very next eve
 A listener answers each event in a context of its own, emptied per event (`Context.begin_event`):
 the rows the feed read are primed into that event's loaders, so nested fields obey the same field
 rules as queries without a query per subscriber, and nothing read for one event is reused later.
+
+A direct listener (schema.fanout: an operation on a socket) is answered by the feed itself: one
+execution per group of listeners whose answers cannot differ, one encoded frame, queued to each.
 """
 import asyncio
 import contextlib
@@ -77,13 +80,15 @@ class Listener:
 
     viewer: Viewer
     factory_ids: frozenset[int] | None = None
-    queue: asyncio.Queue[Delivery] = field(
+    # A schema.fanout.Direct: the feed answers by group and queues text frames, not deliveries.
+    direct: Any = None
+    queue: asyncio.Queue[Any] = field(
         default_factory=lambda: asyncio.Queue(LISTENER_QUEUE_SIZE))
 
     def wants(self, event: Event) -> bool:
         return self.factory_ids is None or event.get("factory_id") in self.factory_ids
 
-    def put(self, delivery: Delivery) -> None:
+    def put(self, delivery: Delivery | str) -> None:
         if self.queue.full():
             dropped = self.queue.get_nowait()
             EVENTS_DROPPED.labels(dropped.event.get("topic")).inc()
@@ -100,8 +105,9 @@ class Feed:
     """One per worker and topic: one hub subscription, one audience read per event."""
 
     def __init__(self, hub: EventHub, database: Database, topic: str,
-                 audience: Audience) -> None:
+                 audience: Audience, reads: ReadsBuffer | None = None) -> None:
         self._hub, self._database, self._topic = hub, database, topic
+        self._reads = reads
         self._audience = audience
         self._listeners: set[Listener] = set()
         self._task: asyncio.Task[None] | None = None
@@ -117,9 +123,10 @@ class Feed:
             await asyncio.wait([self._task])
 
     @contextlib.asynccontextmanager
-    async def listen(self, viewer: Viewer,
-                     factory_ids: Iterable[int] | None = None) -> AsyncIterator[Listener]:
-        listener = Listener(viewer, frozenset(factory_ids) if factory_ids is not None else None)
+    async def listen(self, viewer: Viewer, factory_ids: Iterable[int] | None = None,
+                     direct: Any = None) -> AsyncIterator[Listener]:
+        listener = Listener(viewer, frozenset(factory_ids) if factory_ids is not None else None,
+                            direct)
         self._listeners.add(listener)
         try:
             yield listener
@@ -142,8 +149,31 @@ class Feed:
         except Exception:  # the database may be restarting: this event is lost, the feed lives
             log.exception("cannot decide who hears %s event %s", self._topic, event)
             return
+        groups: dict[tuple[Any, ...], list[tuple[Listener, Delivery]]] = {}
         for listener, delivery in deliveries.items():
-            listener.put(delivery)
+            if listener.direct is None:
+                listener.put(delivery)
+            else:
+                groups.setdefault(listener.direct.key(delivery), []).append((listener, delivery))
+        for members in groups.values():
+            await self._answer(members)
+
+    async def _answer(self, members: list[tuple[Listener, Delivery]]) -> None:
+        """Execute once for the group, queue the same frame to each, log each one's reads."""
+        try:
+            payload, reads = await members[0][0].direct.answer(members[0][1])
+        except Exception:  # one group's failure must not stop the feed or other groups
+            log.exception("cannot answer %s event for a group", self._topic)
+            return
+        frames: dict[str, str] = {}  # by operation id: most clients name theirs alike
+        for listener, delivery in members:
+            direct = listener.direct
+            frame = frames.get(direct.operation_id)
+            if frame is None:
+                frame = frames[direct.operation_id] = direct.frame(payload)
+            listener.put(frame)
+            if reads and self._reads is not None:
+                self._reads.add_reads(delivery.viewer.organization_id, reads)
 
 
 # ---------------------------------------------------------------- fresh data, once per event
@@ -229,9 +259,11 @@ async def connection_audience(conn: AsyncConnection, event: Event,
     return deliveries
 
 
-def start_feeds(hub: EventHub, database: Database) -> dict[str, Feed]:
-    return {CERTIFICATION_TOPIC: Feed(hub, database, CERTIFICATION_TOPIC, certification_audience),
-            CONNECTION_TOPIC: Feed(hub, database, CONNECTION_TOPIC, connection_audience)}
+def start_feeds(hub: EventHub, database: Database,
+                reads: ReadsBuffer | None = None) -> dict[str, Feed]:
+    return {CERTIFICATION_TOPIC: Feed(hub, database, CERTIFICATION_TOPIC, certification_audience,
+                                      reads),
+            CONNECTION_TOPIC: Feed(hub, database, CONNECTION_TOPIC, connection_audience, reads)}
 
 
 # ---------------------------------------------------------------- what a subscription yields
@@ -255,3 +287,13 @@ async def deliveries(ctx: Context, topic: str,
         finally:
             SUBSCRIPTIONS.labels(topic).dec()
             reads.add(ctx)
+
+
+async def write_directly(ctx: Context, topic: str, factory_ids: Iterable[int] | None,
+                         direct: Any) -> None:
+    """A direct listener's task: write the frames the feed queues for it, in order, until the
+    operation ends (its task is cancelled)."""
+    feed: Feed = ctx.services["feeds"][topic]
+    async with feed.listen(ctx.viewer, factory_ids, direct) as listener:
+        while True:
+            await direct.send_text(await listener.queue.get())

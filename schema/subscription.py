@@ -17,6 +17,7 @@ from resolvers.errors import InvalidArgument
 from resolvers.loaders import CertificateById, VisibleConnectionById, VisibleFactoryById
 from resolvers.settled import settled
 from resolvers.workflow import CERTIFICATION_TOPIC
+from schema import fanout, grouping
 from schema.certificate import Certificate
 from schema.connection import CustomerConnection
 from schema.enums import CertificationStatus
@@ -79,6 +80,12 @@ class Subscription:
         self, info: Info, factory_ids: list[strawberry.ID] | None = None,
     ) -> AsyncGenerator[CertificationStatusEvent, None]:
         wanted = _factory_ids(factory_ids)
+        raw = info._raw_info
+        direct = fanout.direct_of(info, CertificationStatusEvent.of, grouping.profile_for(
+            raw.schema, raw.operation, raw.fragments))
+        if direct is not None:  # on a socket: answered by group, written as frames
+            await subscriptions.write_directly(info.context, CERTIFICATION_TOPIC, wanted, direct)
+            return
         async for delivery in subscriptions.deliveries(info.context, CERTIFICATION_TOPIC,
                                                        wanted):
             yield CertificationStatusEvent.of(delivery)

@@ -76,6 +76,7 @@ async def cast(database: Database, settings: Settings) -> Cast:
 @pytest.fixture
 async def restartable_server() -> AsyncIterator[RestartableServer]:
     server = await asyncio.to_thread(RestartableServer)
+    await migrate.upgrade_async(server.url)  # publishing writes to the events table
     yield server
     await asyncio.to_thread(server.server.cleanup)
     shutil.rmtree(server.data_dir, ignore_errors=True)

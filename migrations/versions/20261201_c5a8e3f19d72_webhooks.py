@@ -1,7 +1,7 @@
 """Webhook endpoints and their deliveries (resolvers.webhooks)
 
 Revision ID: c5a8e3f19d72
-Revises: b7e4c2a91f05
+Revises: a41c7e93d5b2
 Create Date: 2026-12-01 16:39:37.670464
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 revision = 'c5a8e3f19d72'
-down_revision = 'b7e4c2a91f05'
+down_revision = 'a41c7e93d5b2'
 branch_labels = None
 depends_on = None
 

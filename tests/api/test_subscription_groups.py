@@ -1,0 +1,140 @@
+"""Answer once, write many: subscribers share an event's answer only where it cannot differ.
+
+Across organizations an answer is shared only when the selection reads nothing that tells them
+apart (schema.grouping); customers with other scopes, another connection state or, where the
+selection reads the organization, another organization never get another's answer, and every
+subscriber's reads are in the access log under its own organization."""
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from types import SimpleNamespace
+
+import httpx
+import pytest
+from graphql import parse
+
+from auth.access import FactoryAccess
+from auth.viewer import Viewer
+from db.engine import Database
+from db.enums import OrganizationKind, Role, ShareScope
+from db.settings import Settings
+from schema import build_schema
+from schema.grouping import profile_for
+from tests.api.connection_steps import accepted, requested
+from tests.api.test_subscriptions import logged_reads
+from tests.api.workflow import Journey
+from tests.helpers import Cast, add_organization, add_person
+from tests.served import Served, graphql_socket, served
+
+SHAREABLE = """subscription { certificationStatusChanged { status factory { name address } } }"""
+PER_ORGANIZATION = """subscription { certificationStatusChanged { status factory {
+    name viewerAccess { scopes connection { id } } } } }"""
+
+
+@pytest.fixture(scope="module")
+async def live(database_url: str, settings: Settings) -> AsyncIterator[Served]:
+    async with served(database_url, settings) as app:
+        yield app
+
+
+@pytest.fixture
+async def http(live: Served, database: Database) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=live.http, timeout=30) as client:
+        yield client
+
+
+async def add_customer(database: Database, cast: Cast, key: str) -> None:
+    await add_organization(database, cast, key, OrganizationKind.CUSTOMER)
+    await add_person(database, cast, f"{key}_user", key, Role.CUSTOMER)
+
+
+async def test_answers_are_shared_only_where_they_cannot_differ_and_every_read_is_logged(
+        live: Served, http: httpx.AsyncClient, cast: Cast, database: Database) -> None:
+    await add_person(database, cast, "customer_a_second", "customer_a", Role.CUSTOMER)
+    for key in ("customer_c", "customer_d"):
+        await add_customer(database, cast, key)
+    connections = {
+        "customer_a": await accepted(http, cast, "customer_a", scopes=["CERTIFICATION", "PROFILE"]),
+        "customer_b": await accepted(http, cast, "customer_b", scopes=["CERTIFICATION"]),
+        "customer_c": await accepted(http, cast, "customer_c", scopes=["CERTIFICATION", "PROFILE"]),
+    }
+    await requested(http, cast, "customer_d", scopes=["CERTIFICATION", "PROFILE"])  # pending
+    users = {"customer_a_user": "customer_a", "customer_a_second": "customer_a",
+             "customer_b_user": "customer_b", "customer_c_user": "customer_c"}
+    started = datetime.now(UTC)
+    async with (graphql_socket(live, cast.token("customer_a_user")) as a1,
+                graphql_socket(live, cast.token("customer_a_second")) as a2,
+                graphql_socket(live, cast.token("customer_b_user")) as b,
+                graphql_socket(live, cast.token("customer_c_user")) as c,
+                graphql_socket(live, cast.token("customer_d_user")) as pending):
+        sockets = dict(zip(users, (a1, a2, b, c)))
+        for sock in (*sockets.values(), pending):
+            assert await sock.subscribe(SHAREABLE) == "1"
+            assert await sock.subscribe(PER_ORGANIZATION) == "2"
+        await Journey(http, database, cast).submit()
+        answers = {}
+        for user, sock in sockets.items():
+            messages = [await sock.receive() for _ in range(2)]
+            answers[user] = {m["id"]: m["payload"] for m in messages}
+        await pending.silent(0.5)
+
+    with_profile = {"data": {"certificationStatusChanged": {
+        "status": "IN_PROGRESS", "factory": {"name": "alpha factory",
+                                             "address": "alpha street 1"}}}}
+    for user in ("customer_a_user", "customer_a_second", "customer_c_user"):
+        assert answers[user]["1"] == with_profile
+    shareless = answers["customer_b_user"]["1"]
+    assert shareless["data"]["certificationStatusChanged"]["factory"] == {
+        "name": "alpha factory", "address": None}
+    assert [e["extensions"]["requiredScope"] for e in shareless["errors"]] == ["PROFILE"]
+    for user, organization in users.items():
+        access = answers[user]["2"]["data"]["certificationStatusChanged"]["factory"][
+            "viewerAccess"]
+        assert access["connection"] == {"id": connections[organization]}
+        expected = ["CERTIFICATION"] if organization == "customer_b" else [
+            "PROFILE", "CERTIFICATION"]
+        assert access["scopes"] == expected
+    # Each subscriber is on record with what it was shown (address: PROFILE), under its own
+    # organization, whichever group answered it.
+    assert await logged_reads(database, cast.organizations["customer_a"], started) == [
+        "PROFILE", "PROFILE"]
+    assert await logged_reads(database, cast.organizations["customer_c"], started) == ["PROFILE"]
+    assert await logged_reads(database, cast.organizations["customer_b"], started) == []
+    assert await logged_reads(database, cast.organizations["customer_d"], started) == []
+
+
+def delivery(organization: int, scopes: set[ShareScope], connection: int | None,
+             kind: str = "CUSTOMER", role: str = "CUSTOMER") -> SimpleNamespace:
+    viewer = Viewer(user_id=organization * 10, organization_id=organization,
+                    organization_kind=kind, role=role)
+    access = FactoryAccess(factory_id=1, visible=True, is_owner=kind == "SUPPLIER",
+                           is_program=kind == "PROGRAM", is_auditing_firm=False,
+                           scopes=frozenset(scopes), connection_id=connection)
+    return SimpleNamespace(viewer=viewer, access=access)
+
+
+def grouping_of(query: str):
+    schema = build_schema()._schema
+    document = parse(query)
+    operation = document.definitions[0]
+    fragments = {d.name.value: d for d in document.definitions[1:]}
+    return profile_for(schema, operation, fragments)  # type: ignore[arg-type]
+
+
+def test_the_grouping_follows_what_the_selection_reads() -> None:
+    both = {ShareScope.CERTIFICATION, ShareScope.PROFILE}
+    a, a_again = delivery(1, both, 11), delivery(1, both, 11)
+    other_org_same_scopes = delivery(2, both, 12)
+    fewer_scopes = delivery(3, {ShareScope.CERTIFICATION}, 13)
+    owner = delivery(4, set(ShareScope), None, kind="SUPPLIER", role="SUPPLIER")
+
+    shareable = grouping_of(SHAREABLE)
+    assert shareable(a) == shareable(a_again) == shareable(other_org_same_scopes)
+    assert len({shareable(a), shareable(fewer_scopes), shareable(owner)}) == 3
+
+    per_organization = grouping_of(PER_ORGANIZATION)  # viewerAccess reads the organization
+    assert per_organization(a) == per_organization(a_again)
+    assert len({per_organization(d) for d in (a, other_org_same_scopes, fewer_scopes,
+                                              owner)}) == 4
+    for query in ("subscription { certificationStatusChanged { status @include(if: true) } }",
+                  "subscription { certificationStatusChanged { factory { certificates { id } } } }"):
+        assert grouping_of(query)(a) != grouping_of(query)(other_org_same_scopes)
