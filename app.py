@@ -69,6 +69,7 @@ from resolvers.expiry import sweep_forever
 from resolvers.metrics import process_ended, watch_pool
 from resolvers.notifications import OutboxSender
 from resolvers.subscriptions import start_feeds
+from resolvers.webhooks import WebhookDispatcher, WebhookSender
 from schema import build_schema
 from schema.extensions import UNAVAILABLE_MESSAGE
 from schema.fanout import CURRENT_OPERATION
@@ -573,6 +574,18 @@ async def outbox_sender(database: Database, smtp_url: str | None) -> AsyncIterat
 
 
 @asynccontextmanager
+async def webhook_sender(database: Database, settings: Settings) -> AsyncIterator[None]:
+    """Send due webhook deliveries in the background (one per worker; senders share rows)."""
+    task = asyncio.create_task(WebhookSender(database, settings).run_forever(),
+                               name="escp-webhook-sender")
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.wait([task])
+
+
+@asynccontextmanager
 async def event_feeds(database: Database, settings: Settings) -> AsyncIterator[dict[str, Any]]:
     """This worker's one LISTEN connection, the subscription feeds on it, and the sweeper that
     announces what changes by date alone (certificate and connection expiry)."""
@@ -580,6 +593,7 @@ async def event_feeds(database: Database, settings: Settings) -> AsyncIterator[d
     await hub.start()
     reads = ReadsBuffer(database)
     feeds = start_feeds(hub, database, reads)
+    dispatcher = WebhookDispatcher(hub, database)
     tasks = [asyncio.create_task(sweep_forever(database, settings.sweep_interval),
                                  name="escp-expiry-sweeper"),
              asyncio.create_task(reads.run_forever(), name="escp-subscription-reads"),
@@ -589,10 +603,12 @@ async def event_feeds(database: Database, settings: Settings) -> AsyncIterator[d
     try:
         for feed in feeds.values():
             await feed.start()
+        await dispatcher.start()
         yield {"feeds": feeds, "reads": reads}
     finally:
         for feed in feeds.values():
             await feed.stop()
+        await dispatcher.stop()
         await hub.stop()  # ends every subscription, whose last reads go to the buffer
         for task in tasks:
             task.cancel()
@@ -602,7 +618,8 @@ async def event_feeds(database: Database, settings: Settings) -> AsyncIterator[d
 def create_app(settings: Settings | None = None, schema: Schema | None = None, *,
                send_outbox: bool = True) -> Starlette:
     """The application. `schema` defaults to the one built from `settings`; `send_outbox=False`
-    leaves the outbox to someone else (tests that run the sender themselves)."""
+    leaves the outbox and the webhook deliveries to someone else (tests that run the senders
+    themselves)."""
     settings = settings or Settings()
     if not settings.database_url:
         raise DatabaseUnavailable("DATABASE_URL is not set (escp serve sets it)")
@@ -623,6 +640,8 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None, *
                 if send_outbox:
                     await running.enter_async_context(
                         outbox_sender(app.state.database, settings.smtp_url))
+                    await running.enter_async_context(
+                        webhook_sender(app.state.database, settings))
                 yield
         finally:
             await app.state.database.dispose()

@@ -13,6 +13,7 @@ from db import (
                 factory,
                 organization,
                 outbox,
+                webhooks,
 )
 from db.access_log import AccessLogEntry
 from db.api_key import ApiKey
@@ -28,14 +29,15 @@ from db.event import EventRecord
 from db.factory import Factory
 from db.organization import LoginAttempt, Organization, User
 from db.outbox import Notification
+from db.webhooks import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "AccessLogEntry", "ApiKey", "Application", "Audit", "Auditor", "Base", "Certificate",
     "CorrectiveAction",
     "CorrectiveActionPlan", "CustomerConnection", "Document", "DocumentChunk",
     "DocumentContent", "EnvironmentalAssessment", "EventRecord", "Factory", "Fee", "Finding",
-    "LoginAttempt", "Notification", "Organization", "User", "WorkflowTransition", "access_log",
-    "api_key", "application", "audit", "certificate", "connection", "corrective_action",
-    "corrective_action_evidence", "document", "environment", "event", "factory", "organization",
-    "outbox",
+    "LoginAttempt", "Notification", "Organization", "User", "WebhookDelivery", "WebhookEndpoint",
+    "WorkflowTransition", "access_log", "api_key", "application", "audit", "certificate",
+    "connection", "corrective_action", "corrective_action_evidence", "document", "environment",
+    "event", "factory", "organization", "outbox", "webhooks",
 ]

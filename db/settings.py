@@ -154,6 +154,20 @@ class Settings:
     # hash holds 64 MiB while it runs, and a flood of sign-ins queues for these threads.
     password_hash_threads: int = field(
         default_factory=lambda: env_int("ESCP_PASSWORD_HASH_THREADS", 2))
+    # Webhooks (resolvers.webhooks). Allowing insecure receivers (http://, loopback and private
+    # addresses) is for development and tests only.
+    webhook_allow_insecure: bool = field(
+        default_factory=lambda: env_bool("ESCP_WEBHOOK_ALLOW_INSECURE", False))
+    webhook_retry_seconds: float = field(
+        default_factory=lambda: env_seconds("ESCP_WEBHOOK_RETRY_SECONDS", 5))
+    webhook_max_attempts: int = field(
+        default_factory=lambda: env_int("ESCP_WEBHOOK_MAX_ATTEMPTS", 8))
+    webhook_disable_after: int = field(
+        default_factory=lambda: env_int("ESCP_WEBHOOK_DISABLE_AFTER", 20))
+    webhook_timeout: float = field(
+        default_factory=lambda: env_seconds("ESCP_WEBHOOK_TIMEOUT_SECONDS", 10))
+    webhook_poll_seconds: float = field(
+        default_factory=lambda: env_seconds("ESCP_WEBHOOK_POLL_SECONDS", 1))
 
     # Trusted documents: a JSON manifest of the only documents that may run (schema.persisted).
     trusted_documents: Path | None = field(default_factory=lambda: (

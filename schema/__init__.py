@@ -30,11 +30,14 @@ from schema.persisted import PersistedDocuments
 from schema.query import Query
 from schema.sharing import SharedAnswers
 from schema.subscription import Subscription
+from schema.webhooks import Mutation as WebhookMutation
+from schema.webhooks import WebhookQuery
 
-QUERIES: tuple[type, ...] = (Query, api_keys.Query)
-MUTATIONS: tuple[type, ...] = (AccountsMutation, api_keys.Mutation, FactoryMutation, application.Mutation,
+QUERIES: tuple[type, ...] = (Query, WebhookQuery, api_keys.Query)
+MUTATIONS: tuple[type, ...] = (AccountsMutation, api_keys.Mutation, FactoryMutation,
+                               application.Mutation,
                                audit.Mutation, certificate.Mutation, connection.Mutation,
-                               corrective_action.Mutation, environment.Mutation)
+                               corrective_action.Mutation, environment.Mutation, WebhookMutation)
 SUBSCRIPTIONS: tuple[type, ...] = (Subscription,)
 
 log = logging.getLogger("escp.graphql")

@@ -1,14 +1,14 @@
 """API keys of machine clients, and the key each access-log read was made with
 
 Revision ID: c41d8e5a9f27
-Revises: a41c7e93d5b2
+Revises: c5a8e3f19d72
 Create Date: 2026-12-01 16:45:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = 'c41d8e5a9f27'
-down_revision = 'a41c7e93d5b2'
+down_revision = 'c5a8e3f19d72'
 branch_labels = None
 depends_on = None
 

@@ -415,4 +415,6 @@ OBJECTS: dict[str, ObjectSql] = {
 RESOLVER_ONLY: dict[str, str] = {
     "Query.apiKeys": "an organization's key list is small, read by its managers only, and "
                      "never part of a dashboard: the compiler's roots do not include it",
+    "Query.webhookEndpoints": "an organization's own few webhook endpoints and their delivery "
+                              "log (schema.webhooks), not factory data a dashboard reads",
 }
