@@ -49,7 +49,7 @@ from resolvers.compiled.objects import (
     knows_sql,
     viewer_spec,
 )
-from resolvers.compiled.pages import page
+from resolvers.compiled.pages import page, page_info
 from resolvers.compiled.selection import CURSOR, SIGNED, Unsupported, Walk, collect, merged
 from resolvers.compiled.sqltext import Params, param, quote, render
 
@@ -442,22 +442,13 @@ def _factories(c: Compiler, root: ArgSite, owned: bool = False) -> tuple[str, Wa
 
 def _page_info(c: Compiler, nodes: list[FieldNode], rows: str, page: str, first: str,
                has_after: str, cursor: str) -> tuple[str, Walk]:
-    values = {
+    return page_info(c, nodes, {
         "hasNextPage": f"(SELECT count(*) FROM {rows.replace('_rows', '_ids')}) > {first}",
         "hasPreviousPage": has_after,
         "startCursor": f"(SELECT {cursor} FROM {page} p ORDER BY p.name, p.id LIMIT 1)",
         "endCursor": f"(SELECT {cursor} FROM {page} p ORDER BY p.name DESC, p.id DESC LIMIT 1)",
         "__typename": "'PageInfo'",
-    }
-    pairs, walk = [], Walk()
-    for key, fields in collect(merged(nodes), c.fragments, "PageInfo").items():
-        name = fields[0].name.value
-        if name not in values:
-            raise Unsupported(f"PageInfo.{name}")
-        if name.endswith("Cursor"):
-            walk.children[key] = CURSOR
-        pairs.append(f"{quote(key)}, {values[name]}")
-    return f"json_build_object({', '.join(pairs)})", walk
+    })
 
 
 def _edges(c: Compiler, nodes: list[FieldNode], page: str, factory_type: GraphQLObjectType,

@@ -65,7 +65,7 @@ def page(c: "Compiler", relation: Relation, connection: GraphQLObjectType,
         elif name == "totalCount":
             value = total
         elif name == "pageInfo":
-            value, walk.children[key] = _page_info(c, fields, info)
+            value, walk.children[key] = page_info(c, fields, info)
         elif name == "nodes":
             node, walk.children[key] = c.object(node_type, merged(fields), known, below)
             value = f"(SELECT coalesce(json_agg({node} ORDER BY {t}._n), '[]') FROM {shown})"
@@ -78,7 +78,8 @@ def page(c: "Compiler", relation: Relation, connection: GraphQLObjectType,
     return f"json_build_object({', '.join(pairs)})", walk
 
 
-def _page_info(c: "Compiler", fields: list[FieldNode], info: dict[str, str]) -> tuple[str, Walk]:
+def page_info(c: "Compiler", fields: list[FieldNode], info: dict[str, str]) -> tuple[str, Walk]:
+    """A PageInfo object from the SQL of each of its fields (cursors marked for Python)."""
     pairs, walk = [], Walk()
     for key, found in collect(merged(fields), c.fragments, "PageInfo").items():
         name = found[0].name.value

@@ -19,7 +19,12 @@ from graphql import (
 )
 from starlette.applications import Starlette
 
-from tests.api.test_compiled_reads import VIEWERS, _ask, worlds  # noqa: F401  (the fixture)
+from tests.api.test_compiled_reads import (  # noqa: F401  (worlds: the fixture)
+    VIEWERS,
+    _ask,
+    assert_alike,
+    worlds,
+)
 from tests.api.world import World
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -107,10 +112,7 @@ async def test_every_query_of_the_tests_answers_alike_on_both_paths(
         token = world.cast.token(who) if who else None
         expected = await _ask(reference, text, variables, token)
         found = await _ask(app, text, variables, token)
-        where = f"{CORPUS[text]} as {label}:\n{text}"
-        assert found.data == expected.data, f"{where}\ndata differs"
-        assert found.errors == expected.errors, f"{where}\nerrors differ"
-        assert found.reads == expected.reads, f"{where}\naccess-log rows differ"
+        assert_alike(found, expected, f"{CORPUS[text]} as {label}:\n{text}")
         compiled = found.extensions.get("readPath", {}).get("compiled")
         ANSWERED["compiled" if compiled else "resolver"] += 1
 

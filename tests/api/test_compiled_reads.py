@@ -142,6 +142,13 @@ def _prepared(query: str, variables: dict[str, Any], world: World) -> tuple[str,
             {k: alpha if v == "alpha" else v for k, v in variables.items()})
 
 
+def assert_alike(found: Answer, expected: Answer, where: str) -> None:
+    """The two paths' answers: the same data, error multiset and access-log rows."""
+    assert found.data == expected.data, f"{where}\ndata differs"
+    assert found.errors == expected.errors, f"{where}\nerrors differ"
+    assert found.reads == expected.reads, f"{where}\naccess-log rows differ"
+
+
 async def _ask(app: Starlette, query: str, variables: dict[str, Any],
                token: str | None) -> Answer:
     database = app.state.database
@@ -210,9 +217,7 @@ async def test_compiled_and_resolver_paths_answer_alike(app: Starlette, worlds: 
     expected = await _ask(reference, query, variables, token)
     found = await _ask(app, query, variables, token)
     where = f"query {name!r} as {VIEWERS[viewer][0]}"
-    assert found.data == expected.data, f"{where}: data differs"
-    assert found.errors == expected.errors, f"{where}: errors differ"
-    assert found.reads == expected.reads, f"{where}: access-log rows differ"
+    assert_alike(found, expected, where)
     if compiled is None:
         compiled = who is None
     assert found.extensions.get("readPath", {}).get("compiled") is compiled, (
@@ -255,10 +260,8 @@ async def test_generated_queries_answer_alike_on_both_paths(app: Starlette,
         query = _with_real_ids(query, alpha)
         expected = await _ask(reference, query, {}, token)
         found = await _ask(app, query, {}, token)
-        where = f"generated query as {viewers[n % len(viewers)][0]}:\n{query}"
-        assert found.data == expected.data, f"{where}\ndata differs"
-        assert found.errors == expected.errors, f"{where}\nerrors differ"
-        assert found.reads == expected.reads, f"{where}\naccess-log rows differ"
+        label = viewers[n % len(viewers)][0]
+        assert_alike(found, expected, f"generated query as {label}:\n{query}")
         compiled += found.extensions.get("readPath", {}).get("compiled") is True
     assert compiled >= EXAMPLES // 4, f"only {compiled} of {EXAMPLES} generated queries compiled"
 
@@ -309,8 +312,6 @@ async def test_node_answers_alike_on_both_paths(app: Starlette, worlds: tuple,
         expected = await _ask(reference, NODE, {"id": gid}, token)
         found = await _ask(app, NODE, {"id": gid}, token)
         where = f"node {key!r} as {VIEWERS[viewer][0]}"
-        assert found.data == expected.data, f"{where}: data differs"
-        assert found.errors == expected.errors, f"{where}: errors differ"
-        assert found.reads == expected.reads, f"{where}: access-log rows differ"
+        assert_alike(found, expected, where)
         assert found.extensions.get("readPath", {}).get("compiled") is True, (
             f"{where}: {found.extensions}")
