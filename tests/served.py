@@ -55,16 +55,8 @@ async def served(database_url: str, settings: Settings, *, workers: int = 1,
         [sys.executable, "-m", "uvicorn", "app:create_app", "--factory", "--host", "127.0.0.1",
          "--port", str(port), "--workers", str(workers), "--log-level", "warning",
          "--ws", "websockets-sansio"], cwd=ROOT, env=env)
-    app = Served(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}/graphql", process)
-    try:
-        await _ready(app)
+    async with _running(process, port) as app:
         yield app
-    finally:
-        process.terminate()
-        try:
-            await asyncio.to_thread(process.wait, 15)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 @asynccontextmanager
@@ -82,6 +74,13 @@ async def escp_served(database_url: str, jwt_secret: str, data_dir: Path
         process = subprocess.Popen(
             [sys.executable, "-c", "import app; app.main()", "serve", "--port", str(port)],
             cwd=ROOT, env=env, stderr=log)
+    async with _running(process, port) as app:
+        yield app
+
+
+@asynccontextmanager
+async def _running(process: subprocess.Popen[bytes], port: int) -> AsyncIterator[Served]:
+    """A started server process, once it answers; terminated (killed if need be) after."""
     app = Served(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}/graphql", process)
     try:
         await _ready(app)
