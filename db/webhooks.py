@@ -2,8 +2,19 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (ARRAY, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, Text,
-                        UniqueConstraint, func, text)
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
