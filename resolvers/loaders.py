@@ -33,7 +33,6 @@ from db import (
 from db.enums import Severity
 from db.queries import certification_of_factories
 
-
 # One type object for every batch: SQLAlchemy memoizes a type's cache key and dialect
 # adaptation on the instance, so a new ARRAY(BigInteger) per statement redid both each time.
 _IDS = ARRAY(BigInteger)

@@ -39,13 +39,13 @@ from resolvers.access_log import ReadsBuffer
 from resolvers.connection import EVENT_TOPIC as CONNECTION_TOPIC
 from resolvers.context import Context
 from resolvers.events import EventHub
-from resolvers.metrics import EVENT_DELAY, EVENTS_DELIVERED, EVENTS_DROPPED, SUBSCRIPTIONS
 from resolvers.loaders import (
     CertificateById,
     CertificationByFactory,
     VisibleConnectionById,
     VisibleFactoryById,
 )
+from resolvers.metrics import EVENT_DELAY, EVENTS_DELIVERED, EVENTS_DROPPED, SUBSCRIPTIONS
 from resolvers.workflow import CERTIFICATION_TOPIC
 
 log = logging.getLogger(__name__)

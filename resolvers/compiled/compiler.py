@@ -10,31 +10,28 @@ Unsupported, and the operation runs on the resolver path.
 """
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from itertools import count
 from functools import cached_property
+from itertools import count
 from typing import Any
 
 from graphql import (
     FieldNode,
     FragmentDefinitionNode,
-    FragmentSpreadNode,
-    GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLSchema,
-    InlineFragmentNode,
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
     SourceLocation,
     get_named_type,
 )
-from sqlalchemy.sql.util import ClauseAdapter
 from sqlalchemy import column, false, func, literal_column, or_, select, table, text
+from sqlalchemy.sql.util import ClauseAdapter
 
 from auth import policies
 from auth.access import access_select, is_owner_sql, scopes_sql
-from auth.permissions import FALSE, TRUE, Guard, Rule
+from auth.permissions import TRUE, Guard, Rule
 from auth.viewer import Viewer
 from db import Base, Factory
 from db.enums import ShareScope

@@ -7,7 +7,6 @@ from graphql import FieldNode, GraphQLObjectType, get_named_type
 from sqlalchemy import literal_column
 
 from db import Factory
-
 from resolvers.compiled.objects import OBJECTS, Relation
 from resolvers.compiled.selection import CURSOR, Unsupported, Walk, collect, merged
 from resolvers.compiled.sqltext import quote
