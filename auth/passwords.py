@@ -20,7 +20,7 @@ from typing import TypeVar
 from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from db.settings import Settings, SettingError
+from db.settings import SettingError, Settings
 
 MIN_LENGTH = 10
 # An upper bound keeps one request from spending the hasher on megabytes of input.

@@ -12,6 +12,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 
 from db.settings import Settings
+from resolvers.compiled.run import CompiledReads
 from schema import (
     api_keys,
     application,
@@ -25,7 +26,6 @@ from schema import (
 )
 from schema.accounts import AccountsMutation
 from schema.factory import FactoryMutation
-from resolvers.compiled.run import CompiledReads
 from schema.persisted import PersistedDocuments
 from schema.query import Query
 from schema.sharing import SharedAnswers

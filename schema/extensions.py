@@ -6,8 +6,8 @@ from typing import Any
 
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import GraphQLError, OperationDefinitionNode
-from strawberry.types.graphql import OperationType
 from strawberry.extensions import MaxTokensLimiter, ParserCache, SchemaExtension
+from strawberry.types.graphql import OperationType
 
 from db.engine import is_unavailable
 from resolvers.access_log import record_reads

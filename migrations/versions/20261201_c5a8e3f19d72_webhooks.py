@@ -4,8 +4,8 @@ Revision ID: c5a8e3f19d72
 Revises: a41c7e93d5b2
 Create Date: 2026-12-01 16:39:37.670464
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = 'c5a8e3f19d72'
