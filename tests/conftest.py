@@ -12,8 +12,8 @@ import pytest
 from argon2 import profiles
 from starlette.applications import Starlette
 
-from db import migrate
 from app import create_app
+from db import migrate
 from db.engine import Database, make_engine
 from db.settings import Settings
 from resolvers.events import EventHub

@@ -5,9 +5,9 @@ from graphql import GraphQLInterfaceType, GraphQLObjectType, GraphQLSchema, get_
 
 from auth.viewer import Viewer
 from db.enums import OrganizationKind, Role
-from resolvers.compiled.compiler import At, Terms, guard_of, symbolic_viewer
-from resolvers.compiled.objects import OBJECTS, RESOLVER_ONLY, REPORT_WORKING_DAYS
 from resolvers.certification_rules import REPORT_WORKING_DAYS as RULES_REPORT_DAYS
+from resolvers.compiled.compiler import At, Terms, guard_of, symbolic_viewer
+from resolvers.compiled.objects import OBJECTS, REPORT_WORKING_DAYS, RESOLVER_ONLY
 from schema import build_schema
 
 VIEWERS = [Viewer()] + [

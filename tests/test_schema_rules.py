@@ -33,7 +33,7 @@ def rules_of(type_name: str) -> dict[str, tuple[list[str], str]]:
     for name, field in found.fields.items():
         assert field.ast_node is not None
         directives = [d for d in field.ast_node.directives or () if d.name.value == "requires"]
-        rules = [str(getattr(arg.value, "value")) for d in directives for arg in d.arguments or ()]
+        rules = [str(arg.value.value) for d in directives for arg in d.arguments or ()]
         result[name] = (rules, field.description or "")
     return result
 

@@ -3,7 +3,7 @@ from decimal import Decimal
 
 import pytest
 
-from db.settings import Settings, SettingError
+from db.settings import SettingError, Settings
 
 SECRET = {"ESCP_JWT_SECRET": "settings-secret-" + "s" * 40}
 

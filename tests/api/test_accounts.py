@@ -8,7 +8,7 @@ import pytest
 from argon2 import PasswordHasher, profiles
 from sqlalchemy import func, select, update
 
-from auth.passwords import hash_password, verify_password
+from auth.passwords import verify_password
 from db import LoginAttempt, Organization, User
 from db.engine import Database
 from db.settings import Settings

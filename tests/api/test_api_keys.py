@@ -16,8 +16,8 @@ from app import create_app
 from db import AccessLogEntry, ApiKey, User
 from db.engine import Database
 from db.settings import Settings
-from tests.api.test_access_log import DASHBOARD, given_customer_a_connected_to_alpha_and_beta
 from tests.api.connection_steps import request
+from tests.api.test_access_log import DASHBOARD, given_customer_a_connected_to_alpha_and_beta
 from tests.helpers import Cast, gql
 from tests.served import Served, graphql_socket, served
 

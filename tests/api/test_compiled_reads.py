@@ -16,9 +16,9 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
 from hypothesis import HealthCheck, given, settings
 from hypothesis_graphql import queries
+from sqlalchemy import text
 from starlette.applications import Starlette
 
 from app import create_app

@@ -15,8 +15,8 @@ from app import create_app
 from db.settings import Settings
 from schema import build_schema
 from schema.limits import DEFAULT_PAGE_SIZE, LIST_SIZE, MAX_ALIASES, measure
-from tests.api.test_sql_statements import DASHBOARD as RICH_DASHBOARD
 from tests.api.test_security import serving
+from tests.api.test_sql_statements import DASHBOARD as RICH_DASHBOARD
 from tests.helpers import Cast, gql
 from tests.served import graphql_socket, served
 

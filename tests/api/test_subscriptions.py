@@ -25,8 +25,7 @@ from sqlalchemy import select, text, update
 from websockets.exceptions import ConnectionClosed
 
 from auth.tokens import LEEWAY_SECONDS, issue_token
-from db import AccessLogEntry, Certificate, User
-from db import migrate
+from db import AccessLogEntry, Certificate, User, migrate
 from db.engine import Database, make_engine
 from db.enums import Role
 from db.settings import Settings

@@ -14,12 +14,31 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db import (AccessLogEntry, Application, Audit, Certificate, CorrectiveAction,
-                CorrectiveActionPlan, CustomerConnection, Document, EnvironmentalAssessment,
-                Factory, Fee, Finding, corrective_action_evidence)
+from db import (
+    AccessLogEntry,
+    Application,
+    Audit,
+    Certificate,
+    CorrectiveAction,
+    CorrectiveActionPlan,
+    CustomerConnection,
+    Document,
+    EnvironmentalAssessment,
+    Factory,
+    Fee,
+    Finding,
+    corrective_action_evidence,
+)
 from db.engine import Database
-from db.enums import (Announcement, ApplicationStatus, AuditStatus, ConnectionStatus,
-                      OrganizationKind, Role, ShareScope)
+from db.enums import (
+    Announcement,
+    ApplicationStatus,
+    AuditStatus,
+    ConnectionStatus,
+    OrganizationKind,
+    Role,
+    ShareScope,
+)
 from schema.ids import encode_id
 from tests.helpers import Cast, add_organization, add_person
 

@@ -17,7 +17,7 @@ from auth.tokens import (
     issue_token,
     verify_token,
 )
-from db.settings import Settings, SettingError
+from db.settings import SettingError, Settings
 
 # 64 bytes: long enough for HS512 too, so PyJWT does not warn while signing the wrong-alg case.
 SECRET = "s" * 64
