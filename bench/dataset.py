@@ -210,7 +210,8 @@ class Generator:
             "findings", audit_id=audit, clause=f"{rng.randint(1, 12)}.{rng.randint(1, 9)}",
             category=category, severity=rng.choice(SEVERITIES),
             description=f"{category}: non-conformity observed on site")
-        status = rng.choice(["DONE", "VERIFIED", "VERIFIED"] if closed else ["OPEN", "OPEN", "DONE"])
+        status = rng.choice(["DONE", "VERIFIED", "VERIFIED"] if closed
+                            else ["OPEN", "OPEN", "DONE"])
         self.rows.add("corrective_actions", plan_id=plan, finding_id=finding,
                       action=f"Correct the {category.lower()} non-conformity",
                       due_date=conducted + timedelta(days=rng.randint(30, 120)), status=status,
@@ -222,7 +223,8 @@ class Generator:
             verified = rng.random() < 0.7
             self.rows.add(
                 "environmental_assessments", factory_id=factory, period_year=year,
-                energy_kwh=round(rng.uniform(1e5, 5e6), 1), water_m3=round(rng.uniform(1e3, 1e5), 1),
+                energy_kwh=round(rng.uniform(1e5, 5e6), 1),
+                water_m3=round(rng.uniform(1e3, 1e5), 1),
                 waste_kg=round(rng.uniform(1e3, 5e5), 1), ghg_tco2e=round(rng.uniform(50, 5000), 1),
                 verified=verified, verified_at=self.now - timedelta(days=40) if verified else None,
                 submitted_at=self.now - timedelta(days=60))
