@@ -14,7 +14,8 @@ target_metadata = db.Base.metadata
 def database_url() -> str:
     url = context.config.attributes.get("database_url") or os.environ.get("DATABASE_URL")
     if not url:
-        raise RuntimeError("set DATABASE_URL (or use `escp migrate`, which starts the embedded one)")
+        raise RuntimeError(
+            "set DATABASE_URL (or use `escp migrate`, which starts the embedded one)")
     return str(url)
 
 
