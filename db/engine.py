@@ -41,7 +41,8 @@ def make_engine(url: str, **kwargs: object) -> AsyncEngine:
 
 @dataclass
 class Database:
-    """What a request needs of the database: short read connections and one-unit-of-work sessions."""
+    """What a request needs of the database: short read connections and one-unit-of-work
+    sessions."""
 
     engine: AsyncEngine
 
