@@ -12,7 +12,17 @@ test holds the two together.
 """
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, literal, select, true
+from sqlalchemy import (
+    ColumnElement,
+    SQLColumnExpression,
+    and_,
+    case,
+    exists,
+    func,
+    literal,
+    select,
+    true,
+)
 
 from db.application import Application
 from db.certificate import Certificate
@@ -20,14 +30,14 @@ from db.enums import CLOSED_APPLICATION_STATUSES, CertificateStatus, Certificati
 from db.factory import Factory
 
 
-def _current_certificate(factory_id: ColumnElement[Any]) -> Any:
+def _current_certificate(factory_id: SQLColumnExpression[int]) -> Any:
     return (select(Certificate.id, Certificate.status, Certificate.valid_until)
             .where(Certificate.factory_id == factory_id,
                    Certificate.status != CertificateStatus.SUPERSEDED.value)
             .limit(1).lateral("current_certificate"))
 
 
-def _open_application(factory_id: ColumnElement[Any]) -> ColumnElement[bool]:
+def _open_application(factory_id: SQLColumnExpression[int]) -> ColumnElement[bool]:
     return exists().where(Application.factory_id == factory_id,
                           Application.status.not_in([s.value for s in
                                                      CLOSED_APPLICATION_STATUSES]))
@@ -60,7 +70,7 @@ def certification_of_factories(ids_condition: Any) -> Any:
             .where(Factory.id == ids_condition))
 
 
-def certification_status_of(factory_id: ColumnElement[Any]) -> ColumnElement[str]:
+def certification_status_of(factory_id: SQLColumnExpression[int]) -> ColumnElement[str]:
     """The derived status as a scalar expression, for WHERE clauses on factories."""
     current = (Certificate.factory_id == factory_id,
                Certificate.status != CertificateStatus.SUPERSEDED.value)
@@ -69,7 +79,7 @@ def certification_status_of(factory_id: ColumnElement[Any]) -> ColumnElement[str
     return _status_case(status, valid_until, _open_application(factory_id))
 
 
-def certification_columns(factory_id: ColumnElement[Any]) -> tuple[Any, list[Any]]:
+def certification_columns(factory_id: SQLColumnExpression[int]) -> tuple[Any, list[Any]]:
     """The current certificate as a lateral to outer-join, and certification_status,
     certified_until and certificate_id over it: for selects of many factories (the compiled
     read path), where each factory's certificate is then read once."""
