@@ -29,7 +29,7 @@ from resolvers.demo_workflow import (
     certify,
 )
 
-PASSWORD = "demo-password-1"
+PASSWORD = "demo-password-1"  # noqa: S105 - the demo logins' published password (README)
 
 STAFF = [("admin@escp.example", "Ada Admin", Role.ADMIN),
          ("reviewer@escp.example", "Rui Reviewer", Role.REVIEWER)]

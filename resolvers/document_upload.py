@@ -3,7 +3,8 @@
 Nothing is buffered whole: python-multipart hands over the `file` part piece by piece; each piece
 is counted (the 25 MB limit stops the upload at the first byte over it), checked against the
 declared type (magic bytes, or UTF-8 text for CSV), hashed, and written to a spool file on this
-host (resolvers.document.incoming_dir), from which record_upload copies it into the store. The declared type is checked before any byte is stored, the content as it comes.
+host (resolvers.document.incoming_dir), from which record_upload copies it into the store. The
+declared type is checked before any byte is stored, the content as it comes.
 """
 import asyncio
 import codecs

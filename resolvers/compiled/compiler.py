@@ -557,14 +557,16 @@ def _node(c: Compiler, root: ArgSite, type_name: str | None) -> tuple[str, Walk]
         source += f" AND ({knows_sql(type_name or '', c.viewer)})"
     elif type_name == "Document":  # by id: the uploading organization and the program
         source += (" AND TRUE" if c.viewer.is_program else " AND FALSE"
-                   if c.viewer.organization_id is None else f" AND {at.alias}.organization_id = «org»")
+                   if c.viewer.organization_id is None
+                   else f" AND {at.alias}.organization_id = «org»")
     inner, walk = c.object(type_, merged([root.node]), Known(frozenset(), frozenset()), at,
                            interfaces=frozenset({"Node"}))
     return f"(SELECT {inner} FROM {source} LIMIT 1)", walk
 
 
-ROOTS = {"viewer": _viewer, "factories": _factories, "factory": _factory, "verifyCertificate": _verify_certificate,
-         "verifyAuditor": _verify_auditor, "auditFirms": _audit_firms}
+ROOTS = {"viewer": _viewer, "factories": _factories, "factory": _factory,
+         "verifyCertificate": _verify_certificate, "verifyAuditor": _verify_auditor,
+         "auditFirms": _audit_firms}
 
 
 def compile_operation(schema: GraphQLSchema, operation: OperationDefinitionNode,
@@ -578,8 +580,7 @@ def compile_operation(schema: GraphQLSchema, operation: OperationDefinitionNode,
     query_type = schema.query_type
     assert query_type is not None
     pairs, walk = [], Walk()
-    for n, (key, nodes) in enumerate(collect(operation.selection_set, fragments,
-                                             query_type.name).items()):
+    for key, nodes in collect(operation.selection_set, fragments, query_type.name).items():
         name = nodes[0].name.value
         if name == "__typename":
             pairs.append(f"{quote(key)}, 'Query'")

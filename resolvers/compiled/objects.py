@@ -305,7 +305,8 @@ TRANSITION = ObjectSql(
 
 def viewer_spec(viewer: Viewer) -> ObjectSql:
     """Query.viewer for a signed-in viewer of this kind (schema.query.Viewer)."""
-    ordered = {"many": True, "order": "{t}.requested_at DESC, {t}.id DESC", "enters": "{t}.factory_id",
+    ordered = {"many": True, "order": "{t}.requested_at DESC, {t}.id DESC",
+               "enters": "{t}.factory_id",
                "policy": ("visible_connections", "customer_connections"),
                "where": f"(«{{a}}_status» IS NULL OR {_EFFECTIVE} = «{{a}}_status»)"}
     if viewer.is_customer:
@@ -384,7 +385,8 @@ NODE_SOURCES: dict[str, Relation] = {
 _HOLDING = {"Certificate": ("CERTIFICATION",), "Audit": ("AUDITS", "CORRECTIVE_ACTIONS"),
             "Finding": ("AUDITS", "CORRECTIVE_ACTIONS"),
             "CorrectiveActionPlan": ("CORRECTIVE_ACTIONS",),
-            "CorrectiveAction": ("CORRECTIVE_ACTIONS",), "EnvironmentalAssessment": ("ENVIRONMENT",)}
+            "CorrectiveAction": ("CORRECTIVE_ACTIONS",),
+            "EnvironmentalAssessment": ("ENVIRONMENT",)}
 
 
 def knows_sql(type_name: str, viewer: Viewer) -> str:
