@@ -69,7 +69,7 @@ def test_the_compose_file_runs_migrations_alone_then_two_app_containers() -> Non
     assert services["migrate"]["command"][1] == "migrate"
     apps = {name: s for name, s in services.items() if s.get("command", [None, None])[1] == "serve"}
     assert len(apps) == 2
-    for name, app in apps.items():
+    for app in apps.values():
         check_escp(app["command"])
         assert app["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
         assert app["depends_on"]["db"]["condition"] == "service_healthy"

@@ -108,7 +108,7 @@ async def test_every_query_of_the_tests_answers_alike_on_both_paths(
     variables = variables_for(text, world)
     if variables is None:
         pytest.skip("needs an input object or a list variable to be made up")
-    for viewer, (label, who) in VIEWERS.items():
+    for label, who in VIEWERS.values():
         token = world.cast.token(who) if who else None
         expected = await _ask(reference, text, variables, token)
         found = await _ask(app, text, variables, token)

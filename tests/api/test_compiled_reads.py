@@ -72,8 +72,8 @@ CORPUS: list[tuple[str, str, dict[str, Any], bool | None]] = [
           totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
           edges { cursor node { id name country city certificationStatus certifiedUntil } } } }""",
      {}, True),
-    ("every compiled field", f"query {{ factories(first: 100) {{ nodes {{ {FACTORY_FIELDS} }} }} }}",
-     {}, True),
+    ("every compiled field",
+     f"query {{ factories(first: 100) {{ nodes {{ {FACTORY_FIELDS} }} }} }}", {}, True),
     ("one factory", f"query One($id: ID!) {{ factory(id: $id) {{ {FACTORY_FIELDS} }} }}",
      {"id": "alpha"}, True),
     ("pages below a factory", """query($after: String) { factory(id: "ALPHA") {
@@ -225,7 +225,8 @@ async def test_compiled_and_resolver_paths_answer_alike(app: Starlette, worlds: 
 
 
 # Queries generated over the schema from Query's read fields: a bounded number in CI; for a long
-# run, ESCP_DIFFERENTIAL_EXAMPLES=5000 python -m pytest tests/api/test_compiled_reads.py -k generated
+# run, ESCP_DIFFERENTIAL_EXAMPLES=5000 python -m pytest tests/api/test_compiled_reads.py \
+#   -k generated
 EXAMPLES = int(os.environ.get("ESCP_DIFFERENTIAL_EXAMPLES", "80"))
 GENERATED_ROOTS = ["factories", "factory", "node", "viewer", "auditFirms", "verifyCertificate",
                    "verifyAuditor"]
@@ -293,7 +294,8 @@ NODE = """query($id: ID!) { node(id: $id) { __typename id
 NODE_KEYS = ["alpha", "certificate", "application", "fee_registration", "fee_audit", "audit",
              "audit_unannounced_planned", "finding", "cap", "action", "assessment",
              "connection_profile", "connection_pending", "org_supplier_a", "org_firm_a",
-             "user_supplier_a", "audit_report", "evidence", "assessment_report", "missing Audit", "missing Factory", "not an id"]
+             "user_supplier_a", "audit_report", "evidence", "assessment_report", "missing Audit",
+             "missing Factory", "not an id"]
 
 
 @pytest.mark.parametrize("viewer", list(VIEWERS), ids=[VIEWERS[v][0] for v in VIEWERS])

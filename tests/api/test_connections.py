@@ -159,8 +159,8 @@ async def test_customer_sees_exactly_what_the_factory_shares_as_it_accepts_narro
          "alpha factory ended its connection with you"),
     ]
     for change in ("ACCEPTED", "SCOPES_CHANGED", "REVOKED"):
-        assert timeless(await next_event(events)) == {"topic": "connection", "connection_id": connection_pk,
-                                            "change": change, **ids}
+        assert timeless(await next_event(events)) == {
+            "topic": "connection", "connection_id": connection_pk, "change": change, **ids}
 
 
 async def test_unlisted_factory_is_visible_to_its_connected_customer_and_absent_once_revoked(

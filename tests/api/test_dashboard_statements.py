@@ -30,7 +30,8 @@ query Dashboard($first: Int, $after: String) {
       id name country city certificationStatus certifiedUntil
       viewerAccess { scopes }
       currentCertificate { number status issuedOn validUntil }
-      latestAudit { type conductedOn status findingsSummary { zeroTolerance critical major minor total } }
+      latestAudit { type conductedOn status
+                    findingsSummary { zeroTolerance critical major minor total } }
       correctiveActionPlans { status actions { status dueDate } }
       environmentalAssessments { periodYear ghgTco2e verified }
     }

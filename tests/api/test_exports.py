@@ -35,7 +35,8 @@ async def export(client: httpx.AsyncClient, token: str | None, kind: str) -> htt
 
 def by_name(rows: list[list[str]]) -> dict[str, dict[str, str]]:
     assert rows[0] == HEADER
-    return {row[1].removesuffix(" factory"): dict(zip(HEADER, row, strict=True)) for row in rows[1:]}
+    return {row[1].removesuffix(" factory"): dict(zip(HEADER, row, strict=True))
+            for row in rows[1:]}
 
 
 async def test_a_customer_exports_what_its_dashboard_shows_as_csv_and_xlsx(
@@ -58,7 +59,8 @@ async def test_a_customer_exports_what_its_dashboard_shows_as_csv_and_xlsx(
     response = await export(client, cast.token("customer_a_user"), "xlsx")
     assert response.status_code == 200, response.text
     sheet = load_workbook(io.BytesIO(response.content), read_only=True)["Factories"]
-    cells = [["" if v is None else str(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+    cells = [["" if v is None else str(v) for v in row]
+             for row in sheet.iter_rows(values_only=True)]
     assert by_name(cells) == rows
 
 

@@ -66,7 +66,7 @@ async def test_answers_are_shared_only_where_they_cannot_differ_and_every_read_i
                 graphql_socket(live, cast.token("customer_b_user")) as b,
                 graphql_socket(live, cast.token("customer_c_user")) as c,
                 graphql_socket(live, cast.token("customer_d_user")) as pending):
-        sockets = dict(zip(users, (a1, a2, b, c)))
+        sockets = dict(zip(users, (a1, a2, b, c), strict=True))
         for sock in (*sockets.values(), pending):
             assert await sock.subscribe(SHAREABLE) == "1"
             assert await sock.subscribe(PER_ORGANIZATION) == "2"
@@ -136,5 +136,6 @@ def test_the_grouping_follows_what_the_selection_reads() -> None:
     assert len({per_organization(d) for d in (a, other_org_same_scopes, fewer_scopes,
                                               owner)}) == 4
     for query in ("subscription { certificationStatusChanged { status @include(if: true) } }",
-                  "subscription { certificationStatusChanged { factory { certificates { id } } } }"):
+                  "subscription { certificationStatusChanged"
+                  " { factory { certificates { id } } } }"):
         assert grouping_of(query)(a) != grouping_of(query)(other_org_same_scopes)
