@@ -181,6 +181,7 @@ async def log_in(database: Database, settings: Settings, email: str, password: s
         # Deactivated, or the password changed, since it was checked: as if it were wrong.
         current = user is not None and user.active and user.password_hash == checked
         if current:
+            assert user is not None  # `current` says so
             await give_back(session, email, address)
             if rehashed:
                 user.password_hash = rehashed

@@ -173,6 +173,7 @@ async def _lock_fee(session: AsyncSession, fee_id: int) -> Fee:
     fee = (await session.execute(select(Fee).where(Fee.id == fee_id).with_for_update()
                                  .execution_options(populate_existing=True))).scalar_one()
     if fee.status == FeeStatus.PAID.value:
+        assert fee.paid_at is not None  # the table's paid_at_when_paid check
         raise BusinessRuleError("ALREADY_PAID", f"This fee was paid on "
                                 f"{fee.paid_at.date().isoformat()}.", ["feeId"])
     if fee.status == FeeStatus.WAIVED.value:
@@ -233,7 +234,7 @@ class AssignmentPage:
     total_count: int
 
 
-def _assignments(viewer: Viewer, status: ApplicationStatus | None) -> Select:
+def _assignments(viewer: Viewer, status: ApplicationStatus | None) -> Select[Any]:
     # Only a firm has assignments; the visibility policy keeps it to its own.
     mine = (Application.audit_firm_id == viewer.organization_id if viewer.is_audit_firm
             else false())

@@ -112,10 +112,12 @@ async def _tasked_on(session: AsyncSession, application: Application, follow_up:
     """The day the firm was given this round: assignment, or the review asking for a follow-up.
     The audit window is counted from it."""
     if not follow_up:
-        return local_date(application.assigned_at)  # type: ignore[arg-type]
+        assert application.assigned_at is not None  # audits are planned once a firm is assigned
+        return local_date(application.assigned_at)
     reviewed = await session.scalar(select(func.max(Audit.reviewed_at)).where(
         Audit.application_id == application.id,
         Audit.status == AuditStatus.FOLLOW_UP_REQUIRED.value))
+    assert reviewed is not None  # a follow-up is asked for by a review
     return local_date(reviewed)
 
 

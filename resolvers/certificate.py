@@ -33,7 +33,7 @@ async def issue_certificate(session: AsyncSession, application: Application,
         .values(status=CertificateStatus.SUPERSEDED.value)
         .execution_options(synchronize_session=False))
     # A sequence, not max(number) + 1: concurrent issues never collide and numbers never repeat.
-    seq = int(await session.scalar(select(certificate_number_seq.next_value())))
+    seq: int = (await session.execute(select(certificate_number_seq.next_value()))).scalar_one()
     certificate = Certificate(number=certificate_number(seq), factory_id=application.factory_id,
                               application_id=application.id,
                               status=CertificateStatus.ACTIVE.value, issued_on=issued_on,

@@ -1,6 +1,6 @@
 """The per-request context: viewer, database, settings, loaders made per request."""
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aiodataloader import DataLoader
 
@@ -10,7 +10,10 @@ from db.engine import Database
 from db.enums import ShareScope
 from db.settings import Settings
 
-L = TypeVar("L", bound=DataLoader)
+if TYPE_CHECKING:  # resolvers.loaders imports what needs a context
+    from resolvers.loaders import ContextLoader
+
+L = TypeVar("L", bound="ContextLoader")
 
 
 @dataclass
@@ -26,7 +29,7 @@ class Context:
     services: dict[str, Any] = field(default_factory=dict)
     # (factory id, scope) pairs a customer read in this request, for the access log.
     scoped_reads: set[tuple[int, ShareScope]] = field(default_factory=set)
-    _loaders: dict[type, DataLoader] = field(default_factory=dict)
+    _loaders: dict[type, DataLoader[Any, Any]] = field(default_factory=dict)
     # Access the request has loaded, by factory id: rules read it synchronously.
     access_cache: dict[int, FactoryAccess] = field(default_factory=dict)
     # Set per subscription event only (begin_event); None for queries and mutations.
@@ -42,6 +45,7 @@ class Context:
             for key, row in self._primes.get(cls, {}).items():
                 if row is not None:
                     found.prime(key, row)
+        # one instance per class, under that class: mypy cannot relate a value to its key
         return found  # type: ignore[return-value]
 
     async def access(self, factory_id: int) -> FactoryAccess:
@@ -50,7 +54,8 @@ class Context:
             return found
         from resolvers.loaders import AccessByFactory
 
-        return await self.loader(AccessByFactory).load(factory_id)
+        loaded: FactoryAccess = await self.loader(AccessByFactory).load(factory_id)
+        return loaded
 
     async def load_access(self, factory_ids: list[int]) -> None:
         """Load the access to many factories in one batch (a page of them, say)."""

@@ -191,10 +191,10 @@ async def _parties(session: AsyncSession, firm_name: str, supplier_email: str) -
     firm = await _organization(session, firm_name, OrganizationKind.AUDIT_FIRM)
     desk = await _viewer(session, User.email == next(
         email for name, email, _ in FIRMS if name == firm_name))
-    lead = await session.scalar(select(Auditor.id).where(Auditor.audit_firm_id == firm.id)
-                                .order_by(Auditor.id).limit(1))
+    lead = (await session.execute(select(Auditor.id).where(Auditor.audit_firm_id == firm.id)
+                                  .order_by(Auditor.id).limit(1))).scalar_one()
     return Parties(await _viewer(session, User.email == supplier_email),
-                   await _viewer(session, User.email == STAFF[0][0]), desk, firm.id, int(lead))
+                   await _viewer(session, User.email == STAFF[0][0]), desk, firm.id, lead)
 
 
 async def _workflow(session: AsyncSession, settings: Settings) -> None:

@@ -69,9 +69,9 @@ class Parties:
 
 
 async def _fee(session: AsyncSession, application_id: int, kind: FeeKind) -> int:
-    return int(await session.scalar(select(Fee.id).where(
+    return (await session.execute(select(Fee.id).where(
         Fee.application_id == application_id, Fee.kind == kind.value).order_by(Fee.round.desc())
-        .limit(1)))
+        .limit(1))).scalar_one()
 
 
 async def _assigned(session: AsyncSession, settings: Settings, factory: Factory,
@@ -152,10 +152,10 @@ async def certify(session: AsyncSession, settings: Settings, factory: Factory, s
     await _reviewed(session, settings, audit, who, ReviewDecision.APPROVE, "Meets the standard.")
     await _sealed(session, application, who)
     if stage == SUSPENDED:
-        certificate = await session.scalar(select(Certificate.id).where(
+        certificate = (await session.execute(select(Certificate.id).where(
             Certificate.factory_id == factory.id,
-            Certificate.status == CertificateStatus.ACTIVE.value))
-        await set_certificate_status(session, int(certificate), CertificateStatus.SUSPENDED,
+            Certificate.status == CertificateStatus.ACTIVE.value))).scalar_one()
+        await set_certificate_status(session, certificate, CertificateStatus.SUSPENDED,
                                      "Blocked fire exits found on a monitoring visit.")
 
 

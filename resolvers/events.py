@@ -22,6 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from db.embedded import to_libpq_url
+from db.engine import Database
 
 log = logging.getLogger(__name__)
 
@@ -65,13 +66,13 @@ async def prune(conn: AsyncConnection, max_age_seconds: float) -> int:
     return (await conn.execute(_PRUNE, {"age": max_age_seconds})).rowcount
 
 
-async def prune_forever(database: Any, max_age_seconds: float, interval: float) -> None:
+async def prune_forever(database: Database, max_age_seconds: float, interval: float) -> None:
     while True:
         # Waits first: a worker that starts has better things to do, and old events can wait.
         await asyncio.sleep(interval)
         try:
             async with database.unit_of_work() as session:
-                await prune(session, max_age_seconds)  # type: ignore[arg-type]
+                await prune(await session.connection(), max_age_seconds)
         except Exception:  # the database may be down: the next pass tries again
             log.exception("pruning old events failed")
 
@@ -277,9 +278,9 @@ class EventHub:
         if conn is not None:
             conn.terminate()
 
-    def _on_notification(self, conn: object, pid: int, channel: str, payload: str) -> None:
+    def _on_notification(self, conn: object, pid: int, channel: str, payload: object) -> None:
         try:
-            event = orjson.loads(payload)
+            event = orjson.loads(str(payload))  # asyncpg gives the payload as a str
         except orjson.JSONDecodeError:
             log.warning("ignoring a malformed event on %s: %.200s", CHANNEL, payload)
             return

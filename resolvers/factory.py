@@ -33,7 +33,7 @@ class FactoryPage:
     rows: list[Any]
     has_next_page: bool
     has_previous_page: bool
-    count_statement: Select
+    count_statement: Select[Any]
 
 
 def escape_like(text: str) -> str:
@@ -77,7 +77,7 @@ async def list_factories(ctx: Context, first: int, after: list[Any] | None,
     return FactoryPage(rows[:first], len(rows) > first, after is not None, count)
 
 
-async def count(ctx: Context, statement: Select) -> int:
+async def count(ctx: Context, statement: Select[Any]) -> int:
     async with ctx.database.read() as conn:
         return int((await conn.execute(statement)).scalar_one())
 

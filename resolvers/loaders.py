@@ -43,12 +43,12 @@ def ids_param(keys: Sequence[int]) -> Any:
     return any_(bindparam("keys", list(keys), type_=_IDS))
 
 
-class ContextLoader(DataLoader):
+class ContextLoader(DataLoader[Any, Any]):
     def __init__(self, ctx: Any) -> None:
         super().__init__()
         self.ctx = ctx
 
-    async def fetch(self, statement: Any) -> list[Row]:
+    async def fetch(self, statement: Any) -> list[Row[Any]]:
         async with self.ctx.database.read() as conn:
             return list((await conn.execute(statement)).all())
 
@@ -72,7 +72,7 @@ class RowLoader(ContextLoader):
     async def batch_load_fn(self, keys: Sequence[int]) -> list[Any]:
         rows = await self.fetch(self.statement(keys))
         if self.many:
-            grouped: dict[int, list[Row]] = defaultdict(list)
+            grouped: dict[int, list[Row[Any]]] = defaultdict(list)
             for row in rows:
                 grouped[getattr(row, self.key)].append(row)
             return [grouped.get(k, []) for k in keys]
@@ -241,7 +241,7 @@ class EvidenceByAction(ContextLoader):
         statement = (select(evidence.action_id, *Document.__table__.c)
                      .join(Document, Document.id == evidence.document_id)
                      .where(evidence.action_id == ids_param(keys)).order_by(Document.id))
-        grouped: dict[int, list[Row]] = defaultdict(list)
+        grouped: dict[int, list[Row[Any]]] = defaultdict(list)
         for row in await self.fetch(statement):
             grouped[row.action_id].append(row)
         return [grouped.get(k, []) for k in keys]
@@ -352,7 +352,7 @@ class ConnectionsBySupplier(ContextLoader):
                             policies.visible_connections(self.ctx.viewer))
                      .order_by(CustomerConnection.requested_at.desc(),
                                CustomerConnection.id.desc()))
-        grouped: dict[int, list[Row]] = defaultdict(list)
+        grouped: dict[int, list[Row[Any]]] = defaultdict(list)
         for row in await self.fetch(statement):
             grouped[row.supplier_id].append(row)
         return [grouped.get(k, []) for k in keys]

@@ -24,6 +24,7 @@ from prometheus_client import (
 )
 from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import QueuePool
 
 from db.engine import Database
 from db.outbox import Notification
@@ -112,7 +113,8 @@ async def exposition(database: Database) -> tuple[bytes, str]:
         log.warning("metrics: the outbox backlog could not be read", exc_info=True)
     # This worker's value read from its pool itself: the events count every engine of the
     # process (tests make several) and drift when a pool is thrown away with connections out.
-    POOL_IN_USE.set(database.engine.pool.checkedout())
+    pool = database.engine.pool
+    POOL_IN_USE.set(pool.checkedout() if isinstance(pool, QueuePool) else 0)
     registry: Any = REGISTRY
     if MULTIPROCESS:
         registry = CollectorRegistry()

@@ -246,7 +246,7 @@ class OutboxSender:
         for failure in failed:
             logger.warning("outbox: notice %d not sent, retrying in %s: %s",
                            failure["row_id"], failure["delay"],
-                           mailer.without_addresses(failure["error"]))
+                           mailer.without_addresses(str(failure["error"])))
 
 
 _RECORD_FAILURE = (

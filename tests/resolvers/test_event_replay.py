@@ -79,7 +79,7 @@ async def test_events_older_than_the_retention_are_pruned(database: Database) ->
         await session.execute(text("UPDATE events SET created_at = now() - interval '2 hours' "
                                    "WHERE payload::jsonb ->> 'n' = '0'"))
     async with database.unit_of_work() as session:
-        assert await prune(session, 3600) == 1  # type: ignore[arg-type]
+        assert await prune(await session.connection(), 3600) == 1
     assert [e["n"] for e in await committed_order(database, "aged")] == [1, 2]
 
 
