@@ -10,7 +10,7 @@ Unsupported, and the operation runs on the resolver path.
 """
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 from itertools import count
 from typing import Any
 
@@ -67,7 +67,8 @@ class Denial:
     @cached_property
     def formatted_locations(self) -> list[dict[str, int]] | None:
         found = self.locations
-        return None if found is None else [dict(location.formatted) for location in found]
+        return None if found is None else [{"line": location.line, "column": location.column}
+                                           for location in found]
 
 
 @dataclass(frozen=True)
@@ -199,7 +200,8 @@ class Compiler:
         if spec is None:
             raise Unsupported(f"type {type_.name}")
         terms = Terms(self.viewer, at.columns, held_by=at.held_by)
-        pairs, denied, reads, walk = [], [], [], Walk()
+        pairs, denied, walk = [], [], Walk()
+        reads: list[str] = []
         for key, nodes in collect(selection, self.fragments, type_.name,
                                   interfaces=interfaces).items():
             value, denial, child = self.field(type_, spec, key, nodes, terms, known, at, reads)
@@ -384,9 +386,10 @@ def _factories(c: Compiler, root: ArgSite, owned: bool = False) -> tuple[str, Wa
     first, has_after = add(f"{p}_first", "int"), add(f"{p}_has_after", "boolean")
     after_name, after_id = add(f"{p}_after_name", "text"), add(f"{p}_after_id", "bigint")
     # resolvers.factory's filters, with absent ones as NULL parameters: one plan for all.
-    connected_to = policies.factories_connected_to(v.organization_id) if v.is_customer \
-        else false()
-    where = [
+    connected_to = (policies.factories_connected_to(v.organization_id)
+                    if v.is_customer and v.organization_id is not None else false())
+    # conditions and text() fragments, which where() takes though its types name expressions only
+    where: list[Any] = [
         policies.visible_factories(v),
         text(f"({search} IS NULL OR factories.name ILIKE {search} "
              f"OR factories.city ILIKE {search})"),
@@ -587,8 +590,7 @@ def compile_operation(schema: GraphQLSchema, operation: OperationDefinitionNode,
             continue
         build = ROOTS.get(name)
         if name == "node" and node_types is not None and key in node_types:
-            def build(c: Compiler, r: ArgSite, t: str | None = node_types[key]) -> Any:
-                return _node(c, r, t)
+            build = partial(_node, type_name=node_types[key])
         if build is None or len(nodes) > 1:
             raise Unsupported(f"Query.{name}")
         root = ArgSite(name, compiler.arguments(name, query_type.fields[name], nodes[0]),

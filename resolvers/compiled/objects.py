@@ -10,6 +10,7 @@ parent's). Lists are ordered exactly as the loaders order them, and filtered by 
 policy (auth.policies), named with the table it applies to.
 """
 from dataclasses import dataclass, field
+from typing import Any
 
 from auth.viewer import Viewer
 from db.enums import ShareScope
@@ -26,7 +27,8 @@ class Relation:
     source: str  # FROM … WHERE … with `{t}` for the child's alias
     many: bool = False
     order: str = ""
-    policy: tuple[str, str] | None = None  # (auth.policies function, table it filters)
+    # (auth.policies function, table it filters[, the table's alias])
+    policy: tuple[str, str] | tuple[str, str, str] | None = None
     columns: dict[str, str] = field(default_factory=dict)
     # Arguments: a page ("offset" or "moment" keyset cursors), or a filter of the list
     page: str | None = None
@@ -305,10 +307,10 @@ TRANSITION = ObjectSql(
 
 def viewer_spec(viewer: Viewer) -> ObjectSql:
     """Query.viewer for a signed-in viewer of this kind (schema.query.Viewer)."""
-    ordered = {"many": True, "order": "{t}.requested_at DESC, {t}.id DESC",
-               "enters": "{t}.factory_id",
-               "policy": ("visible_connections", "customer_connections"),
-               "where": f"(«{{a}}_status» IS NULL OR {_EFFECTIVE} = «{{a}}_status»)"}
+    ordered: dict[str, Any] = {
+        "many": True, "order": "{t}.requested_at DESC, {t}.id DESC", "enters": "{t}.factory_id",
+        "policy": ("visible_connections", "customer_connections"),
+        "where": f"(«{{a}}_status» IS NULL OR {_EFFECTIVE} = «{{a}}_status»)"}
     if viewer.is_customer:
         connections = Relation("CustomerConnection",
                                "customer_connections {t} WHERE {t}.customer_id = «org»", **ordered)
@@ -336,8 +338,8 @@ def viewer_spec(viewer: Viewer) -> ObjectSql:
     })
 
 
-def _by_id(type_name: str, source: str, **more: object) -> Relation:
-    return Relation(type_name, source, **more)  # type: ignore[arg-type]
+def _by_id(type_name: str, source: str, **more: Any) -> Relation:
+    return Relation(type_name, source, **more)
 
 
 # node(id:): each type as its by-id loader reads it (resolvers.loaders), `«id»` the decoded key.

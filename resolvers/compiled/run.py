@@ -9,11 +9,12 @@ import orjson
 from graphql import (
     DocumentNode,
     FieldNode,
+    FragmentDefinitionNode,
     GraphQLError,
     GraphQLSchema,
     OperationDefinitionNode,
 )
-from graphql.execution.values import get_argument_values, get_variable_values
+from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 from graphql.utilities import get_operation_ast
 
 from auth.viewer import Viewer
@@ -154,7 +155,7 @@ class CompiledReads:
         return found
 
     def _coerced(self, operation: OperationDefinitionNode,
-                 variables: dict[str, Any] | None) -> dict[str, Any]:
+                 variables: dict[str, Any] | None) -> VariableValues:
         coerced = get_variable_values(self.schema, operation.variable_definitions or (),
                                       variables or {})
         if isinstance(coerced, list):
@@ -167,10 +168,9 @@ class CompiledReads:
         if operation is None:
             return Unsupported("no such operation")
         fragments = {d.name.value: d for d in document.definitions
-                     if not isinstance(d, OperationDefinitionNode)}
+                     if isinstance(d, FragmentDefinitionNode)}
         try:
-            return compile_operation(self.schema, operation, fragments,  # type: ignore[arg-type]
-                                     viewer, node_types)
+            return compile_operation(self.schema, operation, fragments, viewer, node_types)
         except Unsupported as unsupported:
             return unsupported
 
@@ -225,6 +225,7 @@ def _walk(value: Any, walk: Walk, path: list[Any], plan: Plan, errors: list[Grap
                 value[key] = (encode_cursor(found) if child is CURSOR
                               else download_path(settings, found))
         else:
+            assert isinstance(child, Walk)  # CURSOR and SIGNED are the only other children
             _walk(value.get(key), child, [*path, key], plan, errors, settings)
 
 
@@ -243,7 +244,8 @@ class DeniedField(GraphQLError):
 
     @property
     def formatted(self) -> Any:
-        found = {"message": self.message, "path": self.path, "extensions": self.extensions}
+        found: dict[str, Any] = {"message": self.message, "path": self.path,
+                                 "extensions": self.extensions}
         if self._formatted_locations is not None:
             found["locations"] = self._formatted_locations
         return found
