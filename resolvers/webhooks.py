@@ -22,14 +22,24 @@ import secrets
 import socket
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import httpx
 import orjson
-from sqlalchemy import Interval, any_, bindparam, delete, func, literal, select, update
+from sqlalchemy import (
+    Interval,
+    Table,
+    any_,
+    bindparam,
+    delete,
+    func,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -175,7 +185,7 @@ async def replay_delivery(session: AsyncSession, viewer: Viewer,
 # ---------------------------------------------------------------- who hears an event
 
 async def hearing(conn: AsyncConnection, event_type: str, event: dict[str, Any],
-                  endpoints: list[Any]) -> set[int]:
+                  endpoints: Sequence[Any]) -> set[int]:
     """The ids of the endpoints whose creator may hear the event now, decided exactly as for a
     subscriber (resolvers.subscriptions), and still in the endpoint's organization."""
     if not endpoints:
@@ -240,8 +250,9 @@ class WebhookDispatcher:
 
 # ---------------------------------------------------------------- sending
 
-_deliveries = WebhookDelivery.__table__
-_endpoints = WebhookEndpoint.__table__
+# Declarative classes type their __table__ as any FromClause; these are Tables (update() needs one).
+_deliveries = cast(Table, WebhookDelivery.__table__)
+_endpoints = cast(Table, WebhookEndpoint.__table__)
 
 
 class WebhookSender:
