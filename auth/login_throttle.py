@@ -19,8 +19,9 @@ import math
 import time
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any, cast
 
-from sqlalchemy import case, delete, extract, update
+from sqlalchemy import CursorResult, case, delete, extract, update
 from sqlalchemy import func as sql
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -85,10 +86,10 @@ async def begin_attempt(conn: AsyncConnection, limits: Limits, email: str,
     the exceeded window ends, for `retryAfter`.
     """
     running = LoginAttempt.window_started_at > sql.now() - limits.window
-    upsert = insert(LoginAttempt).values(
+    rows = insert(LoginAttempt).values(
         [{"scope": scope, "key": key, "attempts": 1} for scope, key in _keys(email, address)])
     # In ON CONFLICT DO UPDATE the table's columns are the stored row's values.
-    upsert = upsert.on_conflict_do_update(
+    upsert = rows.on_conflict_do_update(
         index_elements=[LoginAttempt.scope, LoginAttempt.key],
         set_={"attempts": case((running, LoginAttempt.attempts + 1), else_=1),
               "window_started_at": case((running, LoginAttempt.window_started_at),
@@ -113,7 +114,8 @@ async def prune(conn: AsyncConnection | AsyncSession, limits: Limits) -> int:
     """Delete the rows whose window has ended; how many."""
     ended = delete(LoginAttempt).where(
         LoginAttempt.window_started_at <= sql.now() - limits.window)
-    return (await conn.execute(ended)).rowcount  # type: ignore[attr-defined, no-any-return]
+    # a DELETE's result is a CursorResult, which Session.execute's type does not say
+    return cast(CursorResult[Any], await conn.execute(ended)).rowcount
 
 
 async def _prune_now_and_then(conn: AsyncConnection, limits: Limits) -> None:
