@@ -117,8 +117,9 @@ class JsonFormatter(logging.Formatter):
         line: dict[str, Any] = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname, "logger": record.name, "message": record.getMessage()}
-        if getattr(record, "request_id", None):
-            line["request_id"] = record.request_id
+        request_id = getattr(record, "request_id", None)  # set by the request's log filter
+        if request_id:
+            line["request_id"] = request_id
         request = getattr(record, "request", None)
         if isinstance(request, dict):
             line.update({k: v for k, v in request.items() if v is not None})
@@ -141,8 +142,9 @@ class TextFormatter(logging.Formatter):
         if isinstance(request, dict):
             extras = [f"{k}={request[k]}" for k in ("operation", "outcome", "organization_id")
                       if request.get(k) is not None] + [f"{request['duration_ms']}ms"]
-        if getattr(record, "request_id", None):
-            extras.append(f"id={record.request_id}")
+        request_id = getattr(record, "request_id", None)
+        if request_id:
+            extras.append(f"id={request_id}")
         if not extras:
             return text
         head, newline, rest = text.partition("\n")  # a trace stays below its line

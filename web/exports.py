@@ -64,7 +64,7 @@ async def _page(request: Request, viewer: Viewer, after: str | None) -> dict[str
     page = (result.data or {}).get("factories")
     if page is None:
         raise ExportRefused("; ".join(e.message for e in result.errors or ()))
-    return page  # type: ignore[no-any-return]
+    return page
 
 
 async def started(rows: AsyncIterator[list[str]]) -> AsyncIterator[list[str]]:

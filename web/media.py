@@ -58,7 +58,7 @@ def content_type(media: str) -> str:
 def is_request_error(data: Any, errors: list[GraphQLError] | None) -> bool:
     """Nothing was executed: no data, and no error belongs to a field (parse, validation,
     operation and variable errors, and our limits, have no path)."""
-    return data is None and bool(errors) and all(not error.path for error in errors)
+    return data is None and bool(errors) and all(not error.path for error in errors or ())
 
 
 def error_status(answer: dict[str, Any]) -> int:
