@@ -94,6 +94,7 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
 async def customer_headers(conn: asyncpg.Connection, settings: Settings) -> dict[str, str]:
     user = await conn.fetchrow("SELECT id, organization_id, role FROM users WHERE email = $1",
                                dataset.DASHBOARD_USER)
+    assert user is not None, "the dashboard user is in the data set"
     token, _ = issue_token(settings, user_id=user["id"], organization_id=user["organization_id"],
                            role=user["role"])
     return {**JSON_BODY, "Authorization": f"Bearer {token}"}
@@ -289,6 +290,7 @@ async def costs(targets: list[servers.Target], workloads: list[Workload],
                 headers: dict[str, dict[str, str]], bodies: dict[str, list[bytes]],
                 settings: Settings) -> dict[str, dict[str, measure.Cost | None]]:
     found: dict[str, dict[str, measure.Cost | None]] = {}
+    assert settings.database_url is not None  # main() made these settings with its database
     for w in workloads:
         found[w.name] = {}
         for t in targets:
@@ -363,7 +365,7 @@ async def run(args: argparse.Namespace) -> int:
             servers.stop(server)
             servers.keep_head(server.log, args.results / f"server-{stamp}-{server.target.name}.log")
         servers.remove(logs)
-    report = {
+    report: dict[str, Any] = {
         "when": stamp, "machine": machine(version, load_before),
         "settings": {"duration_s": args.duration, "connections": args.connections,
                      "threads": args.threads, "warmup_s": args.warmup, "rounds": args.rounds,

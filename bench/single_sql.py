@@ -304,6 +304,7 @@ def create_app(settings: Settings | None = None,
     settings = settings or Settings()
     if not settings.database_url:
         raise RuntimeError("DATABASE_URL is not set")
+    url = to_libpq_url(settings.database_url)
 
     async def init(conn: asyncpg.Connection) -> None:
         if query_logger is not None:
@@ -315,7 +316,7 @@ def create_app(settings: Settings | None = None,
         # 10 connections: one statement per request needs no more (the API's pool keeps 30
         # because one of its requests holds up to four at once; see bench/README.md).
         app.state.pool = await asyncpg.create_pool(
-            to_libpq_url(settings.database_url), min_size=1, max_size=10, init=init,
+            url, min_size=1, max_size=10, init=init,
             reset=_keep_session)
         try:
             yield
