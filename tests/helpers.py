@@ -36,7 +36,7 @@ async def gql(client: httpx.AsyncClient, query: str, token: str | None = None,
     response = await client.post("/graphql", json={"query": query, "variables": variables},
                                  headers=headers)
     assert response.status_code == 200, response.text
-    return response.json()  # type: ignore[no-any-return]
+    return response.json()
 
 
 def errors_at(body: dict[str, Any]) -> dict[tuple[Any, ...], dict[str, Any]]:

@@ -139,13 +139,13 @@ class GraphQLSocket:
         async with asyncio.timeout(timeout):
             frame = await self.ws.recv()
         assert isinstance(frame, str), f"a binary frame: {frame!r}"
-        return json.loads(frame)  # type: ignore[no-any-return]
+        return json.loads(frame)
 
     async def next(self, operation: str = "1", timeout: float = WAIT) -> dict[str, Any]:
         """The next `next` payload of the operation (data and any errors)."""
         message = await self.receive(timeout)
         assert message.get("id") == operation and message["type"] == "next", message
-        return message["payload"]  # type: ignore[no-any-return]
+        return message["payload"]
 
     async def silent(self, seconds: float = 1.0) -> None:
         """Nothing arrives for `seconds`."""

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from sqlalchemy.pool import QueuePool
 
 from app import parser
 
@@ -15,7 +16,7 @@ CONNECTIONS_PER_WORKER = 31  # db.engine: pool_size 30, no overflow; resolvers.e
 
 
 def compose() -> dict[str, Any]:
-    return yaml.safe_load((ROOT / "compose.yaml").read_text())  # type: ignore[no-any-return]
+    return yaml.safe_load((ROOT / "compose.yaml").read_text())
 
 
 def dockerfile() -> list[tuple[str, str]]:
@@ -90,6 +91,7 @@ def test_postgresql_allows_the_connections_every_worker_keeps() -> None:
     from db.engine import make_engine
 
     pool = make_engine("postgresql://u@localhost/x").pool
+    assert isinstance(pool, QueuePool)
     assert pool.size() + 1 == CONNECTIONS_PER_WORKER  # the README's figure is still right
 
 

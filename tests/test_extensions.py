@@ -13,8 +13,10 @@ def test_an_internal_error_in_a_subscription_event_is_masked_before_it_is_sent()
     result = ExecutionResult(data=None, errors=[internal, denied])
     hook = MaskInternalErrors().on_stream_result(result)
     next(hook)  # the part that runs before the result is handed to the socket
+    assert result.errors is not None
     masked, kept = result.errors
     assert masked.message == "Internal server error."
+    assert masked.extensions is not None
     assert masked.extensions["code"] == "INTERNAL_SERVER_ERROR" and masked.extensions["errorId"]
     assert masked.path == ["certificationStatusChanged", "factory"]
     assert "secret" not in str(masked.formatted)

@@ -62,13 +62,13 @@ def result(body: dict[str, Any]) -> dict[str, Any]:
     """The payload of the response's one mutation."""
     assert "errors" not in body, body
     (payload,) = body["data"].values()
-    return payload  # type: ignore[no-any-return]
+    return payload
 
 
 def connection_of(body: dict[str, Any]) -> dict[str, Any]:
     payload = result(body)
     assert payload["userErrors"] == [], payload
-    return payload["connection"]  # type: ignore[no-any-return]
+    return payload["connection"]
 
 
 def error_codes(body: dict[str, Any]) -> list[str]:
@@ -105,7 +105,7 @@ async def requested(client: httpx.AsyncClient, cast: Cast, customer: str = "cust
     """Given: a PENDING request; its global id."""
     body = await request(client, cast, f"{customer}_user", factory,
                          scopes or ["PROFILE", "CERTIFICATION", "ENVIRONMENT"])
-    return connection_of(body)["id"]  # type: ignore[no-any-return]
+    return connection_of(body)["id"]
 
 
 async def accepted(client: httpx.AsyncClient, cast: Cast, customer: str = "customer_a",

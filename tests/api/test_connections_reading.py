@@ -86,8 +86,9 @@ async def test_owner_and_program_read_factory_connections_and_everyone_else_is_f
             {"id": ids["a_alpha"], "status": "ACCEPTED"}]
 
     # Even the connected customer reads its connection through viewer, not the factory's list.
-    for who in ("customer_a_user", "customer_b_user", "supplier_b_user", "firm_a_user", None):
-        body = await gql(client, FACTORY_CONNECTIONS, cast.token(who) if who else None, id=alpha)
+    for reader in ("customer_a_user", "customer_b_user", "supplier_b_user", "firm_a_user", None):
+        body = await gql(client, FACTORY_CONNECTIONS, cast.token(reader) if reader else None,
+                         id=alpha)
         assert body["data"]["factory"] == {"name": "alpha factory", "connections": None}
         assert errors_at(body)[("factory", "connections")]["extensions"] == {
             "code": "FORBIDDEN", "requiredScope": "OWNER"}

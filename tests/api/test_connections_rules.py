@@ -49,7 +49,7 @@ async def denied(database: Database, move: Awaitable[dict[str, Any]]) -> dict[st
     assert body["data"] is None
     (error,) = body["errors"]
     assert await snapshot(database) == before
-    return error["extensions"]  # type: ignore[no-any-return]
+    return error["extensions"]
 
 
 # ---------------------------------------------------------------- requesting

@@ -43,7 +43,7 @@ def user_error(body: dict[str, Any]) -> dict[str, Any]:
     payload = body["data"]["submitCorrectiveActionPlan"]
     assert payload["correctiveActionPlan"] is None
     [error] = payload["userErrors"]
-    return error  # type: ignore[no-any-return]
+    return error
 
 
 async def test_owning_supplier_submits_one_action_per_finding_with_evidence(

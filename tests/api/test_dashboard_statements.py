@@ -68,6 +68,7 @@ async def connected_customer(database_url: str, settings: Settings) -> str:
                                    DASHBOARD_USER)
     finally:
         await conn.close()
+    assert user is not None, "the dashboard user is in the data set"
     token, _ = issue_token(settings, user_id=user["id"], organization_id=user["organization_id"],
                            role="CUSTOMER")
     return token

@@ -42,7 +42,7 @@ async def dashboard(client: httpx.AsyncClient, email: str) -> list[dict[str, Any
     body = await gql(client, DASHBOARD, login["accessToken"])
     # Scopes a connection does not grant are FORBIDDEN; nothing else fails.
     assert {e["extensions"]["code"] for e in body.get("errors", [])} <= {"FORBIDDEN"}
-    return body["data"]["factories"]["nodes"]  # type: ignore[no-any-return]
+    return body["data"]["factories"]["nodes"]
 
 
 def download_urls(factory: dict[str, Any]) -> list[str]:

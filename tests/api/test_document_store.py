@@ -4,8 +4,10 @@ import asyncio
 import hashlib
 import random
 import tracemalloc
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -43,17 +45,16 @@ async def stream_get(app: Starlette, url: str, method: str = "GET") -> Streamed:
     """GET through the app without buffering the body (httpx's ASGI transport keeps it whole)."""
     parts, result = urlsplit(url), Streamed()
 
-    async def receive() -> dict[str, object]:
+    async def receive() -> dict[str, Any]:
         return {"type": "http.request", "body": b"", "more_body": False}
 
-    async def send(message: dict[str, object]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         if message["type"] == "http.response.start":
-            result.status = int(message["status"])  # type: ignore[call-overload]
-            result.headers = {k.decode(): v.decode()
-                              for k, v in message["headers"]}  # type: ignore[attr-defined]
+            result.status = int(message["status"])
+            result.headers = {k.decode(): v.decode() for k, v in message["headers"]}
         elif message["type"] == "http.response.body" and message.get("body"):
-            result.pieces.append(len(message["body"]))  # type: ignore[arg-type]
-            result.digest.update(message["body"])  # type: ignore[arg-type]
+            result.pieces.append(len(message["body"]))
+            result.digest.update(message["body"])
 
     scope = {"type": "http", "asgi": {"version": "3.0", "spec_version": "2.4"},
              "http_version": "1.1", "method": method, "scheme": "http", "path": parts.path,
@@ -147,10 +148,10 @@ async def test_a_document_whose_content_is_not_stored_is_unavailable(
 async def legacy_row(database: Database, cast: Cast, sha256: str, size: int) -> int:
     """A documents row written before the store existed: its bytes are on some host's disk."""
     async with database.unit_of_work() as session:
-        return int(await session.scalar(insert(Document).values(
+        return (await session.execute(insert(Document).values(
             organization_id=cast.organizations["supplier_a"], filename="old.pdf",
             content_type="application/pdf", size_bytes=size, sha256=sha256
-        ).returning(Document.id)))
+        ).returning(Document.id))).scalar_one()
 
 
 def on_disk(directory: Path, content: bytes, name: str | None = None) -> Path:

@@ -49,7 +49,7 @@ async def verify(client: httpx.AsyncClient, token: str | None, assessment: str
 
 def payload(body: dict[str, Any], name: str = "submitEnvironmentalAssessment"
             ) -> dict[str, Any]:
-    return body["data"][name]  # type: ignore[no-any-return]
+    return body["data"][name]
 
 
 def user_error(body: dict[str, Any], name: str = "submitEnvironmentalAssessment"
@@ -57,7 +57,7 @@ def user_error(body: dict[str, Any], name: str = "submitEnvironmentalAssessment"
     result = payload(body, name)
     assert result["environmentalAssessment"] is None
     [error] = result["userErrors"]
-    return error  # type: ignore[no-any-return]
+    return error
 
 
 async def assessments(database: Database) -> list[Any]:
@@ -70,7 +70,7 @@ async def assessments(database: Database) -> list[Any]:
 async def submitted(client: httpx.AsyncClient, cast: Cast, **fields: Any) -> str:
     body = await submit(client, cast.token("supplier_a_user"), cast, **fields)
     assert payload(body)["userErrors"] == []
-    return payload(body)["environmentalAssessment"]["id"]  # type: ignore[no-any-return]
+    return payload(body)["environmentalAssessment"]["id"]
 
 
 async def test_owning_supplier_submits_a_years_figures_with_a_report(
@@ -143,10 +143,11 @@ async def test_other_roles_and_anonymous_cannot_submit(client: httpx.AsyncClient
 
 async def test_years_and_figures_out_of_range_are_validation_errors(
         client: httpx.AsyncClient, cast: Cast, database: Database) -> None:
-    cases = [({"periodYear": 1989}, ["input", "periodYear"]),
-             ({"periodYear": date.today().year + 2}, ["input", "periodYear"]),
-             ({"energyKwh": -1.0}, ["input", "energyKwh"]),
-             ({"ghgTco2e": -0.01}, ["input", "ghgTco2e"])]
+    cases: list[tuple[dict[str, Any], list[str]]] = [
+        ({"periodYear": 1989}, ["input", "periodYear"]),
+        ({"periodYear": date.today().year + 2}, ["input", "periodYear"]),
+        ({"energyKwh": -1.0}, ["input", "energyKwh"]),
+        ({"ghgTco2e": -0.01}, ["input", "ghgTco2e"])]
     for fields, path in cases:
         error = user_error(await submit(client, cast.token("supplier_a_user"), cast, **fields))
         assert (error["code"], error["field"]) == ("VALIDATION", path), fields

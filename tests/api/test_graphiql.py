@@ -86,7 +86,8 @@ async def test_the_page_renders_in_a_browser_without_internet(
     async with served(database_url, settings) as app:
         with tempfile.TemporaryDirectory() as profile:
             chromium = await asyncio.create_subprocess_exec(
-                browser(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                browser() or "chromium", "--headless", "--no-sandbox", "--disable-gpu",
+                "--no-first-run",
                 "--disable-background-networking", "--disable-component-update",
                 "--disable-sync", f"--user-data-dir={profile}",
                 # No internet: every host but this machine fails to resolve.
@@ -122,8 +123,8 @@ async def test_graphiql_signs_in_and_subscribes(database_url: str, settings: Set
         assert graphiql.stdout is not None
         try:
             async with asyncio.timeout(90):
-                lines = [await graphiql.stdout.readline() for _ in range(2)]
-                lines = [json.loads(line) if line else "(nothing)" for line in lines]
+                raw = [await graphiql.stdout.readline() for _ in range(2)]
+                lines = [json.loads(line) if line else "(nothing)" for line in raw]
                 assert lines == [{"signedIn": True}, {"subscribed": True}], lines
                 await asyncio.sleep(0.5)  # the operation reaches its feed
                 await request(http, cast, "customer_a_user", "alpha", ["CERTIFICATION"])

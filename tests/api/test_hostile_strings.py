@@ -50,6 +50,7 @@ def string_paths(type_: GraphQLInputType, seen: frozenset[str] = frozenset()) ->
 SITES: list[Site] = [
     (operation, field_name, (arg_name, *path))
     for operation, root in (("query", SCHEMA.query_type), ("mutation", SCHEMA.mutation_type))
+    if root is not None
     for field_name, field in root.fields.items()
     for arg_name, arg in field.args.items()
     for path in string_paths(arg.type)

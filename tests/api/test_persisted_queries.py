@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from httpx_ws import aconnect_ws
+from httpx_ws import AsyncWebSocketSession, aconnect_ws
 from httpx_ws.transport import ASGIWebSocketTransport
 
 from app import create_app
@@ -32,12 +32,12 @@ async def post(client: httpx.AsyncClient, body: dict, token: str | None = None) 
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     response = await client.post("/graphql", json=body, headers=headers)
     assert response.status_code == 200, response.text
-    return response.json()  # type: ignore[no-any-return]
+    return response.json()
 
 
 def code_of(body: dict) -> str:
     [error] = body["errors"]
-    return error["extensions"]["code"]  # type: ignore[no-any-return]
+    return error["extensions"]["code"]
 
 
 async def test_apollo_apq_hash_then_hash_and_document_then_hash_alone(
@@ -127,6 +127,7 @@ async def test_with_trusted_documents_a_socket_runs_registered_documents_only(
     app = create_app(dataclasses.replace(settings, trusted_documents=path))
     async with app.router.lifespan_context(app), httpx.AsyncClient(
             transport=ASGIWebSocketTransport(app), base_url="http://escp.test") as client:
+        ws: AsyncWebSocketSession
         async with aconnect_ws("/graphql", client,
                                subprotocols=["graphql-transport-ws"]) as ws:
             await ws.send_json({"type": "connection_init", "payload": {

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 import httpx
 import pytest
-from graphql import parse
+from graphql import FragmentDefinitionNode, OperationDefinitionNode, parse
 
 from auth.access import FactoryAccess
 from auth.viewer import Viewer
@@ -105,7 +105,7 @@ async def test_answers_are_shared_only_where_they_cannot_differ_and_every_read_i
 def delivery(organization: int, scopes: set[ShareScope], connection: int | None,
              kind: str = "CUSTOMER", role: str = "CUSTOMER") -> SimpleNamespace:
     viewer = Viewer(user_id=organization * 10, organization_id=organization,
-                    organization_kind=kind, role=role)
+                    organization_kind=OrganizationKind(kind), role=Role(role))
     access = FactoryAccess(factory_id=1, visible=True, is_owner=kind == "SUPPLIER",
                            is_program=kind == "PROGRAM", is_auditing_firm=False,
                            scopes=frozenset(scopes), connection_id=connection)
@@ -116,8 +116,10 @@ def grouping_of(query: str):
     schema = build_schema()._schema
     document = parse(query)
     operation = document.definitions[0]
-    fragments = {d.name.value: d for d in document.definitions[1:]}
-    return profile_for(schema, operation, fragments)  # type: ignore[arg-type]
+    assert isinstance(operation, OperationDefinitionNode)
+    fragments = {d.name.value: d for d in document.definitions[1:]
+                 if isinstance(d, FragmentDefinitionNode)}
+    return profile_for(schema, operation, fragments)
 
 
 def test_the_grouping_follows_what_the_selection_reads() -> None:

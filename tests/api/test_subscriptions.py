@@ -280,15 +280,18 @@ async def gql_session(app: Served, token: str, frames: list[str | bytes]) -> Asy
 
     async def connect_and_record() -> None:
         await connect()
-        recv = transport.adapter.websocket.recv
+        websocket = transport.adapter.websocket
+        assert websocket is not None
+        recv = websocket.recv
 
         async def recorded(*args: Any, **kwargs: Any) -> str | bytes:
             frames.append(frame := await recv(*args, **kwargs))
             return frame
 
-        transport.adapter.websocket.recv = recorded
+        # the test records the frames the client receives, so it wraps the client's methods
+        websocket.recv = recorded  # type: ignore[method-assign, assignment]
 
-    transport.adapter.connect = connect_and_record
+    transport.adapter.connect = connect_and_record  # type: ignore[method-assign]
     async with Client(transport=transport) as session:
         yield session
 

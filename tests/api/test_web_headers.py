@@ -8,6 +8,8 @@ from dataclasses import replace
 
 import httpx
 import pytest
+from starlette.requests import Request
+from starlette.responses import Response
 
 from app import create_app
 from db.settings import Settings
@@ -53,7 +55,7 @@ async def test_every_response_carries_the_security_headers(client: httpx.AsyncCl
 async def test_even_a_crash_answers_with_the_security_headers(settings: Settings) -> None:
     app = create_app(settings, send_outbox=False)
 
-    async def crash(request: object) -> None:
+    async def crash(request: Request) -> Response:
         raise RuntimeError("a bug")
 
     app.add_route("/crash", crash)

@@ -38,7 +38,7 @@ async def given_certificate(database: Database, cast: Cast, factory: str, valid_
 
 async def applications(client: httpx.AsyncClient, cast: Cast, factory: str = "alpha") -> dict:
     body = await gql(client, APPLICATIONS, cast.token("admin"), id=cast.factory_gid(factory))
-    return body["data"]["factory"]  # type: ignore[no-any-return]
+    return body["data"]["factory"]
 
 
 async def submit(client: httpx.AsyncClient, cast: Cast, kind: str = "NEW",

@@ -3,6 +3,7 @@ publishes one `certification` event in the transaction that made it, with the pr
 status as readers see them; moves that change neither, and refused moves, publish nothing."""
 import asyncio
 from datetime import timedelta
+from typing import Any
 
 import httpx
 from sqlalchemy import update
@@ -20,7 +21,7 @@ async def events_until_marker(database: Database, subscription: Subscription) ->
     """What was published before a marker event this test sends last (events keep order)."""
     async with database.unit_of_work() as session:
         await publish(session, "certification", MARKER)
-    seen = []
+    seen: list[dict[str, Any]] = []
     async with asyncio.timeout(5):
         async for event in subscription:
             if event.get("marker"):

@@ -143,7 +143,7 @@ async def run(client: httpx.AsyncClient, query: str, token: str | None,
     body = await gql(client, query, token, input=input)
     assert "errors" not in body, body["errors"]
     (payload,) = body["data"].values()
-    return payload  # type: ignore[no-any-return]
+    return payload
 
 
 def codes(payload: dict[str, Any]) -> list[str]:
@@ -235,12 +235,12 @@ class Journey:
 
     async def application(self, who: str = "admin") -> dict[str, Any]:
         body = await gql(self.client, APPLICATION, self.token(who), id=self.ids["application"])
-        return body["data"]["node"]  # type: ignore[no-any-return]
+        return body["data"]["node"]
 
     async def certification(self, who: str = "admin") -> dict[str, Any]:
         body = await gql(self.client, FACTORY_CERTIFICATION, self.token(who),
                          id=self.cast.factory_gid(self.factory))
-        return body["data"]["factory"]  # type: ignore[no-any-return]
+        return body["data"]["factory"]
 
     async def seal_fee(self) -> str:
         application = await self.application()

@@ -54,6 +54,7 @@ def _client(application: Starlette, headers: dict[str, str] | None = None) -> ht
 async def customer_headers(conn: asyncpg.Connection, settings: Settings) -> dict[str, str]:
     user = await conn.fetchrow("SELECT id, organization_id FROM users WHERE email = $1",
                                DASHBOARD_USER)
+    assert user is not None, "the dashboard user is in the data set"
     token, _ = issue_token(settings, user_id=user["id"], organization_id=user["organization_id"],
                            role="CUSTOMER")
     return {"Authorization": f"Bearer {token}"}
