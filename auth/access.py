@@ -1,13 +1,23 @@
 """What a viewer may see of each factory: one SQL statement for all factories of a response."""
 from collections.abc import Iterable
 from dataclasses import dataclass
-
 from typing import Any
 
-from sqlalchemy import (ARRAY, BigInteger, ColumnElement, Select, Text, any_, bindparam, case,
-                        cast,
-                        null,
-                        literal, select, true)
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    ColumnElement,
+    Select,
+    Text,
+    any_,
+    bindparam,
+    case,
+    cast,
+    literal,
+    null,
+    select,
+    true,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from auth.policies import connection_is_live, factories_audited_by, visible_factories
@@ -48,7 +58,7 @@ class AccessNotLoaded(Exception):
         self.factory_id = factory_id
 
 
-def access_select(viewer: Viewer, *laterals: Any) -> Select:
+def access_select(viewer: Viewer, *laterals: Any) -> Select[Any]:
     """The columns `access_of` reads, for every factory (correlated to `factories`); more
     laterals on the factory may be outer-joined beside the viewer's connection.
 
@@ -86,7 +96,7 @@ def access_select(viewer: Viewer, *laterals: Any) -> Select:
     )
 
 
-def _statement(viewer: Viewer, factory_ids: list[int]) -> Select:
+def _statement(viewer: Viewer, factory_ids: list[int]) -> Select[Any]:
     return (
         access_select(viewer)
         # = ANY(array): one SQL text whatever the number of ids, so asyncpg's prepared
@@ -96,7 +106,7 @@ def _statement(viewer: Viewer, factory_ids: list[int]) -> Select:
     )
 
 
-def access_of(viewer: Viewer, row) -> FactoryAccess:  # type: ignore[no-untyped-def]
+def access_of(viewer: Viewer, row: Any) -> FactoryAccess:
     """The access a row of `_statement`'s shape grants (subscription feeds build such rows too)."""
     is_owner = viewer.is_supplier and row.supplier_id == viewer.organization_id
     if viewer.is_program or is_owner:
@@ -114,9 +124,9 @@ def access_of(viewer: Viewer, row) -> FactoryAccess:  # type: ignore[no-untyped-
     )
 
 
-def scopes_sql(viewer: Viewer, row: Any) -> ColumnElement:
+def scopes_sql(viewer: Viewer, row: Any) -> ColumnElement[Any]:
     """`access_of`'s scopes in SQL (a text[]), over `access_select`'s columns `row`."""
-    def scopes(found: frozenset[ShareScope]) -> ColumnElement:
+    def scopes(found: frozenset[ShareScope]) -> ColumnElement[Any]:
         return cast(literal(sorted(s.value for s in found), ARRAY(Text)), ARRAY(Text))
 
     if viewer.is_program:
@@ -134,7 +144,8 @@ def scopes_sql(viewer: Viewer, row: Any) -> ColumnElement:
 def is_owner_sql(viewer: Viewer, row: Any) -> ColumnElement[bool]:
     """`access_of`'s is_owner in SQL."""
     if viewer.is_supplier:
-        return row.supplier_id == viewer.organization_id
+        owner: ColumnElement[bool] = row.supplier_id == viewer.organization_id
+        return owner
     return literal(False)
 
 

@@ -5,16 +5,25 @@ never loaded. Field-level rules (scopes) live in auth.permissions and auth.acces
 a connection a viewer acts for (`connection_side`) is decided here too.
 """
 from enum import Enum
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, any_, exists, false, func, literal, or_, select, true
 
 from auth.viewer import Viewer
-from db import (Application, Audit, CorrectiveActionPlan, CustomerConnection, Factory, Fee,
-                Organization, User)
+from db import (
+    Application,
+    Audit,
+    CorrectiveActionPlan,
+    CustomerConnection,
+    Factory,
+    Fee,
+    Organization,
+    User,
+)
 from db.enums import ConnectionStatus, FeeKind, OrganizationKind, ShareScope
 
 
-def connection_is_live(now: ColumnElement | None = None) -> ColumnElement[bool]:
+def connection_is_live(now: ColumnElement[Any] | None = None) -> ColumnElement[bool]:
     """An ACCEPTED connection that has not passed its expiry: the only kind that grants."""
     now = now if now is not None else func.now()
     return and_(
