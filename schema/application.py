@@ -51,7 +51,7 @@ class Fee(Node):
 
     @guarded(FeeAccess())
     async def payee(self, info: Info) -> Organization | None:
-        return await organization(info, self.payee_id)  # type: ignore[return-value]
+        return await organization(info, self.payee_id)
 
     @classmethod
     def from_row(cls, row: Any, factory_id: int) -> "Fee":
@@ -111,7 +111,7 @@ class Application(Node):
     async def factory(self, info: Info) -> FactoryRef | None:
         from schema.factory import factory_by_id
 
-        return await factory_by_id(info, self.factory_id)  # type: ignore[return-value]
+        return await factory_by_id(info, self.factory_id)
 
     @guarded(ApplicationAccess())
     async def audit_firm(self, info: Info) -> Organization | None:

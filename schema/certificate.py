@@ -34,7 +34,7 @@ class Certificate(Node):
     async def factory(self, info: Info) -> FactoryRef | None:
         from schema.factory import factory_by_id
 
-        return await factory_by_id(info, self.factory_id)  # type: ignore[return-value]
+        return await factory_by_id(info, self.factory_id)
 
     @classmethod
     def from_row(cls, row: Any) -> "Certificate":

@@ -42,11 +42,11 @@ class CustomerConnection(Node):
     async def factory(self, info: Info) -> FactoryRef | None:
         from schema.factory import factory_by_id
 
-        return await factory_by_id(info, self.factory_id)  # type: ignore[return-value]
+        return await factory_by_id(info, self.factory_id)
 
     @guarded(ConnectionParty())
     async def customer(self, info: Info) -> Organization | None:
-        return await organization(info, self.customer_id)  # type: ignore[return-value]
+        return await organization(info, self.customer_id)
 
     @classmethod
     def from_row(cls, row: Any) -> "CustomerConnection":

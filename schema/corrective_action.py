@@ -69,6 +69,7 @@ class CorrectiveActionPlan(Node):
 
     @guarded(Scope(CORRECTIVE_ACTIONS), description="Past due and not yet submitted.")
     def is_overdue(self) -> bool | None:
+        assert self.due_on is not None  # every plan has one; only a denied field is null
         return is_overdue(self.due_on, self.status is not CapStatusEnum.DRAFT and
                           self.status is not CapStatusEnum.RETURNED, date.today())
 
@@ -79,13 +80,15 @@ class CorrectiveActionPlan(Node):
 
     @guarded(Scope(CORRECTIVE_ACTIONS))
     def actions(self, info: Info) -> list[CorrectiveAction] | None:
-        return settled(info.context.loader(ActionsByCap).load(self.plan_id),
-                       lambda rows: [CorrectiveAction.from_row(r, self) for r in rows])  # type: ignore
+        # settled: the value or an awaitable (graphql-core awaits it); annotated as the field's type
+        return settled(info.context.loader(ActionsByCap).load(self.plan_id),  # type: ignore[return-value]
+                       lambda rows: [CorrectiveAction.from_row(r, self) for r in rows])
 
     @classmethod
     def from_row(cls, row: Any) -> "CorrectiveActionPlan":
         return cls(id=strawberry.ID(encode_id("CorrectiveActionPlan", row.id)), plan_id=row.id,
-                   audit_id=row.audit_id, factory_id=row.factory_id, audit_firm_id=row.audit_firm_id,
+                   audit_id=row.audit_id, factory_id=row.factory_id,
+                   audit_firm_id=row.audit_firm_id,
                    status=CapStatus(row.status), submitted_at=row.submitted_at, due_on=row.due_on)
 
 

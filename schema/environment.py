@@ -34,7 +34,7 @@ class EnvironmentalAssessment(Node):
     async def factory(self, info: Info) -> FactoryRef | None:
         from schema.factory import factory_by_id
 
-        return await factory_by_id(info, self.factory_id)  # type: ignore[return-value]
+        return await factory_by_id(info, self.factory_id)
 
     @guarded(Scope(ENVIRONMENT))
     async def report(self, info: Info) -> Document | None:
@@ -90,9 +90,10 @@ class Mutation:
     async def submit_environmental_assessment(
             self, info: Info, input: SubmitEnvironmentalAssessmentInput
     ) -> EnvironmentalAssessmentPayload:
-        viewer, given = info.context.viewer, input.report_document_id is not None
+        viewer, document = info.context.viewer, input.report_document_id
+        given = document is not None
         factory_id = decode_as(input.factory_id, "Factory")
-        report_id = decode_as(input.report_document_id, "Document") if given else None
+        report_id = decode_as(document, "Document") if document is not None else None
         return await perform(info, lambda session: assessments.submit_environmental_assessment(
             session, viewer, factory_id, input.period_year, input.figures(), report_id,
             report_given=given), assessment_payload)

@@ -95,11 +95,13 @@ class Factory(Node):
 
     @strawberry.field
     def certification_status(self, info: Info) -> CertificationStatus:
+        # settled: the value or an awaitable (graphql-core awaits it); annotated as the field's type
         return settled(info.context.loader(CertificationByFactory).load(self.factory_id),
                        lambda row: CertificationStatus(row.status))  # type: ignore[return-value]
 
     @strawberry.field
     def certified_until(self, info: Info) -> date | None:
+        # settled: the value or an awaitable (graphql-core awaits it); annotated as the field's type
         return settled(info.context.loader(CertificationByFactory).load(self.factory_id),
                        lambda row: row.certified_until)  # type: ignore[return-value]
 
@@ -109,6 +111,7 @@ class Factory(Node):
         found = info.context.access_cache.get(self.factory_id)
         if found is not None:
             return FactoryAccess.of(found)
+        # settled: the value or an awaitable (graphql-core awaits it); annotated as the field's type
         return settled(asyncio.ensure_future(info.context.access(self.factory_id)),
                        FactoryAccess.of)  # type: ignore[return-value]
 
@@ -128,7 +131,7 @@ class Factory(Node):
                            Certificate.from_row)
 
         found = settled(loaders(CertificationByFactory).load(self.factory_id), certificate)
-        return _flatten(found)  # type: ignore[return-value]
+        return _flatten(found)
 
     @guarded(Scope(S.CERTIFICATION))
     async def certificates(self, info: Info) -> list[Certificate] | None:
@@ -158,18 +161,21 @@ class Factory(Node):
 
     @guarded(Scope(S.AUDITS))
     def latest_audit(self, info: Info) -> Audit | None:
-        return settled(info.context.loader(AuditsByFactory).load(self.factory_id),
-                       lambda rows: Audit.from_row(rows[0]) if rows else None)  # type: ignore
+        # settled: the value or an awaitable (graphql-core awaits it); annotated as the field's type
+        return settled(info.context.loader(AuditsByFactory).load(self.factory_id),  # type: ignore[return-value]
+                       lambda rows: Audit.from_row(rows[0]) if rows else None)
 
     @guarded(Scope(S.CORRECTIVE_ACTIONS))
     def corrective_action_plans(self, info: Info) -> list[CorrectiveActionPlan] | None:
-        return settled(info.context.loader(CapsByFactory).load(self.factory_id),
-                       lambda rows: [CorrectiveActionPlan.from_row(r) for r in rows])  # type: ignore
+        # settled: the value or an awaitable (graphql-core awaits it); annotated as the field's type
+        return settled(info.context.loader(CapsByFactory).load(self.factory_id),  # type: ignore[return-value]
+                       lambda rows: [CorrectiveActionPlan.from_row(r) for r in rows])
 
     @guarded(Scope(S.ENVIRONMENT))
     def environmental_assessments(self, info: Info) -> list[EnvironmentalAssessment] | None:
-        return settled(info.context.loader(AssessmentsByFactory).load(self.factory_id),
-                       lambda rows: [EnvironmentalAssessment.from_row(r) for r in rows])  # type: ignore
+        # settled: the value or an awaitable (graphql-core awaits it); annotated as the field's type
+        return settled(info.context.loader(AssessmentsByFactory).load(self.factory_id),  # type: ignore[return-value]
+                       lambda rows: [EnvironmentalAssessment.from_row(r) for r in rows])
 
     @guarded(OwnerOrProgram())
     async def connections(self, info: Info, status: ConnectionStatus | None = None

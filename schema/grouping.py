@@ -70,7 +70,8 @@ def _shareable(schema: GraphQLSchema, operation: OperationDefinitionNode,
         root = collect(operation.selection_set, fragments, "Subscription")
         if set(root) != {ROOT_FIELD} or len(root[ROOT_FIELD]) != 1:
             return False
-        event_field = schema.subscription_type.fields[ROOT_FIELD]  # type: ignore[union-attr]
+        assert schema.subscription_type is not None  # ours has one
+        event_field = schema.subscription_type.fields[ROOT_FIELD]
         event_type = get_named_type(event_field.type)
         assert isinstance(event_type, GraphQLObjectType)
         return _event_fields(schema, event_type, merged(root[ROOT_FIELD]), fragments,

@@ -141,7 +141,7 @@ class Walk:
             first = self.first(node)
             # At least 1: `first: 0` must not hide a costly selection from the count.
             return max(first, 1) if first is not None else DEFAULT_PAGE_SIZE
-        if is_list_type(get_nullable_type(definition.type)):  # type: ignore[arg-type]
+        if is_list_type(get_nullable_type(definition.type)):
             in_connection = parent is not None and parent.name.endswith("Connection")
             return 1 if in_connection else LIST_SIZE
         return 1
@@ -168,7 +168,8 @@ def spreads_in(fragment: FragmentDefinitionNode) -> set[str]:
         for selection in stack.pop().selections:
             if isinstance(selection, FragmentSpreadNode):
                 found.add(selection.name.value)
-            elif selection.selection_set is not None:
+            elif (isinstance(selection, FieldNode | InlineFragmentNode)
+                  and selection.selection_set is not None):
                 stack.append(selection.selection_set)
     return found
 
@@ -245,6 +246,7 @@ def plain(value: ValueNode, variables: dict[str, Any]) -> Any:
 def check_value(value: Any, type_: GraphQLInputType, name: str, path: str) -> None:
     """Every String and ID in `value`, as its type places it; other shapes are left to
     coercion, which refuses them with its own clear error."""
+    # the nullable form of an input type is an input type; graphql-core's types do not say so
     type_ = get_nullable_type(type_)  # type: ignore[assignment]
     if isinstance(type_, GraphQLList):
         items = value if isinstance(value, list) else [value]  # one value coerces to a list
@@ -255,6 +257,7 @@ def check_value(value: Any, type_: GraphQLInputType, name: str, path: str) -> No
             if field_name in value:
                 check_value(value[field_name], field.type, field_name, f"{path}.{field_name}")
     elif isinstance(value, str) and getattr(type_, "name", None) in ("String", "ID"):
+        # `name` is there: getattr just checked it
         check_string(value, ID_LENGTH if type_.name == "ID" else  # type: ignore[union-attr]
                      LENGTHS.get(name, SHORT_TEXT_LENGTH), path)
 

@@ -84,6 +84,7 @@ class Viewer:
 
     @strawberry.field
     async def organization(self, info: Info) -> Organization:
+        # a signed-in member's organization always exists (a foreign key): the field is non-null
         return await organization(info, self.organization_id)  # type: ignore[return-value]
 
     @strawberry.field(description="Suppliers: the factories they own, listed or not.")

@@ -143,7 +143,8 @@ class Mutation:
         ctx = info.context
         return await perform(info, lambda session: webhooks.register_endpoint(
             session, ctx.viewer, ctx.settings, url=input.url,
-            event_types=[t.value for t in input.event_types]),
+            # strawberry.enum_value: at run time a member's value is the string it was given
+            event_types=[t.value for t in input.event_types]),  # type: ignore[misc]
             lambda made, errors: RegisterWebhookEndpointPayload(
                 endpoint=WebhookEndpoint.from_row(made[0]) if made else None,
                 secret=made[1] if made else None, user_errors=errors))
