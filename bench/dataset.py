@@ -21,11 +21,11 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make the project importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import asyncpg  # noqa: E402
-from alembic.script import ScriptDirectory  # noqa: E402
+import asyncpg
+from alembic.script import ScriptDirectory
 
-from db.embedded import ensure_database, start_embedded, to_libpq_url  # noqa: E402
-from db.migrate import alembic_config, upgrade_async  # noqa: E402
+from db.embedded import ensure_database, start_embedded, to_libpq_url
+from db.migrate import alembic_config, upgrade_async
 
 BENCH_DATABASE = "escp_bench"
 DASHBOARD_USER = "dashboard@bench.example"

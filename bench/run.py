@@ -26,14 +26,14 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make the project importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import asyncpg  # noqa: E402
-import httpx  # noqa: E402
-import psutil  # noqa: E402
+import asyncpg
+import httpx
+import psutil
 
-from auth.tokens import issue_token  # noqa: E402
-from bench import dataset, loadgen, measure, profile_summary, servers, verify  # noqa: E402
-from db.embedded import to_libpq_url  # noqa: E402
-from db.settings import Settings  # noqa: E402
+from auth.tokens import issue_token
+from bench import dataset, loadgen, measure, profile_summary, servers, verify
+from db.embedded import to_libpq_url
+from db.settings import Settings
 
 BENCH = Path(__file__).resolve().parent
 JSON_BODY = {"Content-Type": "application/json"}

@@ -31,23 +31,24 @@ from typing import Any
 import httpx
 import psutil
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.typing import Subprotocol
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from auth.tokens import issue_token  # noqa: E402
-from bench import dataset, servers  # noqa: E402
-from db import (  # noqa: E402
+from auth.tokens import issue_token
+from bench import dataset, servers
+from db import (
     Certificate,
     CustomerConnection,
     Factory,
     Organization,
     User,
 )
-from db.embedded import ensure_database  # noqa: E402
-from db.engine import Database, make_engine  # noqa: E402
-from db.migrate import upgrade_async  # noqa: E402
-from db.settings import Settings  # noqa: E402
-from schema.ids import encode_id  # noqa: E402
+from db.embedded import ensure_database
+from db.engine import Database, make_engine
+from db.migrate import upgrade_async
+from db.settings import Settings
+from schema.ids import encode_id
 
 DATABASE = "escp_bench_subscriptions"
 SUBSCRIPTION = """subscription { certificationStatusChanged {
@@ -120,7 +121,7 @@ class Subscriber:
 
 
 async def subscribe(ws_url: str, token: str) -> Subscriber:
-    ws = await connect(ws_url, subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
+    ws = await connect(ws_url, subprotocols=[Subprotocol("graphql-transport-ws")],
                        open_timeout=30, max_queue=None)
     await ws.send(json.dumps({"type": "connection_init",
                               "payload": {"Authorization": f"Bearer {token}"}}))
