@@ -100,7 +100,8 @@ async def _check_kind(session: AsyncSession, factory_id: int, kind: ApplicationK
         if status is not CertificateStatus.ACTIVE:
             raise BusinessRuleError("NO_CERTIFICATE_TO_RENEW", "Only an active certificate is "
                                     "renewed; apply as NEW.", ["kind"])
-        opens = renewal_opens_on(current.valid_until)  # type: ignore[union-attr]
+        assert current is not None  # an ACTIVE status is the current certificate's
+        opens = renewal_opens_on(current.valid_until)
         if today() < opens:
             raise BusinessRuleError("RENEWAL_NOT_OPEN", "A renewal may be submitted from "
                                     f"{opens.isoformat()}, 90 days before expiry.", ["kind"])

@@ -109,7 +109,8 @@ class ContentCheck:
 
     def _decode(self, data: bytes, final: bool) -> None:
         try:
-            self.text.decode(data, final=final)  # type: ignore[union-attr]
+            assert self.text is not None  # called for text uploads only
+            self.text.decode(data, final=final)
         except UnicodeDecodeError:
             raise refuse_type("A CSV file must be UTF-8 text.") from None
 
@@ -221,7 +222,8 @@ class Parts:
     async def drain(self) -> None:
         pending, self.pending = self.pending, []
         for data in pending:
-            await self.spool.take(data)  # type: ignore[union-attr]
+            assert self.spool is not None  # pending data is kept only once a spool exists
+            await self.spool.take(data)
 
 
 def boundary_of(content_type: str | None) -> bytes:

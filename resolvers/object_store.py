@@ -12,7 +12,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable
 from datetime import timedelta
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import obstore
 from obstore.exceptions import BaseError
@@ -24,14 +24,17 @@ from db.settings import Settings
 from resolvers.document import DocumentRefused
 from resolvers.document_store import CHUNK_BYTES
 
+if TYPE_CHECKING:  # obstore declares its option types for type checkers only
+    from obstore.store import ClientConfig, RetryConfig, S3Config
+
 log = logging.getLogger("escp.documents")
 
 PREFIX = "documents"
 PARTS_AT_ONCE = 2  # a part is 5 MiB: at most about 10 MiB of an upload in memory
 # A request is tried again on connection errors and 5xx answers, within these bounds: an
 # unreachable store answers the client in seconds, not after obstore's default 3 minutes.
-RETRIES = {"max_retries": 3, "retry_timeout": timedelta(seconds=15)}
-CLIENT = {"connect_timeout": timedelta(seconds=5)}
+RETRIES: "RetryConfig" = {"max_retries": 3, "retry_timeout": timedelta(seconds=15)}
+CLIENT: "ClientConfig" = {"connect_timeout": timedelta(seconds=5)}
 T = TypeVar("T")
 
 
@@ -41,13 +44,13 @@ class ObjectStore:
 
     def __init__(self, settings: Settings) -> None:
         endpoint = settings.s3_endpoint
-        options: dict[str, object] = {}
-        client: dict[str, object] = dict(CLIENT)
+        options: S3Config = {}
+        client = CLIENT.copy()
         if endpoint:  # MinIO and the like: path-style requests, plain HTTP if asked for
-            options.update(endpoint=endpoint, virtual_hosted_style_request=False)
+            options["endpoint"], options["virtual_hosted_style_request"] = endpoint, False
             client["allow_http"] = endpoint.startswith("http://")
-        self.bucket = S3Store(settings.s3_bucket, client_options=client,  # type: ignore[arg-type]
-                              retry_config=RETRIES, **options)  # type: ignore[arg-type]
+        self.bucket = S3Store(settings.s3_bucket, client_options=client,
+                              retry_config=RETRIES, config=options)
 
     @staticmethod
     def key(sha256: str) -> str:

@@ -234,7 +234,7 @@ class DeniedField(GraphQLError):
     factories can carry ninety of them, and GraphQLError finds each location in the source
     again. The plan computed the location once; `formatted` is what the resolver path sends."""
 
-    def __init__(self, denial: Denial, path: list[Any]) -> None:  # noqa: D107  (no super call)
+    def __init__(self, denial: Denial, path: list[Any]) -> None:  # no super call: see above
         rule = denial.rule
         self.message, self.path, self.nodes = rule.message, path, [denial.node]
         self.locations, self.extensions = denial.locations, dict(rule.error_extensions)
