@@ -105,8 +105,8 @@ class Audit(Node):
     @guarded(Scope(AUDITS))
     def findings_summary(self, info: Info) -> FindingsSummary | None:
         # settled: the value or an awaitable (graphql-core awaits it); annotated as the field's type
-        return settled(info.context.loader(FindingsSummaryByAudit).load(self.audit_id),
-                       _summary)  # type: ignore[return-value]
+        return settled(info.context.loader(FindingsSummaryByAudit).load(self.audit_id),  # type: ignore[return-value]
+                       _summary)
 
     @guarded(Scope(AUDITS))
     async def report(self, info: Info) -> Document | None:

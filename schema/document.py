@@ -6,7 +6,7 @@ from strawberry.types import Info
 
 from auth.permissions import HeldDocument, guarded
 from db.enums import ShareScope
-from resolvers.document import download_path  # noqa: F401  (tests sign links with it)
+from resolvers.document import download_path  # the tests sign links with it from here too
 from resolvers.loaders import DocumentById
 from schema.common import Node
 from schema.ids import encode_id

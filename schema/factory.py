@@ -96,14 +96,14 @@ class Factory(Node):
     @strawberry.field
     def certification_status(self, info: Info) -> CertificationStatus:
         # settled: the value or an awaitable (graphql-core awaits it); annotated as the field's type
-        return settled(info.context.loader(CertificationByFactory).load(self.factory_id),
-                       lambda row: CertificationStatus(row.status))  # type: ignore[return-value]
+        return settled(info.context.loader(CertificationByFactory).load(self.factory_id),  # type: ignore[return-value]
+                       lambda row: CertificationStatus(row.status))
 
     @strawberry.field
     def certified_until(self, info: Info) -> date | None:
         # settled: the value or an awaitable (graphql-core awaits it); annotated as the field's type
-        return settled(info.context.loader(CertificationByFactory).load(self.factory_id),
-                       lambda row: row.certified_until)  # type: ignore[return-value]
+        return settled(info.context.loader(CertificationByFactory).load(self.factory_id),  # type: ignore[return-value]
+                       lambda row: row.certified_until)
 
     @strawberry.field(description="The viewer's scopes for this factory; ask it first to avoid "
                                   "FORBIDDEN errors.")
@@ -112,8 +112,8 @@ class Factory(Node):
         if found is not None:
             return FactoryAccess.of(found)
         # settled: the value or an awaitable (graphql-core awaits it); annotated as the field's type
-        return settled(asyncio.ensure_future(info.context.access(self.factory_id)),
-                       FactoryAccess.of)  # type: ignore[return-value]
+        return settled(asyncio.ensure_future(info.context.access(self.factory_id)),  # type: ignore[return-value]
+                       FactoryAccess.of)
 
     @guarded(Scope(S.PROFILE), description="The supplier organization that owns this factory.")
     async def supplier(self, info: Info) -> Organization | None:
