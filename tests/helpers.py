@@ -215,6 +215,7 @@ def watched_hashing(profile: Parameters) -> Iterator[WatchedHasher]:
     passwords._hasher = hasher
     passwords._dummy_hash.cache_clear()
     try:
+        # argon2 types from_parameters as making a PasswordHasher, though it makes a cls
         yield hasher  # type: ignore[misc]
     finally:
         passwords._hasher = original

@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
+from websockets.typing import Subprotocol
 
 from db.settings import Settings
 
@@ -169,7 +170,7 @@ class GraphQLSocket:
 async def graphql_socket(app: Served, token: str | None = None,
                          protocol: str = PROTOCOL) -> AsyncIterator[GraphQLSocket]:
     """A socket; signed in (connection_ack checked) when a token is given."""
-    async with connect(app.ws, subprotocols=[protocol],  # type: ignore[list-item]
+    async with connect(app.ws, subprotocols=[Subprotocol(protocol)],
                        open_timeout=WAIT) as ws:
         sock = GraphQLSocket(ws)
         if token is not None:

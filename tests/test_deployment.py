@@ -29,7 +29,8 @@ def dockerfile() -> list[tuple[str, str]]:
 
 def escp_commands() -> set[str]:
     subparsers = next(a for a in parser()._actions if a.dest == "command")
-    return set(subparsers.choices)  # type: ignore[arg-type]
+    assert subparsers.choices is not None
+    return set(subparsers.choices)
 
 
 def check_escp(argv: list[str]) -> None:
@@ -83,7 +84,9 @@ def test_the_compose_file_runs_migrations_alone_then_two_app_containers() -> Non
 def test_postgresql_allows_the_connections_every_worker_keeps() -> None:
     services = compose()["services"]
     command = " ".join(services["db"]["command"])
-    max_connections = int(re.search(r"max_connections=(\d+)", command).group(1))  # type: ignore[union-attr]
+    found = re.search(r"max_connections=(\d+)", command)
+    assert found is not None, command
+    max_connections = int(found.group(1))
     workers = sum(int(s["command"][s["command"].index("--workers") + 1])
                   for s in services.values() if s.get("command", [None, None])[1] == "serve")
     needed = workers * CONNECTIONS_PER_WORKER

@@ -151,6 +151,7 @@ async def outbox(database: Database) -> list[tuple[str, str, str]]:
     async with database.read() as conn:
         rows = await conn.execute(select(Notification.topic, Notification.recipient,
                                          Notification.subject).order_by(Notification.id))
+        # a Row is the tuple its select names; tuple() of it is tuple[Any, ...] to mypy
         return [tuple(row) for row in rows]  # type: ignore[misc]
 
 

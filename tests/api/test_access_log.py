@@ -45,6 +45,7 @@ async def logged(database: Database) -> list[tuple[int, int, str]]:
     async with database.read() as conn:
         rows = await conn.execute(select(AccessLogEntry.factory_id,
                                          AccessLogEntry.organization_id, AccessLogEntry.scope))
+        # a Row is the tuple its select names; tuple() of it is tuple[Any, ...] to mypy
         return sorted(tuple(row) for row in rows)  # type: ignore[misc]
 
 

@@ -103,7 +103,7 @@ def _id_for(name: str, world: World) -> str:
 @pytest.mark.parametrize("text", list(CORPUS), ids=[f"{CORPUS[t]}#{n}" for n, t in
                                                     enumerate(CORPUS)])
 async def test_every_query_of_the_tests_answers_alike_on_both_paths(
-        app: Starlette, worlds: tuple, text: str) -> None:  # noqa: F811
+        app: Starlette, worlds: tuple, text: str) -> None:  # noqa: F811 - the fixture imported
     reference, world = worlds
     variables = variables_for(text, world)
     if variables is None:

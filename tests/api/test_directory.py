@@ -88,7 +88,9 @@ async def test_an_id_of_one_type_never_resolves_as_another(client: httpx.AsyncCl
     listed = (await gql(client, DIRECTORY, first=1))["data"]["factories"]["nodes"][0]["id"]
     from schema.ids import decode_id, encode_id
 
-    as_certificate = encode_id("Certificate", decode_id(listed)[1])  # type: ignore[index]
+    decoded = decode_id(listed)
+    assert decoded is not None
+    as_certificate = encode_id("Certificate", decoded[1])
     body = await gql(client, "query($id: ID!) { factory(id: $id) { name } }", id=as_certificate)
     assert body["data"] == {"factory": None}
     body = await gql(client, "query($id: ID!) { node(id: $id) { __typename } }", id="garbage!")

@@ -68,7 +68,10 @@ def test_dashboards_cost_well_under_the_limit_even_at_the_largest_page() -> None
 
 def test_connections_count_first_and_lists_count_a_default_page() -> None:
     schema = build_schema()._schema
-    cost = lambda query, **variables: measure(schema, parse(query), variables).cost  # noqa: E731
+
+    def cost(query: str, **variables: Any) -> int:
+        return measure(schema, parse(query), variables).cost
+
     assert cost("{ factories(first: 10) { totalCount nodes { id name } } }") == 1 + 10 * 4
     assert cost("query($n: Int) { factories(first: $n) { nodes { id } } }", n=7) == 1 + 7 * 2
     assert cost("{ factories { nodes { id } } }") == 1 + DEFAULT_PAGE_SIZE * 2

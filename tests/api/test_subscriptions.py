@@ -291,7 +291,7 @@ async def gql_session(app: Served, token: str, frames: list[str | bytes]) -> Asy
         # the test records the frames the client receives, so it wraps the client's methods
         websocket.recv = recorded  # type: ignore[method-assign, assignment]
 
-    transport.adapter.connect = connect_and_record  # type: ignore[method-assign]
+    transport.adapter.connect = connect_and_record  # type: ignore[method-assign]  # as recv
     async with Client(transport=transport) as session:
         yield session
 

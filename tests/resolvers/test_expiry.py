@@ -56,7 +56,9 @@ async def test_two_workers_sweeping_at_once_announce_an_expiry_exactly_once(
 def pk_of(global_id: str) -> int:
     from schema.ids import decode_id
 
-    return decode_id(global_id)[1]  # type: ignore[index]
+    decoded = decode_id(global_id)
+    assert decoded is not None, global_id
+    return decoded[1]
 
 
 async def test_an_expiry_already_told_by_a_reinstatement_is_not_told_again(
