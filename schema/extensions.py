@@ -78,7 +78,10 @@ class RequestErrorCodes(SchemaExtension):
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
         document = context.graphql_document
-        if context.provided_operation_name is None and document is not None and sum(
+        # The request's operationName: Strawberry keeps it privately (`provided_operation_name`
+        # is an init-only field, always None once read back; `operation_name` falls back to the
+        # first operation's name).
+        if context._provided_operation_name is None and document is not None and sum(
                 isinstance(d, OperationDefinitionNode) for d in document.definitions) > 1:
             context.pre_execution_errors = [GraphQLError(
                 "The document holds several operations: name the one to run in operationName.",

@@ -95,6 +95,15 @@ async def test_what_executed_is_200_in_graphql_response_json_even_with_field_err
     assert answer["data"] is None and answer["errors"][0]["path"] == ["factories"]
 
 
+async def test_operation_name_chooses_among_several_operations(client: httpx.AsyncClient) -> None:
+    # Only a document of several operations *without* operationName is a request error.
+    for name in ("A", "B"):
+        chosen = await post(client, {"query": "query A { a: __typename } query B { b: __typename }",
+                                     "operationName": name}, GRAPHQL_RESPONSE)
+        assert chosen.status_code == 200, chosen.text
+        assert chosen.json() == {"data": {name.lower(): "Query"}}
+
+
 async def test_a_request_that_is_not_graphql_is_400_with_a_code(
         client: httpx.AsyncClient) -> None:
     for body in ["NONSENSE", {"qeury": "{ __typename }"}, {"query": "{ __typename }",
