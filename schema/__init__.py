@@ -22,6 +22,7 @@ from schema import (
     environment,
     extensions,
     observability,
+    scalars,
 )
 from schema.accounts import AccountsMutation
 from schema.factory import FactoryMutation
@@ -113,6 +114,7 @@ def build_schema(settings: Settings | None = None,
         subscription=merge_types("Subscription", SUBSCRIPTIONS) if SUBSCRIPTIONS else None,
         extensions=exts,
         execution_context_class=SharedAnswers,
+        scalar_overrides=scalars.OVERRIDES,
     )
     built.documents = PersistedDocuments.of(settings)
     reads = CompiledReads(built._schema)

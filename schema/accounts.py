@@ -13,11 +13,12 @@ from db.enums import OrganizationKind as Kind
 from db.enums import Role as RoleEnum
 from resolvers import accounts
 from resolvers.errors import BusinessRuleError
-from schema.common import UserError
+from schema.common import UserError, user_errors
 from schema.enums import OrganizationKind, Role
 from schema.ids import decode_as
 from schema.mutation import perform
 from schema.organization import Auditor, Organization, User
+from schema.user_errors import ACCOUNT_ERRORS
 
 
 @strawberry.input
@@ -62,7 +63,8 @@ class AuthPayload:
         description="Send as `Authorization: Bearer <token>`.")
     expires_at: datetime | None
     user: User | None
-    user_errors: list[UserError]
+    user_errors: list[UserError] = user_errors()
+    account_user_errors = ACCOUNT_ERRORS.field()
 
     @classmethod
     def of(cls, signed: accounts.SignedIn | None, errors: list[UserError]) -> "AuthPayload":
@@ -75,19 +77,22 @@ class AuthPayload:
 @strawberry.type
 class OrganizationPayload:
     organization: Organization | None
-    user_errors: list[UserError]
+    user_errors: list[UserError] = user_errors()
+    account_user_errors = ACCOUNT_ERRORS.field()
 
 
 @strawberry.type
 class UserPayload:
     user: User | None
-    user_errors: list[UserError]
+    user_errors: list[UserError] = user_errors()
+    account_user_errors = ACCOUNT_ERRORS.field()
 
 
 @strawberry.type
 class AuditorPayload:
     auditor: Auditor | None
-    user_errors: list[UserError]
+    user_errors: list[UserError] = user_errors()
+    account_user_errors = ACCOUNT_ERRORS.field()
 
 
 def _wrap(kind: type, field: str, wrap: Any) -> Any:

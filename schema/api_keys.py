@@ -8,10 +8,11 @@ from strawberry.types import Info
 from auth.permissions import Rule, SignedIn, guarded
 from db.enums import Role as RoleEnum
 from resolvers import api_keys
-from schema.common import UserError
+from schema.common import UserError, user_errors
 from schema.enums import Role
 from schema.ids import encode_id
 from schema.mutation import perform, require_id
+from schema.user_errors import API_KEY_ERRORS
 
 
 class ManagesKeys(Rule):
@@ -67,13 +68,15 @@ class CreateApiKeyPayload:
     api_key: ApiKey | None
     secret: str | None = strawberry.field(
         description="The whole key, shown this once: send as `Authorization: Bearer <secret>`.")
-    user_errors: list[UserError]
+    user_errors: list[UserError] = user_errors()
+    api_key_user_errors = API_KEY_ERRORS.field()
 
 
 @strawberry.type
 class ApiKeyPayload:
     api_key: ApiKey | None
-    user_errors: list[UserError]
+    user_errors: list[UserError] = user_errors()
+    api_key_user_errors = API_KEY_ERRORS.field()
 
 
 def _created(found: api_keys.CreatedKey | None, errors: list[UserError]) -> CreateApiKeyPayload:

@@ -1,5 +1,6 @@
 """Certification applications, their fees and history; steps 1 and 2 of the workflow."""
 from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
@@ -24,11 +25,12 @@ from resolvers.loaders import (
     UserById,
 )
 from schema.audit import Audit
-from schema.common import Node, PageInfo, UserError
+from schema.common import Node, PageInfo, UserError, user_errors
 from schema.enums import ApplicationKind, ApplicationStatus, FeeKind, FeeStatus
 from schema.ids import encode_id
 from schema.mutation import optional_id, perform, require_id
 from schema.organization import Organization, User, organization
+from schema.user_errors import APPLICATION_ERRORS
 
 if TYPE_CHECKING:
     from schema.factory import Factory
@@ -43,8 +45,13 @@ class Fee(Node):
     kind: FeeKind | None = guarded(FeeAccess())
     round: int | None = guarded(FeeAccess(),
                                 description="1, then one more per follow-up audit round.")
-    amount: str | None = guarded(FeeAccess(), description="Exact decimal, e.g. \"1500.00\".")
-    currency: str | None = guarded(FeeAccess())
+    amount: str | None = guarded(FeeAccess(), description=(
+        "What is due, in `currency`, as a decimal string with two decimals (\"1500.00\"); the "
+        "contract's field, kept a String. amountDecimal is the same value as a Decimal."))
+    amount_decimal: Decimal | None = guarded(FeeAccess(), description=(
+        "What is due, in `currency`: the same value as `amount`, typed as the Decimal scalar."))
+    currency: str | None = guarded(FeeAccess(), description=(
+        "The ISO 4217 code of the amount's currency, e.g. USD."))
     status: FeeStatus | None = guarded(FeeAccess())
     paid_at: datetime | None = guarded(FeeAccess())
     payment_reference: str | None = guarded(FeeAccess())
@@ -58,6 +65,7 @@ class Fee(Node):
         return cls(id=strawberry.ID(encode_id("Fee", row.id)), factory_id=factory_id,
                    payee_id=row.payee_id, kind=FeeKind(row.kind), round=row.round,
                    amount=f"{row.amount:.2f}",
+                   amount_decimal=Decimal(f"{row.amount:.2f}"),
                    currency=row.currency, status=FeeStatus(row.status), paid_at=row.paid_at,
                    payment_reference=row.payment_reference)
 
@@ -183,14 +191,16 @@ class AssignAuditFirmInput:
 @strawberry.type
 class ApplicationPayload:
     application: Application | None
-    user_errors: list[UserError]
+    user_errors: list[UserError] = user_errors()
+    application_user_errors = APPLICATION_ERRORS.field()
 
 
 @strawberry.type
 class FeePayload:
     fee: Fee | None
     application: Application | None
-    user_errors: list[UserError]
+    user_errors: list[UserError] = user_errors()
+    application_user_errors = APPLICATION_ERRORS.field()
 
 
 def _application_payload(row: Any, errors: list[UserError]) -> ApplicationPayload:

@@ -12,12 +12,13 @@ from resolvers import audit as audits
 from resolvers.certification_rules import is_overdue, report_due_on
 from resolvers.loaders import AuditorById, CapByAudit, FindingsByAudit, FindingsSummaryByAudit
 from resolvers.settled import settled
-from schema.common import Node, PageInfo, UserError
+from schema.common import Node, PageInfo, UserError, user_errors
 from schema.document import Document, document
 from schema.enums import Announcement, AuditStatus, AuditType, ReviewDecision, Severity
 from schema.ids import encode_id
 from schema.mutation import optional_id, perform, require_id
 from schema.organization import Auditor, Organization, organization
+from schema.user_errors import AUDIT_ERRORS
 
 if TYPE_CHECKING:
     from schema.corrective_action import CorrectiveActionPlan
@@ -200,7 +201,8 @@ class ReviewAuditInput:
 @strawberry.type
 class AuditPayload:
     audit: Audit | None
-    user_errors: list[UserError]
+    user_errors: list[UserError] = user_errors()
+    audit_user_errors = AUDIT_ERRORS.field()
 
 
 def _audit_payload(row: Any, errors: list[UserError]) -> AuditPayload:

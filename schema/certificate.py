@@ -10,10 +10,11 @@ from auth.permissions import Scope, guarded, roles
 from db.enums import Role, ShareScope
 from resolvers import certificate as certificates
 from resolvers.certification_rules import certificate_status
-from schema.common import Node, UserError
+from schema.common import Node, UserError, user_errors
 from schema.enums import CertificateStatus
 from schema.ids import encode_id
 from schema.mutation import perform, require_id
+from schema.user_errors import CERTIFICATE_ERRORS
 
 if TYPE_CHECKING:
     from schema.factory import Factory
@@ -73,7 +74,8 @@ class SetCertificateStatusInput:
 @strawberry.type
 class CertificatePayload:
     certificate: Certificate | None
-    user_errors: list[UserError]
+    user_errors: list[UserError] = user_errors()
+    certificate_user_errors = CERTIFICATE_ERRORS.field()
 
 
 def _certificate_payload(row: Any, errors: list[UserError]) -> CertificatePayload:

@@ -11,11 +11,12 @@ from db.enums import Role
 from resolvers import connection as connections
 from resolvers.connection import effective_status
 from resolvers.loaders import VisibleConnectionById
-from schema.common import Node, UserError
+from schema.common import Node, UserError, user_errors
 from schema.enums import ConnectionStatus, ShareScope
 from schema.ids import decode_as, encode_id
 from schema.mutation import perform
 from schema.organization import Organization, organization
+from schema.user_errors import CONNECTION_ERRORS
 
 if TYPE_CHECKING:
     from schema.factory import Factory
@@ -124,7 +125,8 @@ class EndConnectionInput:
 @strawberry.type
 class ConnectionPayload:
     connection: CustomerConnection | None
-    user_errors: list[UserError]
+    user_errors: list[UserError] = user_errors()
+    connection_user_errors = CONNECTION_ERRORS.field()
 
 
 def _payload(row: Any, errors: list[UserError]) -> ConnectionPayload:

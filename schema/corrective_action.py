@@ -13,11 +13,12 @@ from resolvers.certification_rules import is_overdue
 from resolvers.loaders import ActionsByCap, EvidenceByAction, FindingById, VisibleAuditById
 from resolvers.settled import settled
 from schema.audit import Audit, Finding
-from schema.common import Node, UserError
+from schema.common import Node, UserError, user_errors
 from schema.document import Document
 from schema.enums import ActionStatus, CapStatus, Severity
 from schema.ids import decode_as, encode_id
 from schema.mutation import perform
+from schema.user_errors import CORRECTIVE_ACTION_ERRORS
 
 CORRECTIVE_ACTIONS = ShareScope.CORRECTIVE_ACTIONS
 
@@ -118,7 +119,8 @@ class SubmitCorrectiveActionPlanInput:
 @strawberry.type
 class CorrectiveActionPlanPayload:
     corrective_action_plan: CorrectiveActionPlan | None
-    user_errors: list[UserError]
+    user_errors: list[UserError] = user_errors()
+    corrective_action_user_errors = CORRECTIVE_ACTION_ERRORS.field()
 
 
 def plan_payload(row: Any, errors: list[UserError]) -> CorrectiveActionPlanPayload:

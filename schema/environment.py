@@ -7,10 +7,11 @@ from strawberry.types import Info
 from auth.permissions import Scope, guarded, roles
 from db.enums import Role, ShareScope
 from resolvers import environment as assessments
-from schema.common import Node, UserError
+from schema.common import Node, UserError, user_errors
 from schema.document import Document, document
 from schema.ids import decode_as, encode_id
 from schema.mutation import perform
+from schema.user_errors import ENVIRONMENT_ERRORS
 
 if TYPE_CHECKING:
     from schema.factory import Factory
@@ -72,7 +73,8 @@ class VerifyEnvironmentalAssessmentInput:
 @strawberry.type
 class EnvironmentalAssessmentPayload:
     environmental_assessment: EnvironmentalAssessment | None
-    user_errors: list[UserError]
+    user_errors: list[UserError] = user_errors()
+    environment_user_errors = ENVIRONMENT_ERRORS.field()
 
 
 def assessment_payload(row: Any, errors: list[UserError]) -> EnvironmentalAssessmentPayload:

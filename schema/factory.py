@@ -39,6 +39,7 @@ from schema.common import (
     decode_cursor,
     encode_cursor,
     page_size,
+    user_errors,
 )
 from schema.connection import CustomerConnection, FactoryAccess
 from schema.corrective_action import CorrectiveActionPlan
@@ -47,6 +48,7 @@ from schema.environment import EnvironmentalAssessment
 from schema.ids import decode_as, encode_id
 from schema.mutation import perform
 from schema.organization import Organization
+from schema.user_errors import FACTORY_ERRORS
 
 
 @strawberry.type(description="Who viewed what of a factory's shared data.")
@@ -273,7 +275,8 @@ class UpdateFactoryInput:
 @strawberry.type
 class FactoryPayload:
     factory: Factory | None
-    user_errors: list[UserError]
+    user_errors: list[UserError] = user_errors()
+    factory_user_errors = FACTORY_ERRORS.field()
 
     @classmethod
     def of(cls, row: Any, errors: list[UserError]) -> "FactoryPayload":

@@ -12,9 +12,10 @@ from db.enums import Role
 from db.webhooks import WebhookDelivery as DeliveryRow
 from db.webhooks import WebhookEndpoint as EndpointRow
 from resolvers import webhooks
-from schema.common import UserError
+from schema.common import UserError, user_errors
 from schema.ids import decode_as, encode_id
 from schema.mutation import perform
+from schema.user_errors import WEBHOOK_ERRORS
 
 MANAGERS = roles(Role.ADMIN, Role.SUPPLIER, Role.CUSTOMER)
 MAX_DELIVERIES = 100
@@ -99,19 +100,22 @@ class RegisterWebhookEndpointPayload:
     endpoint: WebhookEndpoint | None
     secret: str | None = strawberry.field(
         description="The signing secret (`whsec_…`), shown this once only.")
-    user_errors: list[UserError]
+    user_errors: list[UserError] = user_errors()
+    webhook_user_errors = WEBHOOK_ERRORS.field()
 
 
 @strawberry.type
 class DeleteWebhookEndpointPayload:
     deleted_id: strawberry.ID | None
-    user_errors: list[UserError]
+    user_errors: list[UserError] = user_errors()
+    webhook_user_errors = WEBHOOK_ERRORS.field()
 
 
 @strawberry.type
 class ReplayWebhookDeliveryPayload:
     delivery: WebhookDelivery | None = strawberry.field(description="The new delivery.")
-    user_errors: list[UserError]
+    user_errors: list[UserError] = user_errors()
+    webhook_user_errors = WEBHOOK_ERRORS.field()
 
 
 @strawberry.input
