@@ -29,7 +29,11 @@ from db.enums import Announcement, Role, ShareScope
                              repeatable=True,
                              description="The scope or role a viewer needs to see this field.")
 class Requires:
-    rule: str
+    rule: str = strawberry.field(description=(
+        "A ShareScope the factory must share with the viewer (PROFILE, AUDITS…), a role or "
+        "roles (ADMIN|REVIEWER), or a named rule (OWNER, CONNECTION_PARTY, SIGNED_IN…) that the "
+        "field's description explains. Denied: the field is null, with a FORBIDDEN (or "
+        "UNAUTHENTICATED) error naming it in extensions.requiredScope."))
 
 
 class Rule(BasePermission):

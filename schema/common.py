@@ -1,5 +1,5 @@
 """Shared GraphQL types: Node, UserError, PageInfo, and cursor helpers for Relay connections."""
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 
@@ -61,3 +61,19 @@ USER_ERRORS = ("Business-rule failures; empty when the mutation succeeded. When 
 def user_errors() -> Any:
     """The described `userErrors` field every payload declares."""
     return strawberry.field(description=USER_ERRORS)
+
+
+# Relay connections: the same words on every list, so each reads the same way.
+EDGE_CURSOR = ("This item's position, opaque: pass it as `after` to read the items after it. "
+               "Valid for the same list and arguments only.")
+EDGE_NODE = "The item."
+EDGES = "The page's items, each with its cursor."
+NODES = "The page's items without their cursors, for clients that need none."
+PAGE_INFO = "Whether more items follow, and the cursors to page on."
+TOTAL_COUNT = "How many items the whole list holds, over all pages, as the viewer may see them."
+
+First = Annotated[int | None, strawberry.argument(
+    description=f"Page size, 1 to {MAX_PAGE}; omitted: {DEFAULT_PAGE}.")]
+After = Annotated[str | None, strawberry.argument(
+    description="Start after this cursor (an edge's `cursor` or `pageInfo.endCursor`); "
+                "omitted: from the beginning.")]
