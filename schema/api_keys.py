@@ -20,6 +20,8 @@ class ManagesKeys(Rule):
     keys; the program's keys are its ADMINs'. Organizations have no admin role of their own."""
 
     required = "KEY_MANAGER"
+    who = ("a person (not an API key) of a supplier, customer or audit firm, for its own "
+           "organization; a program ADMIN, for the program")
 
     def allows(self, source: Any, ctx: Any) -> bool:
         viewer = ctx.viewer

@@ -90,9 +90,12 @@ class Audit(Node):
         "How much the factory is told in advance."))
     type: AuditType | None = guarded(Scope(AUDITS), description="Why the audit is performed.")
     status: AuditStatus | None = guarded(Scope(AUDITS), description="Where the audit stands.")
-    window_start: date | None = guarded(AuditPlan(planned_date=False))
-    window_end: date | None = guarded(AuditPlan(planned_date=False))
-    planned_date: date | None = guarded(AuditPlan(planned_date=True))
+    window_start: date | None = guarded(AuditPlan(planned_date=False), description=(
+        "First day of the window the audit is to take place in."))
+    window_end: date | None = guarded(AuditPlan(planned_date=False), description=(
+        "Last day of the audit window."))
+    planned_date: date | None = guarded(AuditPlan(planned_date=True), description=(
+        "The day the firm plans to audit; null if not fixed."))
     conducted_on: date | None = guarded(Scope(AUDITS), description=(
         "The day the audit took place; null until the firm reports it."))
     reviewed_at: datetime | None = guarded(Scope(AUDITS), description=(

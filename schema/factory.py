@@ -62,10 +62,11 @@ from schema.user_errors import FACTORY_ERRORS
 class AccessLogEntry:
     organization_id: strawberry.Private[int]
     factory_id: strawberry.Private[int]
-    viewed_at: datetime | None = guarded(OwnerOrProgram())
-    scope: S | None = guarded(OwnerOrProgram())
+    viewed_at: datetime | None = guarded(OwnerOrProgram(), description=(
+        "When the request that read the data was answered."))
+    scope: S | None = guarded(OwnerOrProgram(), description="The scope of the data read.")
 
-    @guarded(OwnerOrProgram())
+    @guarded(OwnerOrProgram(), description="The customer organization that read it.")
     async def organization(self, info: Info) -> Organization | None:
         return Organization.from_row(await info.context.loader(OrganizationById)
                                      .load(self.organization_id))
@@ -99,9 +100,12 @@ class Factory(Node):
     listed: bool = strawberry.field(description=(
         "Shown in the public directory. An unlisted factory is seen only by its owner, the "
         "program, its connected customers and the firms auditing it; it takes no requests."))
-    address: str | None = guarded(Scope(S.PROFILE))
-    worker_count: int | None = guarded(Scope(S.PROFILE))
-    contact_email: str | None = guarded(Scope(S.PROFILE))
+    address: str | None = guarded(Scope(S.PROFILE), description=(
+        "The site's street address; null when not given."))
+    worker_count: int | None = guarded(Scope(S.PROFILE), description=(
+        "How many people work at the site; null when not given."))
+    contact_email: str | None = guarded(Scope(S.PROFILE), description=(
+        "Who to write to about the site; null when not given."))
 
     # Loader-backed fields are plain `def`s answering through `settled`: synchronously when the
     # loader already holds the value (a subscription feed primed it), else an awaitable.
@@ -132,7 +136,9 @@ class Factory(Node):
         return Organization.from_row(await info.context.loader(OrganizationById)
                                      .load(self.supplier_id))
 
-    @guarded(Scope(S.CERTIFICATION))
+    @guarded(Scope(S.CERTIFICATION), description=(
+        "The certificate in force or last in force (not superseded), whatever its status; "
+        "null if the factory never held one."))
     def current_certificate(self, info: Info) -> Certificate | None:
         loaders = info.context.loader
 
@@ -145,7 +151,8 @@ class Factory(Node):
         found = settled(loaders(CertificationByFactory).load(self.factory_id), certificate)
         return _flatten(found)  # type: ignore[return-value]
 
-    @guarded(Scope(S.CERTIFICATION))
+    @guarded(Scope(S.CERTIFICATION), description=(
+        "Every certificate the factory held, superseded ones too; newest first."))
     async def certificates(self, info: Info) -> list[Certificate] | None:
         rows = await info.context.loader(CertificatesByFactory).load(self.factory_id)
         return [Certificate.from_row(row) for row in rows]
@@ -171,17 +178,20 @@ class Factory(Node):
                                start_cursor=edges[0].cursor if edges else None,
                                end_cursor=edges[-1].cursor if edges else None))
 
-    @guarded(Scope(S.AUDITS))
+    @guarded(Scope(S.AUDITS), description=(
+        "The most recently created audit the viewer may see; null if none."))
     def latest_audit(self, info: Info) -> Audit | None:
         return settled(info.context.loader(AuditsByFactory).load(self.factory_id),
                        lambda rows: Audit.from_row(rows[0]) if rows else None)  # type: ignore
 
-    @guarded(Scope(S.CORRECTIVE_ACTIONS))
+    @guarded(Scope(S.CORRECTIVE_ACTIONS), description=(
+        "The plans answering its audits' findings, newest first."))
     def corrective_action_plans(self, info: Info) -> list[CorrectiveActionPlan] | None:
         return settled(info.context.loader(CapsByFactory).load(self.factory_id),
                        lambda rows: [CorrectiveActionPlan.from_row(r) for r in rows])  # type: ignore
 
-    @guarded(Scope(S.ENVIRONMENT))
+    @guarded(Scope(S.ENVIRONMENT), description=(
+        "Its yearly assessments, the latest year first."))
     def environmental_assessments(self, info: Info) -> list[EnvironmentalAssessment] | None:
         return settled(info.context.loader(AssessmentsByFactory).load(self.factory_id),
                        lambda rows: [EnvironmentalAssessment.from_row(r) for r in rows])  # type: ignore

@@ -36,11 +36,14 @@ class User(Node):
     organization_id: strawberry.Private[int]
     # True only in the payload of the sign-in or sign-up that proved who this user is.
     proven_self: strawberry.Private[bool]
-    name: str | None = guarded(SameOrganizationOrProgram())
-    role: Role | None = guarded(SameOrganizationOrProgram())
-    email: str | None = guarded(SameOrganizationOrProgram())
+    name: str | None = guarded(SameOrganizationOrProgram(),
+                               description="The person's full name.")
+    role: Role | None = guarded(SameOrganizationOrProgram(), description=(
+        "What the person may do, following from their organization's kind."))
+    email: str | None = guarded(SameOrganizationOrProgram(), description=(
+        "The address they sign in with and are notified at."))
 
-    @guarded(SameOrganizationOrProgram())
+    @guarded(SameOrganizationOrProgram(), description="The organization they belong to.")
     async def organization(self, info: Info) -> Organization | None:
         return await organization(info, self.organization_id)  # type: ignore[return-value]
 

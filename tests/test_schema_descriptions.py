@@ -12,6 +12,7 @@ from graphql import (
     specified_directives,
 )
 
+from auth.permissions import Guard
 from schema import build_schema
 
 BUILT_IN = {"String", "Int", "Float", "Boolean", "ID"}
@@ -56,6 +57,23 @@ def undescribed(schema: GraphQLSchema) -> list[str]:
 def test_every_type_field_argument_and_enum_value_is_described() -> None:
     missing = undescribed(build_schema()._schema)
     assert missing == [], f"{len(missing)} undescribed:\n" + "\n".join(missing)
+
+
+def test_a_guarded_field_says_what_it_is_besides_its_rule() -> None:
+    """The rule's sentence is appended from its declaration; the field still says what it is."""
+    bare = []
+    for type_name, named in build_schema()._schema.type_map.items():
+        for field_name, field in getattr(named, "fields", {}).items():
+            definition = (field.extensions or {}).get("strawberry-definition")
+            guards = [e for e in getattr(definition, "extensions", ()) if isinstance(e, Guard)]
+            if not guards:
+                continue
+            rule = guards[0].rules[-1].description
+            assert (field.description or "").endswith(rule), f"{type_name}.{field_name}"
+            own = (field.description or "")[:-len(rule)]
+            if not _says_more_than(field_name, own):
+                bare.append(f"{type_name}.{field_name}")
+    assert bare == []
 
 
 def test_the_check_finds_what_is_missing() -> None:
