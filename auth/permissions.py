@@ -268,7 +268,8 @@ class FeeAccess(Rule):
     """Owner and program see fees; the audit firm sees the AUDIT fee it is payee of."""
 
     required = "OWNER"
-    who = "the factory's own organization and the program; an audit firm, the AUDIT fee it is paid"
+    who = ("the factory's own organization and the program; an audit firm, the AUDIT fee "
+           "payable to it")
 
     def allows(self, source: Any, ctx: Any) -> bool:
         if ctx.viewer.is_audit_firm:
