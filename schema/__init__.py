@@ -106,6 +106,7 @@ SUBSCRIPTION = ("Live events over WebSocket (graphql-transport-ws at /graphql), 
 
 def _root(name: str, types: tuple[type, ...], description: str) -> type:
     merged = merge_types(name, types)
+    # Strawberry's decorators add __strawberry_definition__ (and _directive__) at run time
     merged.__strawberry_definition__.description = description  # type: ignore[attr-defined]
     return merged
 
@@ -116,6 +117,7 @@ def _describe_directive_arguments(built: strawberry.Schema) -> None:
     directive = built._schema.get_directive("requires")
     if directive is None:
         return
+    # Strawberry's decorators add __strawberry_definition__ (and _directive__) at run time
     for field in Requires.__strawberry_directive__.fields:  # type: ignore[attr-defined]
         directive.args[field.name].description = field.description
 

@@ -32,6 +32,7 @@ class Family:
         """The payload field answering its userErrors with typed codes."""
         error, code = self.error, self.code
 
+        # `error` is a class made at run time (family()); mypy takes a variable for no type
         def resolve(root: Any) -> list[error]:  # type: ignore[valid-type]
             return [error(field=e.field, message=e.message, code=code(e.code))
                     for e in root.user_errors]
@@ -53,6 +54,7 @@ def family(name: str, what: str, codes: dict[str, str], modules: tuple[str, ...]
     class Typed:
         field: list[str] | None = strawberry.field(description=FIELD)
         message: str = strawberry.field(description=MESSAGE)
+        # as above: an enum made at run time
         code: enum = strawberry.field(  # type: ignore[valid-type]
             description="Stable, machine-readable reason.")
 

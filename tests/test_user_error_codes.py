@@ -67,6 +67,7 @@ def test_every_code_a_family_raises_is_in_its_enum_and_no_other(family: Family) 
 
 @pytest.mark.parametrize("family", FAMILIES, ids=lambda f: f.name)
 def test_every_code_says_when_it_happens(family: Family) -> None:
+    # strawberry.enum adds __strawberry_definition__ at run time
     definition = family.code.__strawberry_definition__  # type: ignore[attr-defined]
     assert all(len(value.description or "") > 20 for value in definition.values)
 
