@@ -12,7 +12,7 @@ A listener answers each event in a context of its own, emptied per event (`Conte
 the rows the feed read are primed into that event's loaders, so nested fields obey the same field
 rules as queries without a query per subscriber, and nothing read for one event is reused later.
 
-A direct listener (schema.fanout: an operation on a socket) is answered by the feed itself: one
+A direct listener (overrides.fanout: an operation on a socket) is answered by the feed itself: one
 execution per group of listeners whose answers cannot differ, one encoded frame, queued to each.
 """
 import asyncio
@@ -38,8 +38,8 @@ from db.queries import certification_of_factories
 from resolvers.access_log import ReadsBuffer
 from resolvers.connection import EVENT_TOPIC as CONNECTION_TOPIC
 from resolvers.context import Context
-from resolvers.events import EventHub
-from resolvers.metrics import EVENT_DELAY, EVENTS_DELIVERED, EVENTS_DROPPED, SUBSCRIPTIONS
+from infra.events import EventHub
+from infra.metrics import EVENT_DELAY, EVENTS_DELIVERED, EVENTS_DROPPED, SUBSCRIPTIONS
 from resolvers.loaders import (
     CertificateById,
     CertificationByFactory,
@@ -63,7 +63,7 @@ class Delivery:
     viewer: Viewer
     access: FactoryAccess | None
     primes: dict[type, dict[int, Any]]
-    # The event's answers, one dict shared by all its deliveries (schema.sharing).
+    # The event's answers, one dict shared by all its deliveries (overrides.sharing).
     answers: dict[Any, Any]
 
     @property
@@ -80,7 +80,7 @@ class Listener:
 
     viewer: Viewer
     factory_ids: frozenset[int] | None = None
-    # A schema.fanout.Direct: the feed answers by group and queues text frames, not deliveries.
+    # A overrides.fanout.Direct: the feed answers by group and queues text frames, not deliveries.
     direct: Any = None
     queue: asyncio.Queue[Any] = field(
         default_factory=lambda: asyncio.Queue(LISTENER_QUEUE_SIZE))

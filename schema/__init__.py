@@ -28,7 +28,7 @@ from schema.factory import FactoryMutation
 from resolvers.compiled.run import CompiledReads
 from schema.persisted import PersistedDocuments
 from schema.query import Query
-from schema.sharing import SharedAnswers
+from overrides.sharing import SharedAnswers
 from schema.subscription import Subscription
 from schema.webhooks import Mutation as WebhookMutation
 from schema.webhooks import WebhookQuery

@@ -17,7 +17,8 @@ from resolvers.errors import InvalidArgument
 from resolvers.loaders import CertificateById, VisibleConnectionById, VisibleFactoryById
 from resolvers.settled import settled
 from resolvers.workflow import CERTIFICATION_TOPIC
-from schema import fanout, grouping
+from overrides import fanout
+from schema import grouping
 from schema.certificate import Certificate
 from schema.connection import CustomerConnection
 from schema.enums import CertificationStatus

@@ -32,7 +32,7 @@ from resolvers.audit import (
 )
 from resolvers.certificate import set_certificate_status
 from resolvers.corrective_action import ActionDraft, submit_corrective_action_plan
-from resolvers.document_store import document_store
+from infra.document_store import document_store
 from resolvers.environment import (
     Figures,
     submit_environmental_assessment,
