@@ -3,8 +3,8 @@ answer cannot differ, encoded once, and the same text frame is written to every 
 group, below Strawberry's per-operation machinery (its per-event executor, result handling and
 extension hooks run for nobody).
 
-A subscription operation on one of our sockets (overrides.websocket.SocketHandler) registers with its feed as a
-`Direct` listener; the feed (resolvers.subscriptions) groups each event's deliveries by
+A subscription operation on one of our sockets (overrides.websocket.SocketHandler) registers
+with its feed as a `Direct` listener; the feed (resolvers.subscriptions) groups each event's deliveries by
 `Direct.key` and calls `answer` per group. The operation's own task only writes the frames it is
 handed, in order. Anything else (an operation outside a socket) runs the usual way.
 """

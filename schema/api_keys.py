@@ -5,26 +5,14 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from auth.permissions import Rule, SignedIn, guarded
+from auth.permissions import ManagesKeys, Rule, SignedIn
 from db.enums import Role as RoleEnum
+from overrides.guards import guarded
 from resolvers import api_keys
 from schema.common import UserError
 from schema.enums import Role
 from schema.ids import encode_id
 from schema.mutation import perform, require_id
-
-
-class ManagesKeys(Rule):
-    """A person (not a key) of a supplier, customer or audit firm manages its organization's
-    keys; the program's keys are its ADMINs'. Organizations have no admin role of their own."""
-
-    required = "KEY_MANAGER"
-
-    def allows(self, source: Any, ctx: Any) -> bool:
-        viewer = ctx.viewer
-        if viewer.api_key_id is not None:
-            return False
-        return not viewer.is_program or viewer.role is RoleEnum.ADMIN
 
 
 def managers() -> list[Rule]:

@@ -9,10 +9,11 @@ from strawberry.extensions import MaxTokensLimiter, ParserCache, SchemaExtension
 from strawberry.types.graphql import OperationType
 
 from infra.metrics import READS
+from overrides.validation import ValidatedAfterLimits
 from resolvers.access_log import record_reads
 from resolvers.compiled.run import CompiledReads, Fallback, run
 from resolvers.errors import mask_internal
-from schema.limits import MAX_ALIASES, MAX_DEPTH, RequestLimits, ValidatedAfterLimits
+from schema.limits import MAX_ALIASES, MAX_DEPTH, RequestLimits
 
 log = logging.getLogger("escp.graphql")
 

@@ -1,5 +1,4 @@
 """The Query root and the Viewer."""
-from typing import Any
 
 import strawberry
 from strawberry.types import Info

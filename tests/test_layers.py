@@ -70,3 +70,12 @@ def test_the_check_sees_an_upward_import(tmp_path: Path) -> None:
     source = tmp_path / "m.py"
     source.write_text("def f():\n    from schema.ids import encode_id\n    import web.media\n")
     assert imported(source) == {"schema", "web"}
+
+
+def test_the_readme_layout_names_every_package() -> None:
+    readme = (ROOT / "README.md").read_text()
+    layout = readme[readme.index("## Layout"):]
+    layout = layout[:layout.index("\n## ", 1)] if "\n## " in layout[1:] else layout
+    for name in LEVEL:
+        shown = f"`{name}.py`" if (ROOT / f"{name}.py").exists() else f"`{name}/`"
+        assert shown in layout, name
