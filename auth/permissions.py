@@ -1,14 +1,14 @@
 """Permission rules, declared on schema fields (overrides.guards.guarded). No resolver checks a
 role by hand.
 
-A rule only decides: `allows(row, viewer, access_of)` is a pure function of the row, the viewer
+A rule only decides: `allows(row, viewer, access_to)` is a pure function of the row, the viewer
 and the viewer's access to the row's factory, returning a verdict; `sql(q)` is the same decision
 as a SQL boolean for the compiled read path. Nothing here records, loads or raises a GraphQL
 error: the guard that runs a field's rules (overrides.guards.Guard) does that, and logs a
 customer's read (`reads_on`) after a rule allows it.
 
 Every object type that belongs to a factory carries `factory_id` (and, for audit data,
-`audit_firm_id`); a rule reads the viewer's access to that factory through `access_of`, which
+`audit_firm_id`); a rule reads the viewer's access to that factory through `access_to`, which
 answers from what the request loaded already (auth.access.AccessNotLoaded when it has not: the
 guard then awaits the batched loader and asks again), so a check costs no query of its own and
 leaf fields stay out of asyncio. A denied field resolves to null with one error at its path:
@@ -24,7 +24,7 @@ from db.enums import Announcement, Role, ShareScope
 # The viewer's access to a factory, by id, as the request has it loaded (raises AccessNotLoaded
 # when it has not). A lookup rather than a value: most rules need no access at all for most
 # viewers, and loading it for them would cost queries the answer does not need.
-AccessOf: TypeAlias = Callable[[int], FactoryAccess]
+AccessTo: TypeAlias = Callable[[int], FactoryAccess]
 # What a rule decides on: an ORM row or a schema object wrapping one, carrying `factory_id` and
 # the columns the rule names (`audit_firm_id`, `customer_id`, ...).
 Row: TypeAlias = Any
@@ -33,7 +33,7 @@ Row: TypeAlias = Any
 class Rule:
     """A named rule; `required` is what the error and the SDL say the viewer lacks.
 
-    `allows(row, viewer, access_of)` answers True or False, or returns another Rule whose error
+    `allows(row, viewer, access_to)` answers True or False, or returns another Rule whose error
     to raise instead (a document names the scope of its holding field); it may raise
     AccessNotLoaded. It has no side effect.
     """
@@ -55,7 +55,7 @@ class Rule:
     def description(self) -> str:
         return f"Requires {self.required}."
 
-    def allows(self, row: Row, viewer: Viewer, access_of: AccessOf) -> "bool | Rule":
+    def allows(self, row: Row, viewer: Viewer, access_to: AccessTo) -> "bool | Rule":
         raise NotImplementedError
 
     def reads_on(self, row: Row) -> ShareScope | None:
@@ -137,8 +137,8 @@ class Scope(Rule):
     def description(self) -> str:
         return f"Requires the {self.scope.value} scope."
 
-    def allows(self, row: Row, viewer: Viewer, access_of: AccessOf) -> bool:
-        access = access_of(row.factory_id)
+    def allows(self, row: Row, viewer: Viewer, access_to: AccessTo) -> bool:
+        access = access_to(row.factory_id)
         if self.scope not in access.scopes:
             return False
         # Audit data carries its firm; lists on the factory (audits, latestAudit, plans) carry
@@ -165,8 +165,8 @@ class OwnerOrProgram(Rule):
 
     required = "OWNER"
 
-    def allows(self, row: Row, viewer: Viewer, access_of: AccessOf) -> bool:
-        return access_of(row.factory_id).sees_private
+    def allows(self, row: Row, viewer: Viewer, access_to: AccessTo) -> bool:
+        return access_to(row.factory_id).sees_private
 
     def sql(self, q: SqlTerms) -> str:
         return _sees_private(q)
@@ -177,10 +177,10 @@ class ConnectionParty(Rule):
 
     required = "CONNECTION_PARTY"
 
-    def allows(self, row: Row, viewer: Viewer, access_of: AccessOf) -> bool:
+    def allows(self, row: Row, viewer: Viewer, access_to: AccessTo) -> bool:
         if viewer.is_customer:
             return row.customer_id == viewer.organization_id
-        return access_of(row.factory_id).sees_private
+        return access_to(row.factory_id).sees_private
 
     def sql(self, q: SqlTerms) -> str | None:
         if q.viewer.is_customer:
@@ -195,10 +195,10 @@ class ApplicationAccess(Rule):
     required = ShareScope.CERTIFICATION.value
     reads = ShareScope.CERTIFICATION
 
-    def allows(self, row: Row, viewer: Viewer, access_of: AccessOf) -> bool:
+    def allows(self, row: Row, viewer: Viewer, access_to: AccessTo) -> bool:
         if viewer.is_audit_firm:
             return row.audit_firm_id == viewer.organization_id
-        return _SCOPES[ShareScope.CERTIFICATION].allows(row, viewer, access_of)
+        return _SCOPES[ShareScope.CERTIFICATION].allows(row, viewer, access_to)
 
     def sql(self, q: SqlTerms) -> str | None:
         if q.viewer.is_audit_firm:
@@ -214,10 +214,10 @@ class FactoryApplications(Rule):
     required = ShareScope.CERTIFICATION.value
     reads = ShareScope.CERTIFICATION
 
-    def allows(self, row: Row, viewer: Viewer, access_of: AccessOf) -> bool:
+    def allows(self, row: Row, viewer: Viewer, access_to: AccessTo) -> bool:
         if viewer.is_audit_firm:
-            return access_of(row.factory_id).is_auditing_firm
-        return _SCOPES[ShareScope.CERTIFICATION].allows(row, viewer, access_of)
+            return access_to(row.factory_id).is_auditing_firm
+        return _SCOPES[ShareScope.CERTIFICATION].allows(row, viewer, access_to)
 
     def sql(self, q: SqlTerms) -> str:
         if q.viewer.is_audit_firm:
@@ -230,10 +230,10 @@ class FeeAccess(Rule):
 
     required = "OWNER"
 
-    def allows(self, row: Row, viewer: Viewer, access_of: AccessOf) -> bool:
+    def allows(self, row: Row, viewer: Viewer, access_to: AccessTo) -> bool:
         if viewer.is_audit_firm:
             return row.payee_id == viewer.organization_id and row.kind == "AUDIT"
-        return access_of(row.factory_id).sees_private
+        return access_to(row.factory_id).sees_private
 
     def sql(self, q: SqlTerms) -> str | None:
         if q.viewer.is_audit_firm:
@@ -249,10 +249,10 @@ class ApplicationFees(Rule):
 
     required = "OWNER"
 
-    def allows(self, row: Row, viewer: Viewer, access_of: AccessOf) -> bool:
+    def allows(self, row: Row, viewer: Viewer, access_to: AccessTo) -> bool:
         if viewer.is_audit_firm:
             return row.audit_firm_id == viewer.organization_id
-        return access_of(row.factory_id).sees_private
+        return access_to(row.factory_id).sees_private
 
     def sql(self, q: SqlTerms) -> str | None:
         if q.viewer.is_audit_firm:
@@ -280,11 +280,11 @@ class AuditPlan(Rule):
         return (f"The program and the performing firm; the factory for {shown} audits or once "
                 "conducted; never customers.")
 
-    def allows(self, row: Row, viewer: Viewer, access_of: AccessOf) -> bool:
+    def allows(self, row: Row, viewer: Viewer, access_to: AccessTo) -> bool:
         if viewer.is_program or (viewer.is_audit_firm
                                  and row.audit_firm_id == viewer.organization_id):
             return True
-        if not access_of(row.factory_id).is_owner:
+        if not access_to(row.factory_id).is_owner:
             return False
         if row.conducted_on is not None:
             return True
@@ -316,7 +316,7 @@ class SameOrganizationOrProgram(Rule):
 
     required = "SAME_ORGANIZATION"
 
-    def allows(self, row: Row, viewer: Viewer, access_of: AccessOf) -> bool:
+    def allows(self, row: Row, viewer: Viewer, access_to: AccessTo) -> bool:
         if getattr(row, "proven_self", False) or viewer.is_program:
             return True
         return (viewer.organization_id is not None
@@ -344,12 +344,12 @@ class HeldDocument(Rule):
         return ("Requires the scope of the field holding the document; by id, the uploading "
                 "organization or the program.")
 
-    def allows(self, row: Row, viewer: Viewer, access_of: AccessOf) -> "bool | Rule":
+    def allows(self, row: Row, viewer: Viewer, access_to: AccessTo) -> "bool | Rule":
         if row.held_by is None:
             return viewer.is_program or (viewer.organization_id is not None
                                          and viewer.organization_id == row.organization_id)
         scope = _SCOPES[row.held_by]
-        return True if scope.allows(row, viewer, access_of) else scope  # name the holding field's
+        return True if scope.allows(row, viewer, access_to) else scope  # name the holding field's
 
     def sql(self, q: SqlTerms) -> str | None:
         if q.held_by is not None:
@@ -375,7 +375,7 @@ class SignedIn(Rule):
     required = "SIGNED_IN"
     code = "UNAUTHENTICATED"
 
-    def allows(self, row: Row, viewer: Viewer, access_of: AccessOf) -> bool:
+    def allows(self, row: Row, viewer: Viewer, access_to: AccessTo) -> bool:
         return viewer.is_authenticated
 
     def sql(self, q: SqlTerms) -> str:
@@ -389,7 +389,7 @@ class RoleIn(Rule):
         self.roles = frozenset(roles)
         self.required = "|".join(sorted(r.value for r in roles))
 
-    def allows(self, row: Row, viewer: Viewer, access_of: AccessOf) -> bool:
+    def allows(self, row: Row, viewer: Viewer, access_to: AccessTo) -> bool:
         return viewer.role in self.roles
 
     def sql(self, q: SqlTerms) -> str:
@@ -402,7 +402,7 @@ class ManagesKeys(Rule):
 
     required = "KEY_MANAGER"
 
-    def allows(self, row: Row, viewer: Viewer, access_of: AccessOf) -> bool:
+    def allows(self, row: Row, viewer: Viewer, access_to: AccessTo) -> bool:
         if viewer.api_key_id is not None:
             return False
         return not viewer.is_program or viewer.role is Role.ADMIN

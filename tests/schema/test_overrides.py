@@ -48,7 +48,7 @@ def test_the_pinned_versions_are_the_ones_installed() -> None:
 class Denies(Rule):
     required = "NOBODY"
 
-    def allows(self, row: Any, viewer: Any, access_of: Any) -> bool:
+    def allows(self, row: Any, viewer: Any, access_to: Any) -> bool:
         return False
 
 
