@@ -11,17 +11,12 @@ from auth.passwords import refuse_test_profile
 from db.embedded import DatabaseUnavailable
 from db.engine import Database, make_engine
 from db.settings import SettingError, Settings
-from infra.document_store import document_store
-from resolvers.document import (
-    DocumentRefused,
-)
+from infra.document_store import DocumentRefused, document_store
 from schema.persisted import PersistedDocuments
 from telemetry import log_config
 
 log = logging.getLogger("escp")
 
-
-# ---------------------------------------------------------------- the `escp` command line
 
 def database_url(settings: Settings) -> str:
     """DATABASE_URL, or the embedded PostgreSQL under ESCP_DATA_DIR (started if needed)."""

@@ -14,8 +14,6 @@ from db import Application, Auditor, CustomerConnection, Factory, Organization, 
 from db.engine import Database
 from db.enums import ConnectionStatus, OrganizationKind, Role, ShareScope
 from db.settings import Settings
-from resolvers import connection as connections
-from resolvers.accounts import create_user, ensure_program
 from demo.workflow import (
     ASSIGNED,
     CERTIFIED,
@@ -28,6 +26,8 @@ from demo.workflow import (
     Parties,
     certify,
 )
+from resolvers import connection as connections
+from resolvers.accounts import create_user, ensure_program
 
 PASSWORD = "demo-password-1"
 

@@ -4,9 +4,9 @@ group, below Strawberry's per-operation machinery (its per-event executor, resul
 extension hooks run for nobody).
 
 A subscription operation on one of our sockets (overrides.websocket.SocketHandler) registers
-with its feed as a `Direct` listener; the feed (resolvers.subscriptions) groups each event's deliveries by
-`Direct.key` and calls `answer` per group. The operation's own task only writes the frames it is
-handed, in order. Anything else (an operation outside a socket) runs the usual way.
+with its feed as a `Direct` listener; the feed (resolvers.subscriptions) groups each event's
+deliveries by `Direct.key` and calls `answer` per group. The operation's own task only writes the
+frames it is handed, in order. Anything else (an operation outside a socket) runs the usual way.
 """
 import contextvars
 import inspect

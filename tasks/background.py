@@ -8,10 +8,10 @@ from db.engine import Database
 from db.settings import Settings
 from infra.events import EventHub, prune_forever
 from resolvers.access_log import ReadsBuffer
-from tasks.outbox import OutboxSender
 from resolvers.subscriptions import start_feeds
 from resolvers.webhooks import WebhookDispatcher, WebhookSender
 from tasks.expiry import sweep_forever
+from tasks.outbox import OutboxSender
 
 
 @asynccontextmanager
