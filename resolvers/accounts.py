@@ -19,8 +19,8 @@ from db import Auditor, Organization, User
 from db.engine import Database
 from db.enums import OrganizationKind, Role
 from db.settings import Settings
+from infra.metrics import LOGINS
 from resolvers.errors import BusinessRuleError, not_found
-from resolvers.metrics import LOGINS
 
 PROGRAM_NAME = "Ethical Supply Chain Program"
 

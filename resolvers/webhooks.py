@@ -47,9 +47,9 @@ from auth.viewer import Viewer
 from db.engine import Database
 from db.settings import Settings
 from db.webhooks import WebhookDelivery, WebhookEndpoint
+from infra.events import EventHub
 from resolvers.connection import EVENT_TOPIC as CONNECTION_TOPIC
 from resolvers.errors import BusinessRuleError, not_found
-from resolvers.events import EventHub
 from resolvers.ids import encode_id
 from resolvers.subscriptions import Listener, certification_audience, connection_audience
 from resolvers.workflow import CERTIFICATION_TOPIC

@@ -25,9 +25,9 @@ from auth.viewer import Viewer
 from db import Application, Factory, WorkflowTransition
 from db.enums import ApplicationStatus, ShareScope
 from db.queries import certification_of_factories
+from infra.events import occurred_now, publish
 from resolvers.certification_rules import Event, InvalidTransition, next_status
 from resolvers.errors import BusinessRuleError, not_found
-from resolvers.events import occurred_now, publish
 from resolvers.notifications import enqueue, recipients_of_connected_customers
 
 CERTIFICATION_TOPIC = "certification"

@@ -4,9 +4,10 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from auth.permissions import HeldDocument, guarded
+from auth.permissions import HeldDocument
 from db.enums import ShareScope
-from resolvers.document import download_path  # the tests sign links with it from here too
+from overrides.guards import guarded
+from resolvers.document import download_path
 from resolvers.loaders import DocumentById
 from schema.common import Node
 from schema.ids import encode_id

@@ -13,12 +13,13 @@ from sqlalchemy import text
 from starlette.applications import Starlette
 from strawberry.types import Info
 
-from app import GRAPHQL_BODY_LIMIT, create_app
+from app import create_app
 from db.settings import Settings
 from schema import QUERIES, build_schema
 from schema.common import encode_cursor
 from schema.extensions import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS
 from tests.helpers import Cast, gql
+from web.limits import GRAPHQL_BODY_LIMIT
 
 INTROSPECTION = "{ __schema { queryType { name } } }"
 
