@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 import strawberry
 from graphql import GraphQLError, GraphQLResolveInfo, GraphQLSchema
-from strawberry.types import ExecutionResult, Info
+from strawberry.types import ExecutionContext, ExecutionResult, Info
 from strawberry.types.execution import PreExecutionError
 
 log = logging.getLogger("escp.graphql")
@@ -50,7 +50,7 @@ class Schema(strawberry.Schema):
             query = self.documents.resolve(query, operation_extensions)
         except GraphQLError as refused:
             result = ExecutionResult(data=None, errors=[refused])
-            if refused.extensions.get("code") == "PERSISTED_QUERY_NOT_FOUND":
+            if (refused.extensions or {}).get("code") == "PERSISTED_QUERY_NOT_FOUND":
                 # Apollo's answer: no cache may keep it (a GET's answer changes once known).
                 response = getattr(context_value, "response", None)
                 if response is not None:
@@ -88,7 +88,14 @@ def graphql_schema(schema: strawberry.Schema) -> GraphQLSchema:
     return schema._schema
 
 
-def resolve_info(info: Info) -> GraphQLResolveInfo:
+def provided_operation_name(context: ExecutionContext) -> str | None:
+    """The request's operationName, None when it sent none (its private
+    `_provided_operation_name`: `provided_operation_name` is an init-only field, which reads
+    back None, and the public `operation_name` falls back to the first operation's name)."""
+    return context._provided_operation_name
+
+
+def resolve_info(info: Info) -> GraphQLResolveInfo[Any]:
     """graphql-core's resolve info behind Strawberry's Info (its private `_raw_info`): the
     operation node, fragments, schema and coerced variables a resolver is running."""
     return info._raw_info

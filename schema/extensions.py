@@ -9,6 +9,7 @@ from strawberry.extensions import MaxTokensLimiter, ParserCache, SchemaExtension
 from strawberry.types.graphql import OperationType
 
 from infra.metrics import READS
+from overrides.schema import provided_operation_name
 from overrides.validation import ValidatedAfterLimits
 from resolvers.access_log import record_reads
 from resolvers.compiled.run import CompiledReads, Fallback, run
@@ -64,10 +65,7 @@ class RequestErrorCodes(SchemaExtension):
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
         document = context.graphql_document
-        # The request's operationName: Strawberry keeps it privately (`provided_operation_name`
-        # is an init-only field, always None once read back; `operation_name` falls back to the
-        # first operation's name).
-        if context._provided_operation_name is None and document is not None and sum(
+        if provided_operation_name(context) is None and document is not None and sum(
                 isinstance(d, OperationDefinitionNode) for d in document.definitions) > 1:
             context.pre_execution_errors = [GraphQLError(
                 "The document holds several operations: name the one to run in operationName.",

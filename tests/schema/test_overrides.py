@@ -82,7 +82,7 @@ def test_guard_field_extension() -> None:
     assert error.path == ["secret"]
     assert error.extensions == {"code": "FORBIDDEN", "requiredScope": "NOBODY"}
     assert '@requires(rule: "NOBODY")' in built.as_str()
-    definition = built.get_type_by_name("Query").fields[0]  # type: ignore[union-attr]
+    definition = built.get_type_by_name("Query").fields[0]  # type: ignore[union-attr]  # it is
     assert any(isinstance(e, Guard) for e in definition.extensions)
 
 
@@ -97,9 +97,32 @@ def test_strawberry_definition_on_graphql_fields() -> None:
 
     core = schema.graphql_schema(strawberry.Schema(query=Query))
     assert isinstance(core, graphql.GraphQLSchema)
-    field = core.query_type.fields["secret"]  # type: ignore[union-attr]
+    field = core.query_type.fields["secret"]  # type: ignore[union-attr]  # it has one
     definition = field.extensions["strawberry-definition"]
     assert any(isinstance(e, Guard) for e in definition.extensions)
+
+
+def test_provided_operation_name_accessor() -> None:
+    """overrides.schema.provided_operation_name: Strawberry keeps the request's operationName
+    as `_provided_operation_name`; the init-only field of the public name reads back None, and
+    `operation_name` names the first operation when none was sent (schema.extensions)."""
+    seen: list[tuple[str | None, str | None]] = []
+
+    class Watch(strawberry.extensions.SchemaExtension):
+        def on_validate(self) -> Any:
+            context = self.execution_context
+            seen.append((schema.provided_operation_name(context), context.operation_name))
+            yield
+
+    @strawberry.type
+    class Query:
+        hello: str = "world"
+
+    built = strawberry.Schema(query=Query, extensions=[Watch])
+    document = "query A { hello } query B { hello }"
+    built.execute_sync(document, root_value=Query(), operation_name="B")
+    built.execute_sync(document, root_value=Query())
+    assert seen == [("B", "B"), (None, "A")]
 
 
 def test_resolve_info_accessor() -> None:
@@ -145,8 +168,8 @@ def test_schema_subclass_hooks() -> None:
 
     observed: list[Any] = []
     built = schema.Schema(query=Query)
-    built.documents = Documents()  # type: ignore[assignment]
-    built.observe = lambda *args: observed.append(args)  # type: ignore[method-assign]
+    built.documents = Documents()  # type: ignore[assignment]  # a stand-in for the protocol
+    built.observe = lambda *args: observed.append(args)
     result = asyncio.run(built.execute("{ hello }", root_value=Query()))
     assert result.data == {"hello": "world"} and len(observed) == 1
 
@@ -217,7 +240,7 @@ def test_http_view() -> None:
     assert hasattr(GraphQL, "run")  # what GraphQLApp.__call__ calls
     assert GraphQL.websocket_adapter_class is ASGIWebSocketAdapter
     # A generic alias of the handler class: the attribute GraphQLApp sets to its own handler.
-    handler = GraphQL.graphql_transport_ws_handler_class
+    handler = GraphQL.graphql_transport_ws_handler_class  # type: ignore[misc]  # the default
     assert typing.get_origin(handler) is BaseGraphQLTransportWSHandler
     assert params(GraphQL.create_response) == ["self", "response_data", "sub_response"]
     assert params(GraphQL.process_result) == ["self", "request", "result"]
