@@ -78,7 +78,8 @@ def direct_of(info: Any, root: Callable[[Any], Any],
         schema=info._raw_info.schema, operation=node,
         document=DocumentNode(definitions=(node, *fragments)),
         variables=operation.variables or {},
-        variables_key=orjson.dumps(info._raw_info.variable_values, option=orjson.OPT_SORT_KEYS, default=str),
+        variables_key=orjson.dumps(info._raw_info.variable_values, option=orjson.OPT_SORT_KEYS,
+                                   default=str),
         operation_id=operation.id, send_text=operation.handler.websocket.send_text,
         ctx=info.context, root=root, profile=profile)
 

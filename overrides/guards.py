@@ -39,6 +39,7 @@ def describe_requires_arguments(schema: GraphQLSchema) -> None:
     directive = schema.get_directive("requires")
     if directive is None:
         return
+    # the decorator adds __strawberry_directive__ at run time
     for field in Requires.__strawberry_directive__.fields:  # type: ignore[attr-defined]
         directive.args[field.name].description = field.description
 

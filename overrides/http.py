@@ -24,7 +24,7 @@ from web.responses import is_unavailable_answer, json_error, refusal, viewer_of
 from web.security import graphiql_page, graphiql_policy
 
 
-class GraphQLApp(GraphQL):
+class GraphQLApp(GraphQL[Context, None]):
     """Strawberry over HTTP (POST, GET for queries, GraphiQL) and graphql-transport-ws only,
     answering in the media type the request accepts (web.media: GraphQL over HTTP)."""
 
@@ -67,6 +67,7 @@ class GraphQLApp(GraphQL):
                                                                   request.url)
         return page
 
+    # called for HTTP requests only: a socket takes no sub-response
     async def get_sub_response(self, request: Request) -> Response:  # type: ignore[override]
         sub_response = await super().get_sub_response(request)
         sub_response.media_type = request.state.media_type

@@ -2,7 +2,7 @@
 import asyncio
 import contextlib
 from collections import Counter
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -48,7 +48,8 @@ class SocketAdapter(ASGIWebSocketAdapter):
         except WebSocketDisconnect as exc:
             raise WebSocketDisconnected from exc
 
-    async def iter_json(self, *, ignore_parsing_errors: bool = False) -> AsyncIterator[object]:
+    async def iter_json(self, *,
+                        ignore_parsing_errors: bool = False) -> AsyncGenerator[object, None]:
         try:
             while self.ws.application_state != WebSocketState.DISCONNECTED:
                 text = await self.ws.receive_text()
@@ -102,7 +103,7 @@ class OpenSockets:
             del self.counts[user_id]
 
 
-class SocketHandler(BaseGraphQLTransportWSHandler):
+class SocketHandler(BaseGraphQLTransportWSHandler[Context, None]):
     """graphql-transport-ws, signed in by the token in the connection_init payload.
 
     No token: close 4401; a bad, expired or revoked one: close 4403, before any operation
@@ -110,7 +111,8 @@ class SocketHandler(BaseGraphQLTransportWSHandler):
     (4401) the moment its token expires."""
 
     def __init__(self, *, schema: Any, **kwargs: Any) -> None:
-        super().__init__(schema=OperationContexts(schema), **kwargs)
+        # a proxy with the schema's interface, which mypy cannot see through __getattr__
+        super().__init__(schema=OperationContexts(schema), **kwargs)  # type: ignore[arg-type]
         self._expiry: asyncio.Task[None] | None = None
         self._holder: int | None = None  # the user this socket is counted for
 
@@ -135,6 +137,7 @@ class SocketHandler(BaseGraphQLTransportWSHandler):
         except InvalidToken as exc:
             return 4403, f"Forbidden: invalid token ({exc.reason})"
         sockets: OpenSockets = state.sockets
+        assert viewer.user_id is not None  # a token names its user
         if not sockets.take(viewer.user_id):
             return 4429, f"Too many open sockets: at most {sockets.limit} per user"
         self._holder = viewer.user_id
