@@ -184,7 +184,7 @@ class ConnectionParty(Rule):
 
     def allows(self, row: Row, viewer: Viewer, access_to: AccessTo) -> bool:
         if viewer.is_customer:
-            return row.customer_id == viewer.organization_id
+            return bool(row.customer_id == viewer.organization_id)
         return access_to(row.factory_id).sees_private
 
     def sql(self, q: SqlTerms) -> str | None:
@@ -202,7 +202,7 @@ class ApplicationAccess(Rule):
 
     def allows(self, row: Row, viewer: Viewer, access_to: AccessTo) -> bool:
         if viewer.is_audit_firm:
-            return row.audit_firm_id == viewer.organization_id
+            return bool(row.audit_firm_id == viewer.organization_id)
         return _SCOPES[ShareScope.CERTIFICATION].allows(row, viewer, access_to)
 
     def sql(self, q: SqlTerms) -> str | None:
@@ -239,7 +239,7 @@ class FeeAccess(Rule):
 
     def allows(self, row: Row, viewer: Viewer, access_to: AccessTo) -> bool:
         if viewer.is_audit_firm:
-            return row.payee_id == viewer.organization_id and row.kind == "AUDIT"
+            return bool(row.payee_id == viewer.organization_id and row.kind == "AUDIT")
         return access_to(row.factory_id).sees_private
 
     def sql(self, q: SqlTerms) -> str | None:
@@ -260,7 +260,7 @@ class ApplicationFees(Rule):
 
     def allows(self, row: Row, viewer: Viewer, access_to: AccessTo) -> bool:
         if viewer.is_audit_firm:
-            return row.audit_firm_id == viewer.organization_id
+            return bool(row.audit_firm_id == viewer.organization_id)
         return access_to(row.factory_id).sees_private
 
     def sql(self, q: SqlTerms) -> str | None:
@@ -375,7 +375,8 @@ class HeldDocument(Rule):
         return _SCOPES[q.held_by] if q.held_by is not None else self
 
     def reads_on(self, row: Row) -> ShareScope | None:
-        return row.held_by  # by id (None): the uploader's or the program's, never a customer read
+        held: ShareScope | None = row.held_by
+        return held  # by id (None): the uploader's or the program's, never a customer read
 
     def read_scope(self, q: SqlTerms) -> ShareScope | None:
         return q.held_by
