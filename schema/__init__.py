@@ -62,10 +62,15 @@ def build_schema(settings: Settings | None = None,
                   *extensions.security_extensions(settings.max_query_cost), *extensions.caches()]
     if not settings.introspection:
         exts.append(DisableIntrospection)
-    reads = None
+    reads: CompiledReads | None = None  # made below, once the schema it compiles for exists
+
+    def compiled_read_path() -> extensions.CompiledReadPath:
+        assert reads is not None  # an extension is made per operation, after build_schema
+        return extensions.CompiledReadPath(reads)
+
     if settings.compiled_reads:
         # Last, so the error masking and access-log extensions wrap it like any execution.
-        exts.append(lambda: extensions.CompiledReadPath(reads))
+        exts.append(compiled_read_path)
     built = Schema(
         query=_root("Query", queries, QUERY),
         mutation=_root("Mutation", MUTATIONS, MUTATION),
@@ -76,9 +81,8 @@ def build_schema(settings: Settings | None = None,
     )
     describe_requires_arguments(graphql_schema(built))
     built.documents = PersistedDocuments.of(settings)
-    built.observe = observability.observe_operation  # type: ignore[method-assign]
+    built.observe = observability.observe_operation
     reads = CompiledReads(graphql_schema(built))
-    built.compiled_reads = reads  # type: ignore[attr-defined]
     return built
 
 

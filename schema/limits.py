@@ -295,7 +295,8 @@ class RequestLimits(SchemaExtension):
     Reports the cost when the request's `extensions` ask for it (`{"cost": true}`).
 
     Listed before overrides.validation.ValidatedAfterLimits: its on_validate runs first, and a
-    refusal set here is what that cache then leaves alone. Over HTTP and WebSocket alike: both run on_validate."""
+    refusal set here is what that cache then leaves alone. Over HTTP and WebSocket alike: both
+    run on_validate."""
 
     def __init__(self, max_cost: int) -> None:
         self.max_cost = max_cost
