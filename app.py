@@ -42,12 +42,13 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None, *
     settings = settings or Settings()
     if not settings.database_url:
         raise DatabaseUnavailable("DATABASE_URL is not set (escp serve sets it)")
+    url = settings.database_url
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.documents = document_store(settings)
-        app.state.database = Database(make_engine(settings.database_url))  # type: ignore[arg-type]
+        app.state.database = Database(make_engine(url))
         watch_pool(app.state.database.engine)
         app.state.services = {}
         app.state.sockets = OpenSockets(settings.max_sockets_per_user)

@@ -171,8 +171,7 @@ class Settings:
 
     # Trusted documents: a JSON manifest of the only documents that may run (schema.persisted).
     trusted_documents: Path | None = field(default_factory=lambda: (
-        Path(_raw("ESCP_TRUSTED_DOCUMENTS")).resolve() if _raw("ESCP_TRUSTED_DOCUMENTS")
-        else None))
+        Path(raw).resolve() if (raw := _raw("ESCP_TRUSTED_DOCUMENTS")) else None))
     # Automatic persisted queries each worker keeps (an LRU; also at most 10 MB of text).
     apq_cache_size: int = field(default_factory=lambda: env_int("ESCP_APQ_CACHE_SIZE", 1000))
     # The log's form: json (one object a line) or text; unset, text on a terminal, else json.

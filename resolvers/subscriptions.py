@@ -185,12 +185,14 @@ async def listening_viewers(conn: AsyncConnection,
                             listeners: list["Listener"]) -> dict["Listener", Viewer]:
     """Each listener's viewer as it is now; absent for a deactivated user. An API key's socket
     keeps the key's role and id, and hears nothing more once the key is revoked or expired."""
-    viewers = await active_viewers(conn, (l.viewer.user_id for l in listeners))  # type: ignore[misc]
-    keys = await live_keys(conn, (l.viewer.api_key_id for l in listeners
-                                  if l.viewer.api_key_id is not None))
+    # Sockets are signed in: each listener's user_id is set (Viewer's is Optional for anonymous).
+    user_ids = (listener.viewer.user_id for listener in listeners)
+    viewers = await active_viewers(conn, user_ids)  # type: ignore[arg-type]  # set, as said
+    keys = await live_keys(conn, (listener.viewer.api_key_id for listener in listeners
+                                  if listener.viewer.api_key_id is not None))
     found = {}
     for listener in listeners:
-        viewer = viewers.get(listener.viewer.user_id)  # type: ignore[arg-type]
+        viewer = viewers.get(listener.viewer.user_id)  # type: ignore[arg-type]  # as above
         key = listener.viewer.api_key_id
         if viewer is not None and key is not None:
             viewer = (replace(viewer, role=listener.viewer.role, api_key_id=key)
@@ -218,7 +220,8 @@ async def certification_audience(conn: AsyncConnection, event: Event,
         primes[CertificateById] = {certificate_id: await _one(
             conn, select(*Certificate.__table__.c).where(Certificate.id == certificate_id))}
     primes[VisibleFactoryById] = {factory_id: factory}
-    deliveries, answers = {}, {}
+    deliveries: dict[Listener, Delivery] = {}
+    answers: dict[Any, Any] = {}
     for listener in listeners:
         viewer = viewers.get(listener)
         if viewer is None:
@@ -242,7 +245,8 @@ async def connection_audience(conn: AsyncConnection, event: Event,
     viewers = await listening_viewers(conn, listeners)
     parties = {row.customer_id, factory.supplier_id}
     primes: dict[type, dict[int, Any]] = {VisibleConnectionById: {connection_id: row}}
-    deliveries, answers = {}, {}
+    deliveries: dict[Listener, Delivery] = {}
+    answers: dict[Any, Any] = {}
     for listener in listeners:
         viewer = viewers.get(listener)
         if viewer is not None and viewer.organization_id in parties:

@@ -43,7 +43,8 @@ async def webhook_sender(database: Database, settings: Settings) -> AsyncIterato
 async def event_feeds(database: Database, settings: Settings) -> AsyncIterator[dict[str, Any]]:
     """This worker's one LISTEN connection, the subscription feeds on it, and the sweeper that
     announces what changes by date alone (certificate and connection expiry)."""
-    hub = EventHub(settings.database_url)  # type: ignore[arg-type]
+    assert settings.database_url is not None  # create_app refuses settings without one
+    hub = EventHub(settings.database_url)
     await hub.start()
     reads = ReadsBuffer(database)
     feeds = start_feeds(hub, database, reads)

@@ -3,8 +3,8 @@
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
+from infra.document_store import DocumentRefused
 from resolvers.document import (
-    DocumentRefused,
     LinkCheck,
     check_download,
     document_for_download,

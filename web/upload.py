@@ -20,7 +20,8 @@ from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from db.document import MAX_DOCUMENT_BYTES
-from resolvers.document import DocumentRefused, Received
+from infra.document_store import DocumentRefused
+from resolvers.document import Received
 
 FIELD = "file"
 # Room for the multipart boundaries and part headers around a file of the maximum size.
