@@ -48,7 +48,8 @@ def test_a_rule_is_a_pure_decision() -> None:
     # Another firm's audit data is denied to a firm holding the scope.
     assert rule.allows(Row(audit_firm_id=99), FIRM, {7: access(ShareScope.AUDITS,
                                                                firm=True)}.__getitem__) is False
-    assert SignedIn().allows(Row(), CUSTOMER, {}.__getitem__) is True
+    nothing: dict[int, FactoryAccess] = {}
+    assert SignedIn().allows(Row(), CUSTOMER, nothing.__getitem__) is True
 
 
 def test_a_rule_that_needs_unloaded_access_says_so() -> None:

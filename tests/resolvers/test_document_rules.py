@@ -2,7 +2,8 @@
 import pytest
 
 from db.settings import Settings
-from resolvers.document import DocumentRefused, LinkCheck, check_download, download_query
+from infra.document_store import DocumentRefused
+from resolvers.document import LinkCheck, check_download, download_query
 from web.upload import ALLOWED_TYPES, ContentCheck, clean_filename
 
 SETTINGS = Settings(database_url=None, jwt_secret_env="unit-secret-" + "y" * 40)
