@@ -74,6 +74,7 @@ from schema import build_schema
 from schema.extensions import UNAVAILABLE_MESSAGE
 from schema.fanout import CURRENT_OPERATION
 from schema.ids import decode_as, encode_id
+from web import portal
 from web.media import (
     GRAPHQL_RESPONSE,
     JSON,
@@ -660,6 +661,7 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None, *
         Route("/documents/{id}", download_document, methods=["GET"]),
         Route("/exports/factories.{format:str}", export_factories, methods=["GET"]),
         Mount("/graphiql", StaticFiles(packages=[("web", "graphiql")]), name="graphiql"),
+        *portal.routes(),  # the Connect portal's pages at /portal (web/portal), and `/`
     ]
     middleware = []
     if settings.cors_origins:  # off by default: browsers then allow same-origin calls only
