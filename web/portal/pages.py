@@ -65,6 +65,9 @@ async def render(request: Request, template: str, http_status: int = 200,
 def secure_page(request: Request, response: Response) -> None:
     response.headers["Content-Security-Policy"] = policy(request)
     response.headers["Cache-Control"] = "no-store"  # pages show one person's data
+    # Not the API's no-referrer: under it a browser sends `Origin: null` with a form, and the
+    # CSRF check wants the real origin. same-origin still sends no Referer to another site.
+    response.headers["Referrer-Policy"] = "same-origin"
     set_csrf(request, response)
 
 
