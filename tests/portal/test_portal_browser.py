@@ -3,7 +3,7 @@ as each role lives it, and what a person needs from the pages (keyboard, labels,
 width, the security policy). One served app and one browser for the module."""
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
@@ -12,6 +12,7 @@ import pytest
 from db import Certificate
 from db.engine import Database
 from db.settings import Settings
+from tests.given import PDF, audited_factory, connect
 from tests.helpers import PASSWORD, Cast
 from tests.portal.browser import chromium
 from tests.served import Served, served
@@ -148,3 +149,97 @@ async def test_the_journey_of_a_connection(app: Served, browser: Any, database: 
     await log.get_by_text("customer_a org").first.wait_for()
     await customer.close()
     await factory.close()
+
+
+async def test_a_factory_submits_its_plan_with_evidence_uploads_showing_progress(
+        app: Served, browser: Any, database: Database, cast: Cast, tmp_path: Any) -> None:
+    audited = await audited_factory(database, cast, findings=1)
+    evidence = tmp_path / "fire-exits.pdf"
+    evidence.write_bytes(PDF + b"%" * 300_000)
+    factory = await Person.open(browser, app)
+    await factory.sign_in("supplier_a_user@example.test")
+    await factory.go(f"/portal/mine/{cast.factory_gid('alpha')}")
+    plan = factory.page.locator("form.cap")
+    finding = audited.finding_gids[0]
+    await plan.get_by_label("Action you will take").fill("Clear the exits; train the floor.")
+    await plan.get_by_label("Done by").fill((date.today() + timedelta(days=20)).isoformat())
+    await plan.get_by_label("Evidence files").set_input_files(str(evidence))
+    await plan.get_by_text("Uploaded 1 of 1: fire-exits.pdf").wait_for()
+    assert await plan.locator(f'[data-progress-for="evidence-{finding}"]').evaluate(
+        "bar => [bar.hidden, bar.value]") == [False, 100]
+    await plan.get_by_role("button", name="Submit the plan").click()
+    await factory.page.get_by_text("The corrective action plan was submitted").wait_for()
+    step = factory.page.locator(".step", has_text="3. Audit")
+    assert "Corrective action plan SUBMITTED" in await step.inner_text()
+    assert "fire-exits.pdf" in await step.inner_text()  # the evidence, to download
+    await factory.close()
+
+
+async def tab_to(page: Any, selector: str, presses: int = 30) -> None:
+    """Press Tab until the element is focused (a keyboard user's way there)."""
+    for _ in range(presses):
+        await page.keyboard.press("Tab")
+        if await page.evaluate("s => document.activeElement?.matches(s) ?? false", selector):
+            return
+    raise AssertionError(f"{selector} cannot be reached with the keyboard")
+
+
+async def test_a_customer_can_do_it_all_with_the_keyboard(app: Served, browser: Any,
+                                                          cast: Cast) -> None:
+    person = await Person.open(browser, app)
+    page = person.page
+    await person.go("/portal/sign-in")
+    await page.keyboard.press("Tab")
+    assert await page.evaluate("document.activeElement.textContent") == "Skip to content"
+    await tab_to(page, "#email")
+    await page.keyboard.type("customer_a_user@example.test")
+    await tab_to(page, "#password")
+    await page.keyboard.type(PASSWORD)
+    async with page.expect_navigation():
+        await page.keyboard.press("Enter")
+    await tab_to(page, 'a[href="/portal/factories"]')
+    async with page.expect_navigation():
+        await page.keyboard.press("Enter")
+    await tab_to(page, "#directory a")
+    async with page.expect_navigation():
+        await page.keyboard.press("Enter")
+    await tab_to(page, 'input[value="ENVIRONMENT"]')
+    await page.keyboard.press("Space")
+    await tab_to(page, "button[type=submit]:not(.link)")
+    async with page.expect_navigation():
+        await page.keyboard.press("Enter")
+    await page.get_by_text("Your connection request was sent").wait_for()
+    await person.close()
+
+
+PAGES = {"customer_a_user": ["/portal/", "/portal/verify", "/portal/dashboard",
+                             "/portal/factories/{beta}"],
+         "supplier_a_user": ["/portal/mine", "/portal/mine/{alpha}"]}
+
+
+async def test_every_field_is_labelled_and_pages_fit_a_phone(
+        app: Served, browser: Any, database: Database, cast: Cast) -> None:
+    await audited_factory(database, cast, findings=2)  # a plan's form on the progress page
+    await connect(database, cast, "customer_a", "alpha", ["PROFILE", "ENVIRONMENT"])
+    ids = {"alpha": cast.factory_gid("alpha"), "beta": cast.factory_gid("beta")}
+    for who, paths in PAGES.items():
+        person = await Person.open(browser, app, viewport={"width": 390, "height": 844},
+                                   is_mobile=True, has_touch=True)
+        for path in ["/portal/sign-in", "/portal/sign-up"]:
+            await person.go(path)
+            await check_page(person.page, path)
+        await person.sign_in(f"{who}@example.test")
+        for path in paths:
+            await person.go(path.format(**ids))
+            await check_page(person.page, path)
+        await person.close()
+
+
+async def check_page(page: Any, path: str) -> None:
+    unlabelled = await page.evaluate("""() => [...document.querySelectorAll(
+        'input:not([type=hidden]), select, textarea')]
+        .filter(field => field.labels.length === 0 && !field.getAttribute('aria-label'))
+        .map(field => field.outerHTML)""")
+    assert unlabelled == [], (path, unlabelled)
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, (path, width)  # nothing to scroll sideways at a phone's width

@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 
 from db import Certificate
 from db.engine import Database
-from tests.given import connect
+from tests.given import audited_factory, connect
 from tests.helpers import Cast
 from tests.portal.steps import codes, csrf_of, page, post, sign_in
 from web.portal.messages import MESSAGES
@@ -217,3 +217,24 @@ async def test_a_forged_or_expired_ticket_is_refused_at_connection_init(
             with pytest.raises(WebSocketDisconnect) as closed:
                 await ws.receive_json()
             assert closed.value.code == 4403
+
+
+async def test_the_progress_page_shows_the_steps_and_the_plan_to_write(
+        browser: httpx.AsyncClient, cast: Cast, database: Database) -> None:
+    audited = await audited_factory(database, cast, findings=2)
+    await sign_in(browser, "supplier_a_user@example.test")
+    html = await page(browser, f"/portal/mine/{cast.factory_gid('alpha')}")
+    for step in ("1. Application", "2. Audit firm", "3. Audit, report and corrective actions",
+                 "4. Review", "5. Certificate"):
+        assert step in html
+    assert "firm_a org" in html and "REPORT SUBMITTED" in html
+    assert f'name="audit" value="{audited.audit_gid}"' in html
+    for finding in audited.finding_gids:
+        assert f'<label for="action-{finding}">' in html
+    # a plan with a past date is refused with its message, and the page shown again
+    refused = await post(browser, f"/portal/mine/{cast.factory_gid('alpha')}/cap", {
+        "audit": audited.audit_gid, "finding": audited.finding_gids[:1],
+        f"action-{audited.finding_gids[0]}": "Fix it", f"due-{audited.finding_gids[0]}":
+        "2020-01-01", f"agrees-{audited.finding_gids[0]}": "yes"})
+    assert refused.status_code == 422 and codes(refused.text) == ["VALIDATION"]
+    assert "Every finding needs an action: 1 of 2 have none." in refused.text

@@ -121,7 +121,7 @@ def steps(factory: dict[str, Any]) -> list[dict[str, Any]]:
     return [
         {"name": "Application", "fee": fees.get("REGISTRATION"), "application": app},
         {"name": "Audit firm", "fee": fees.get("AUDIT"), "application": app},
-        {"name": "Audit and report", "audit": audit, "plan": plan, "audits": audits},
+        {"name": "Audit and report", "audit": audit, "plan": plan},
         {"name": "Review", "audit": audit, "note": review_note(app)},
         {"name": "Certificate", "fee": fees.get("SEAL"),
          "certificate": factory.get("currentCertificate")},

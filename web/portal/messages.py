@@ -5,7 +5,7 @@ limit); this is what the code means to the person at the keyboard.
 """
 MESSAGES = {
     # accounts
-    "VALIDATION": "Some of what you entered is not valid; check the highlighted field.",
+    "VALIDATION": "Some of what you entered is not valid:",
     "WEAK_PASSWORD": "Choose a longer password (the message says how long).",
     "EMAIL_TAKEN": "An account with this email exists already; sign in instead.",
     "DUPLICATE": "That exists already.",
