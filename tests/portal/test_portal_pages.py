@@ -15,6 +15,8 @@ from db.engine import Database
 from tests.given import audited_factory, connect
 from tests.helpers import Cast
 from tests.portal.steps import codes, csrf_of, page, post, sign_in
+from web.portal import public
+from web.portal.graph import Unavailable
 from web.portal.messages import MESSAGES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -238,3 +240,14 @@ async def test_the_progress_page_shows_the_steps_and_the_plan_to_write(
         "2020-01-01", f"agrees-{audited.finding_gids[0]}": "yes"})
     assert refused.status_code == 422 and codes(refused.text) == ["VALIDATION"]
     assert "Every finding needs an action: 1 of 2 have none." in refused.text
+
+
+async def test_an_unreachable_database_is_a_page_to_reload(
+        browser: httpx.AsyncClient, cast: Cast, monkeypatch: pytest.MonkeyPatch) -> None:
+    async def unavailable(*args: object, **kwargs: object) -> None:
+        raise Unavailable()
+
+    monkeypatch.setattr(public, "execute", unavailable)
+    response = await browser.get("/portal/factories")
+    assert response.status_code == 503 and response.headers["retry-after"] == "1"
+    assert codes(response.text) == ["SERVICE_UNAVAILABLE"]

@@ -4,11 +4,13 @@ Every page gets its data from GraphQL operations of our own schema executed as t
 viewer (web.portal.graph), so it shows exactly what the API would: no permission rule and no
 SQL of its own. Sessions and CSRF: web.portal.session.
 """
+from starlette.middleware import Middleware
 from starlette.responses import RedirectResponse
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from web.portal import customer, factory, public
+from web.portal.pages import UnavailablePage
 
 
 async def _home(request: object) -> RedirectResponse:
@@ -42,4 +44,5 @@ def routes() -> list[BaseRoute]:
         Route("/uploads", factory.upload, methods=post),
         Mount("/static", StaticFiles(packages=[("web.portal", "static")]), name="portal-static"),
     ]
-    return [Route("/", _home), Mount("/portal", routes=pages)]
+    return [Route("/", _home),
+            Mount("/portal", routes=pages, middleware=[Middleware(UnavailablePage)])]

@@ -11,8 +11,15 @@ from resolvers.document import DocumentRefused, incoming_dir, record_upload
 from resolvers.document_upload import receive_upload
 from schema.ids import decode_as, encode_id
 from web.portal.graph import execute
-from web.portal.pages import checked_scopes, form_of, problems, redirect, refused_form, \
-    render, signed_in
+from web.portal.pages import (
+    checked_scopes,
+    form_of,
+    problems,
+    redirect,
+    refused_form,
+    render,
+    signed_in,
+)
 from web.portal.session import csrf_valid
 
 MINE = """

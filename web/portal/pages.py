@@ -4,12 +4,14 @@ from typing import Any
 from urllib.parse import quote
 
 from jinja2 import ChainableUndefined, Environment, PackageLoader, select_autoescape
+from sqlalchemy.exc import DBAPIError
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from auth.viewer import Viewer
-from web.portal.graph import Answer
+from auth.viewer import ANONYMOUS, Viewer
+from web.portal.graph import Answer, Unavailable
 from web.portal.messages import message_for
 from web.portal.session import CSRF_FIELD, csrf_token, csrf_valid, session_of, set_csrf
 
@@ -113,3 +115,20 @@ def problems(answer: Answer, payload: str) -> list[dict[str, Any]]:
 
 def checked_scopes(form: FormData) -> list[str]:
     return [s for s in form.getlist("scopes") if s in SCOPES]
+
+
+class UnavailablePage:
+    """While the database cannot be reached, a page says so (503, to reload), not a crash."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self.app(scope, receive, send)
+        except (Unavailable, DBAPIError):
+            html = environment().get_template("error.html").render(
+                viewer=ANONYMOUS, csrf="", errors=[problem("SERVICE_UNAVAILABLE")])
+            await HTMLResponse(html, 503, headers={
+                "Retry-After": "1", "Content-Security-Policy": policy(Request(scope))})(
+                scope, receive, send)

@@ -8,8 +8,15 @@ from starlette.responses import Response
 from auth.backend import session_for_token
 from auth.viewer import Viewer
 from web.portal.graph import execute
-from web.portal.pages import checked_scopes, form_of, problems, redirect, \
-    refused_form, render, signed_in
+from web.portal.pages import (
+    checked_scopes,
+    form_of,
+    problems,
+    redirect,
+    refused_form,
+    render,
+    signed_in,
+)
 from web.portal.session import end_session, session_of, start_session
 
 STATUSES = ["NOT_CERTIFIED", "IN_PROGRESS", "CERTIFIED", "SUSPENDED", "EXPIRED", "REVOKED"]

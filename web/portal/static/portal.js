@@ -23,6 +23,7 @@ function live(root) {
       do {
         again = false;
         const response = await fetch(root.dataset.live, { credentials: "same-origin" });
+        if (response.redirected) { location.assign(response.url); return; }  // signed out
         if (response.ok) root.innerHTML = await response.text();
       } while (again);
     })();
