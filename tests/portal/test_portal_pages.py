@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 
 from db import Certificate
 from db.engine import Database
-from tests.given import audited_factory, connect
+from tests.given import PDF, audited_factory, connect
 from tests.helpers import Cast
 from tests.portal.steps import codes, csrf_of, page, post, sign_in
 from web.portal import public
@@ -251,3 +251,61 @@ async def test_an_unreachable_database_is_a_page_to_reload(
     response = await browser.get("/portal/factories")
     assert response.status_code == 503 and response.headers["retry-after"] == "1"
     assert codes(response.text) == ["SERVICE_UNAVAILABLE"]
+
+
+async def test_a_factory_answers_requests_applies_and_reports_its_figures(
+        browser: httpx.AsyncClient, cast: Cast, database: Database) -> None:
+    customer = httpx.AsyncClient(transport=browser._transport, base_url="http://escp.test")
+    async with customer:
+        await sign_in(customer, "customer_a_user@example.test")
+        for name in ("alpha", "hidden"):
+            await post(customer, f"/portal/factories/{cast.factory_gid(name)}/connect",
+                       {"scopes": ["PROFILE"], "message": "Hello"})
+        refused = await post(customer, f"/portal/factories/{cast.factory_gid('hidden')}/connect",
+                             {"scopes": ["PROFILE"]})
+        assert refused.status_code in (404, 422)
+    await sign_in(browser, "supplier_a_user@example.test")
+    alpha = f"/portal/mine/{cast.factory_gid('alpha')}"
+    html = await page(browser, alpha)
+    assert "customer_a org asks to connect" in html and "<blockquote>Hello</blockquote>" in html
+    connection = re.search(r'/portal/connections/([^/]+)/respond', html).group(1)
+    declined = await post(browser, f"/portal/connections/{connection}/respond",
+                          {"answer": "decline", "back": cast.factory_gid("alpha")})
+    assert declined.headers["location"] == f"{alpha}?done=declined"
+    html = await page(browser, declined.headers["location"])
+    assert "The request was declined." in html and "No request waiting." in html
+    again = await post(browser, f"/portal/connections/{connection}/respond",
+                       {"answer": "accept", "scopes": ["PROFILE"],
+                        "back": cast.factory_gid("alpha")})
+    assert again.status_code == 422 and codes(again.text) == ["INVALID_STATE"]
+
+    applied = await post(browser, f"{alpha}/apply", {"kind": "NEW"})
+    assert applied.status_code == 303
+    html = await page(browser, applied.headers["location"])
+    assert "New application" in html and "Registration fee" in html
+    twice = await post(browser, f"{alpha}/apply", {"kind": "NEW"})
+    assert codes(twice.text) == ["APPLICATION_OPEN"]
+
+    reported = await post(browser, f"{alpha}/environment",
+                          {"periodYear": "2025", "energyKwh": "1200.5", "waterM3": ""})
+    assert reported.status_code == 303
+    assert "<td>2025</td><td>1200.5</td><td>—</td>" in await page(
+        browser, reported.headers["location"])
+    bad = await post(browser, f"{alpha}/environment", {"periodYear": "1200"})
+    assert bad.status_code == 422 and codes(bad.text) == ["VALIDATION"]
+
+
+async def test_uploads_need_the_session_and_the_csrf_token(browser: httpx.AsyncClient,
+                                                           cast: Cast) -> None:
+    files = {"file": ("report.pdf", PDF, "application/pdf")}
+    assert (await browser.post("/portal/uploads", files=files)).status_code == 401
+    await sign_in(browser, "supplier_a_user@example.test")
+    refused = await browser.post("/portal/uploads", files=files,
+                                 headers={"X-CSRF-Token": "forged"})
+    assert refused.status_code == 403 and refused.json()["code"] == "CSRF_FAILED"
+    done = await browser.post("/portal/uploads", files=files,
+                              headers={"X-CSRF-Token": csrf_of(browser)})
+    assert done.status_code == 201 and done.json()["filename"] == "report.pdf"
+    wrong = await browser.post("/portal/uploads", headers={"X-CSRF-Token": csrf_of(browser)},
+                               files={"file": ("x.pdf", b"not a pdf", "application/pdf")})
+    assert wrong.status_code == 415 and wrong.json()["code"] == "UNSUPPORTED_TYPE"

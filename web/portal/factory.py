@@ -238,11 +238,17 @@ async def submit_environment(request: Request) -> Response:
                          lambda form: _environment_input(request, form), "environment")
 
 
+def _response(request: Request, form: FormData) -> dict[str, Any]:
+    accept = form.get("answer") == "accept"
+    return {"connectionId": request.path_params["id"], "accept": accept,
+            **({"scopes": checked_scopes(form)} if accept else {})}
+
+
 async def respond(request: Request) -> Response:
-    return await _mutate(request, RESPOND, "respondToConnectionRequest", lambda form: {
-        "connectionId": request.path_params["id"], "accept": form.get("answer") == "accept",
-        **({"scopes": checked_scopes(form)} if form.get("answer") == "accept" else {})},
-        "accepted" if (await request.form()).get("answer") == "accept" else "declined")
+    accepted = (await request.form()).get("answer") == "accept"  # (read once, kept)
+    return await _mutate(request, RESPOND, "respondToConnectionRequest",
+                         lambda form: _response(request, form),
+                         "accepted" if accepted else "declined")
 
 
 async def narrow(request: Request) -> Response:
