@@ -123,6 +123,9 @@ async def test_the_journey_of_a_connection(app: Served, browser: Any, database: 
     for scope in ("AUDITS", "CORRECTIVE_ACTIONS", "ENVIRONMENT"):
         assert await row.locator(f'[data-scope="{scope}"]').inner_text() == "not shared"
     await customer.page.locator('#dashboard[data-live-state="connected"]').wait_for()
+    # The page's script can read no token: the session cookie is HttpOnly, nothing in the page.
+    assert "escp_session" not in await customer.page.evaluate("document.cookie")
+    assert "eyJ" not in await customer.page.content()
     await customer.page.evaluate("window.stillTheSamePage = true")
     await asyncio.sleep(0.3)  # the subscriptions reach their feeds
 

@@ -1,6 +1,8 @@
 """The portal's pages over HTTP (in-process): sessions, CSRF, the policy, and each page's data
 coming from the schema as the viewer."""
+import fnmatch
 import re
+import tomllib
 from datetime import date
 from pathlib import Path
 
@@ -309,3 +311,14 @@ async def test_uploads_need_the_session_and_the_csrf_token(browser: httpx.AsyncC
     wrong = await browser.post("/portal/uploads", headers={"X-CSRF-Token": csrf_of(browser)},
                                files={"file": ("x.pdf", b"not a pdf", "application/pdf")})
     assert wrong.status_code == 415 and wrong.json()["code"] == "UNSUPPORTED_TYPE"
+
+
+def test_the_templates_and_static_files_are_shipped_in_the_wheel() -> None:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    patterns = config["tool"]["setuptools"]["package-data"]["web.portal"]
+    portal = ROOT / "web" / "portal"
+    files = [p for folder in ("templates", "static") for p in (portal / folder).iterdir()]
+    assert len(files) > 10
+    for path in files:
+        relative = path.relative_to(portal).as_posix()
+        assert any(fnmatch.fnmatch(relative, pattern) for pattern in patterns), relative
