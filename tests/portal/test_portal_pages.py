@@ -3,7 +3,8 @@ coming from the schema as the viewer."""
 import fnmatch
 import re
 import tomllib
-from datetime import date
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -12,8 +13,10 @@ from httpx_ws import WebSocketDisconnect, aconnect_ws
 from httpx_ws.transport import ASGIWebSocketTransport
 from starlette.applications import Starlette
 
+from auth.socket_tickets import issue_ticket
 from db import Certificate
 from db.engine import Database
+from db.settings import Settings
 from tests.given import PDF, audited_factory, connect
 from tests.helpers import Cast
 from tests.portal.steps import codes, csrf_of, page, post, sign_in
@@ -25,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-async def browser(app: Starlette, database: Database) -> httpx.AsyncClient:
+async def browser(app: Starlette, database: Database) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://escp.test") as client:
         yield client
@@ -84,7 +87,7 @@ async def test_a_form_without_the_right_csrf_token_is_refused_and_changes_nothin
 
 
 async def test_sign_in_failures_show_their_message_and_the_api_throttle_applies(
-        browser: httpx.AsyncClient, cast: Cast, limit_sign_ins) -> None:
+        browser: httpx.AsyncClient, cast: Cast, limit_sign_ins: Callable[..., None]) -> None:
     limit_sign_ins(login_attempts_per_account=2)
     wrong = await sign_in(browser, "customer_a_user@example.test", "not-the-password")
     assert wrong.status_code == 422 and codes(wrong.text) == ["INVALID_CREDENTIALS"]
@@ -204,11 +207,7 @@ async def test_a_socket_ticket_works_in_connection_init_only(
 
 
 async def test_a_forged_or_expired_ticket_is_refused_at_connection_init(
-        app: Starlette, cast: Cast, settings) -> None:
-    from datetime import UTC, datetime, timedelta
-
-    from auth.socket_tickets import issue_ticket
-
+        app: Starlette, cast: Cast, settings: Settings) -> None:
     user = cast.people["customer_a_user"].user_id
     ended = issue_ticket(settings, user, datetime.now(UTC) - timedelta(seconds=30))
     forged = issue_ticket(settings, user, datetime.now(UTC) + timedelta(hours=1))[:-3] + "abc"
