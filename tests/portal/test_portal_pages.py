@@ -284,6 +284,7 @@ async def test_a_factory_answers_requests_applies_and_reports_its_figures(
     assert applied.status_code == 303
     html = await page(browser, applied.headers["location"])
     assert "New application" in html and "Registration fee" in html
+    assert "An application is in progress" in html and "/apply" not in html
     twice = await post(browser, f"{alpha}/apply", {"kind": "NEW"})
     assert codes(twice.text) == ["APPLICATION_OPEN"]
 
