@@ -134,7 +134,7 @@ class Settings:
     sweep_interval: float = field(
         default_factory=lambda: env_seconds("ESCP_EXPIRY_SWEEP_SECONDS", 60))
     # How long published events are kept for a worker whose listener was down to replay them
-    # (resolvers.events); an outage longer than this loses the older events for that worker.
+    # (infra.events); an outage longer than this loses the older events for that worker.
     event_retention_seconds: int = field(
         default_factory=lambda: env_int("ESCP_EVENT_RETENTION_SECONDS", 86400))
     # Browser origins allowed to call the API (CORS); none: browsers allow same-origin only.

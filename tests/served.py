@@ -72,7 +72,7 @@ async def escp_served(database_url: str, jwt_secret: str, data_dir: Path
     data_dir.mkdir(parents=True, exist_ok=True)
     with open(data_dir / "serve.log", "wb") as log:  # its stderr, for the test to read
         process = subprocess.Popen(
-            [sys.executable, "-c", "import app; app.main()", "serve", "--port", str(port)],
+            [sys.executable, "-c", "import cli; cli.main()", "serve", "--port", str(port)],
             cwd=ROOT, env=env, stderr=log)
     async with _running(process, port) as app:
         yield app

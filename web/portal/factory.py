@@ -8,8 +8,7 @@ from starlette.responses import JSONResponse, Response
 
 from auth.viewer import Viewer
 from resolvers.document import DocumentRefused, incoming_dir, record_upload
-from resolvers.document_upload import receive_upload
-from schema.ids import decode_as, encode_id
+from resolvers.ids import decode_as, encode_id
 from web.portal.graph import execute
 from web.portal.pages import (
     checked_scopes,
@@ -21,6 +20,7 @@ from web.portal.pages import (
     signed_in,
 )
 from web.portal.session import csrf_valid
+from web.upload import receive_upload
 
 MINE = """
 query Mine {
