@@ -123,8 +123,8 @@ async def test_every_user_error_code_of_the_schema_has_a_message() -> None:
     described = set()
     for text in re.findall(r"(?:Codes?|userErrors): ([A-Z_, ()a-z]+)", sdl):
         described |= set(re.findall(r"\b[A-Z][A-Z_]{2,}\b", text))
-    for body in re.findall(r"enum \w+ErrorCode \{(.*?)\}", sdl, re.S):  # the typed codes
-        described |= set(re.findall(r"^\s+([A-Z][A-Z_]+)$", body, re.M))
+    for body in re.findall(r"enum \w+ErrorCode \{(.*?)\}", sdl, re.DOTALL):  # the typed codes
+        described |= set(re.findall(r"^\s+([A-Z][A-Z_]+)$", body, re.MULTILINE))
     raised = set()
     for path in (ROOT / "resolvers").rglob("*.py"):
         raised |= set(re.findall(r'BusinessRuleError\(\s*"([A-Z_]+)"', path.read_text()))
