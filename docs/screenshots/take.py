@@ -16,7 +16,7 @@ from typing import Any
 from playwright.async_api import async_playwright
 
 HERE = Path(__file__).resolve().parent
-PASSWORD = "demo-password-1"
+PASSWORD = "demo-password-1"  # noqa: S105 - the demo logins' published password
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 

@@ -7,7 +7,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from auth.viewer import Viewer
-from resolvers.document import DocumentRefused, incoming_dir, record_upload
+from infra.document_store import DocumentRefused
+from resolvers.document import incoming_dir, record_upload
 from resolvers.ids import decode_as, encode_id
 from web.portal.graph import execute
 from web.portal.pages import (
@@ -91,7 +92,8 @@ mutation Narrow($input: UpdateConnectionScopesInput!) {
 }"""
 END = """
 mutation End($input: EndConnectionInput!) {
-  endConnection(input: $input) { connection { id factory { id } } userErrors { code field message } }
+  endConnection(input: $input) {
+    connection { id factory { id } } userErrors { code field message } }
 }"""
 
 
@@ -230,7 +232,7 @@ def _environment_input(request: Request, form: FormData) -> dict[str, Any]:
             "periodYear": int(year) if year.isdigit() else 0,
             **{name: _number(form.get(name))
                for name in ("energyKwh", "waterM3", "wasteKg", "ghgTco2e")},
-            "reportDocumentId": (_ids(form.get("report")) or [None])[0]}
+            "reportDocumentId": next(iter(_ids(form.get("report"))), None)}
 
 
 async def submit_environment(request: Request) -> Response:

@@ -98,7 +98,7 @@ async def signed_in(request: Request) -> Viewer | Response:
 def problem(code: str | None, detail: str = "", field: list[str] | None = None
             ) -> dict[str, Any]:
     return {"code": code or "", "message": message_for(code), "detail": detail,
-            "field": (field or [None])[-1]}
+            "field": field[-1] if field else None}
 
 
 def problems(answer: Answer, payload: str) -> list[dict[str, Any]]:

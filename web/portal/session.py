@@ -33,7 +33,7 @@ class Session:
 async def session_of(request: Request) -> Session:
     cached = getattr(request.state, "portal_session", None)
     if cached is not None:
-        return cached  # type: ignore[no-any-return]
+        return cached
     token = request.cookies.get(SESSION_COOKIE)
     session = Session()
     if token:
@@ -85,5 +85,5 @@ def csrf_valid(request: Request, submitted: object) -> bool:
     origin = request.headers.get("origin")
     if origin is not None and origin != f"{request.url.scheme}://{request.url.netloc}":
         return False
-    return (bool(cookie) and isinstance(submitted, str)
+    return (cookie is not None and bool(cookie) and isinstance(submitted, str)
             and hmac.compare_digest(cookie.encode(), submitted.encode()))
