@@ -21,7 +21,7 @@ def chromium_path() -> str | None:
 def why_no_browser() -> str | None:
     """The reason the browser tests cannot run here, or None when they can."""
     try:
-        import playwright  # noqa: F401
+        import playwright  # noqa: F401 - only whether it is installed
     except ImportError:
         return "needs the playwright package (pip install -e '.[test]')"
     if chromium_path() is None:

@@ -38,7 +38,8 @@ class Person:
     script error or policy violation fails the test."""
 
     def __init__(self, page: Any, base: str) -> None:
-        self.page, self.base, self.problems = page, base, []
+        self.page, self.base = page, base
+        self.problems: list[str] = []
         page.on("pageerror", lambda error: self.problems.append(str(error)))
         page.on("console", lambda m: self.problems.append(m.text)
                 if m.type == "error" else None)

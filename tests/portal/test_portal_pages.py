@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from httpx_ws import WebSocketDisconnect, aconnect_ws
+from httpx_ws import AsyncWebSocketSession, WebSocketDisconnect, aconnect_ws
 from httpx_ws.transport import ASGIWebSocketTransport
 from starlette.applications import Starlette
 
@@ -195,6 +195,7 @@ async def test_a_socket_ticket_works_in_connection_init_only(
                                  headers={"Authorization": f"Bearer {ticket}"})
     assert refused.status_code == 401
     assert "escp_session" not in (await browser.get("/portal/dashboard")).text
+    ws: AsyncWebSocketSession
     async with httpx.AsyncClient(transport=ASGIWebSocketTransport(app),
                                  base_url="http://escp.test") as client, \
             aconnect_ws("/graphql", client, subprotocols=["graphql-transport-ws"]) as ws:
@@ -214,6 +215,7 @@ async def test_a_forged_or_expired_ticket_is_refused_at_connection_init(
     ended = issue_ticket(settings, user, datetime.now(UTC) - timedelta(seconds=30))
     forged = issue_ticket(settings, user, datetime.now(UTC) + timedelta(hours=1))[:-3] + "abc"
     for ticket in (ended, forged, "wsticket_nonsense"):
+        ws: AsyncWebSocketSession
         async with httpx.AsyncClient(transport=ASGIWebSocketTransport(app),
                                      base_url="http://escp.test") as client, \
                 aconnect_ws("/graphql", client, subprotocols=["graphql-transport-ws"]) as ws:
@@ -271,7 +273,9 @@ async def test_a_factory_answers_requests_applies_and_reports_its_figures(
     alpha = f"/portal/mine/{cast.factory_gid('alpha')}"
     html = await page(browser, alpha)
     assert "customer_a org asks to connect" in html and "<blockquote>Hello</blockquote>" in html
-    connection = re.search(r'/portal/connections/([^/]+)/respond', html).group(1)
+    found = re.search(r'/portal/connections/([^/]+)/respond', html)
+    assert found is not None, html
+    connection = found.group(1)
     declined = await post(browser, f"/portal/connections/{connection}/respond",
                           {"answer": "decline", "back": cast.factory_gid("alpha")})
     assert declined.headers["location"] == f"{alpha}?done=declined"
