@@ -6,7 +6,6 @@ PostgreSQL. A silence is asserted only after someone entitled has heard the same
 """
 import asyncio
 import contextlib
-import dataclasses
 import json
 import shutil
 import time
@@ -388,7 +387,8 @@ async def test_a_socket_needs_a_valid_token_before_any_operation(
 def long_lived_token(cast: Cast, settings: Settings) -> str:
     """Correctly signed, by a configuration issuing tokens longer-lived than ours accept."""
     longer = 2 * settings.jwt_max_lifetime_seconds
-    issuer = dataclasses.replace(settings, jwt_ttl_seconds=longer, jwt_max_lifetime_seconds=longer)
+    issuer = settings.model_copy(update=dict(jwt_ttl_seconds=longer,
+                                             jwt_max_lifetime_seconds=longer))
     person = cast.people["customer_a_user"]
     token, _ = issue_token(issuer, user_id=person.user_id, organization_id=person.organization_id,
                            role="CUSTOMER")
