@@ -214,13 +214,14 @@ class OutboxSender:
                     subject=row.subject, body=row.body)))
             except ValueError as exc:  # a row written around enqueue() with a broken header
                 outcomes[row.id] = mailer.describe_error(exc)
-        sending = asyncio.ensure_future(asyncio.to_thread(
-            mailer.send_batch, smtp, outgoing, timeout=self.smtp_timeout, deadline=deadline))
+        sending = asyncio.ensure_future(mailer.send_batch(
+            smtp, outgoing, timeout=self.smtp_timeout, deadline=deadline))
         try:
             outcomes.update(await asyncio.shield(sending))
         except asyncio.CancelledError:
-            # The thread cannot be stopped: let it finish and record what the server accepted,
-            # so the next sender does not mail it again.
+            # A message cut off mid-DATA may or may not have been accepted: let the batch
+            # finish and record what the server accepted, so the next sender does not mail it
+            # again.
             outcomes.update(await sending)
             await self._record(claimed, outcomes)
             raise
