@@ -30,13 +30,11 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route, WebSocketRoute, request_response
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
-from starlette.websockets import WebSocketDisconnect, WebSocketState
+from starlette.websockets import WebSocketDisconnect
 from strawberry import Schema
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from cross_web import HTTPException
 from strawberry.http.exceptions import (
-    NonJsonMessageReceived,
-    NonTextMessageReceived,
     WebSocketDisconnected,
 )
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
@@ -97,13 +95,14 @@ def viewer_of(conn: HTTPConnection) -> Viewer:
 
 # ---------------------------------------------------------------- GraphQL over WebSocket
 
+# uvicorn refuses a bigger message (close 1009, "message too big") before it is assembled,
+# let alone decoded: see UVICORN_OPTIONS.
 WS_MESSAGE_LIMIT = 64 * 1024
 SUBSCRIPTIONS_PER_SOCKET = 20
 
 
 class SocketAdapter(ASGIWebSocketAdapter):
-    """Strawberry's adapter, sending every message as a text frame and refusing a message over
-    WS_MESSAGE_LIMIT (close 1009, "message too big") before it is decoded."""
+    """Strawberry's adapter, sending every message as a text frame."""
 
     async def send_text(self, frame: str) -> None:
         """A message encoded already (schema.fanout: one encoding for many sockets)."""
@@ -119,23 +118,6 @@ class SocketAdapter(ASGIWebSocketAdapter):
             await self.ws.send_text(orjson.dumps(message).decode())
         except WebSocketDisconnect as exc:
             raise WebSocketDisconnected from exc
-
-    async def iter_json(self, *, ignore_parsing_errors: bool = False) -> AsyncIterator[object]:
-        try:
-            while self.ws.application_state != WebSocketState.DISCONNECTED:
-                text = await self.ws.receive_text()
-                if len(text) > WS_MESSAGE_LIMIT:
-                    await self.close(1009, f"A message may have at most {WS_MESSAGE_LIMIT} bytes")
-                    return
-                try:
-                    yield self.view.decode_json(text)
-                except ValueError as exc:  # orjson's and json's decode errors both are
-                    if not ignore_parsing_errors:
-                        raise NonJsonMessageReceived from exc
-        except KeyError as exc:  # a binary frame
-            raise NonTextMessageReceived from exc
-        except WebSocketDisconnect:
-            pass
 
 
 class OperationContexts:
@@ -742,10 +724,17 @@ def cmd_serve(args: argparse.Namespace) -> None:
     log.info("serving on http://%s:%s/graphql", args.host, args.port)
     uvicorn.run("app:create_app", factory=True, host=args.host, port=args.port,
                 workers=args.workers, log_config=log_config(settings.log_format),
-                access_log=False, ws="websockets-sansio",
-                # Events are small: compressing each for each subscriber costs more CPU than
-                # the bytes it saves.
-                ws_per_message_deflate=False)
+                access_log=False, **UVICORN_OPTIONS)
+
+
+# How uvicorn serves the app, for `escp serve` and the tests' servers alike.
+UVICORN_OPTIONS: dict[str, Any] = {
+    "ws": "websockets-sansio",
+    "ws_max_size": WS_MESSAGE_LIMIT,
+    # Events are small: compressing each for each subscriber costs more CPU than the bytes it
+    # saves.
+    "ws_per_message_deflate": False,
+}
 
 
 def fresh_metrics_dir() -> None:

@@ -51,10 +51,10 @@ async def served(database_url: str, settings: Settings, *, workers: int = 1,
     env = {**os.environ, "DATABASE_URL": database_url, "ESCP_JWT_SECRET": settings.jwt_secret,
            "ESCP_DATA_DIR": str(settings.data_dir),
            "ESCP_EXPIRY_SWEEP_SECONDS": str(sweep_seconds), **(env or {})}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "app:create_app", "--factory", "--host", "127.0.0.1",
-         "--port", str(port), "--workers", str(workers), "--log-level", "warning",
-         "--ws", "websockets-sansio"], cwd=ROOT, env=env)
+    # uvicorn as `escp serve` runs it (app.UVICORN_OPTIONS: the WebSocket message limit, ...)
+    serve = ("import app, uvicorn; uvicorn.run('app:create_app', factory=True, host='127.0.0.1', "
+             f"port={port}, workers={workers}, log_level='warning', **app.UVICORN_OPTIONS)")
+    process = subprocess.Popen([sys.executable, "-c", serve], cwd=ROOT, env=env)
     async with _running(process, port) as app:
         yield app
 
