@@ -10,8 +10,16 @@ from types import SimpleNamespace
 from typing import Any
 
 from auth.access import AUDIT_FIRM_SCOPES, FactoryAccess
-from auth.permissions import (ApplicationAccess, ApplicationFees, AuditPlan, FactoryApplications,
-                              FeeAccess, HeldDocument, Rule, Scope)
+from auth.permissions import (
+    ApplicationAccess,
+    ApplicationFees,
+    AuditPlan,
+    FactoryApplications,
+    FeeAccess,
+    HeldDocument,
+    Rule,
+    Scope,
+)
 from auth.viewer import Viewer
 from db.enums import OrganizationKind, Role, ShareScope
 
