@@ -17,8 +17,13 @@ from db import User
 from db.engine import Database
 from db.settings import Settings
 from tests.api.connection_steps import accepted, update_scopes
-from tests.api.test_subscriptions import (CERTIFICATION, connected_and_certified, logged_reads,
-                                          set_status, status_change)
+from tests.api.test_subscriptions import (
+    CERTIFICATION,
+    connected_and_certified,
+    logged_reads,
+    set_status,
+    status_change,
+)
 from tests.api.workflow import ok
 from tests.helpers import Cast
 from tests.served import Served, graphql_socket, served
