@@ -43,10 +43,12 @@ class LiteralTerms:
         return cls(case.viewer, literal(case.viewer.organization_id),
                    f"ARRAY[{scopes}]::text[]", literal(case.access.is_owner),
                    literal(case.access.is_auditing_firm), case.held_by,
-                   {name: literal(value) for name, value in case.row.items()})
+                   {name: literal(value) for name, value in case.row.items()
+                    if name != "proven_self"})
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
+@pytest.mark.parametrize("case", [case for case in CASES if not case.python_only],
+                         ids=lambda case: case.name)
 async def test_the_rules_sql_form_decides_alike(database: Database, case: Case) -> None:
     condition = case.rule.sql(LiteralTerms.of(case))
     assert condition is not None, "every case's row carries the columns its rule reads"
