@@ -1,6 +1,7 @@
 """SMTP delivery with aiosmtplib: URL parsing, message building, one batch over one connection.
 
-`send_batch` runs on the event loop (no thread to outlive a cancelled sender).
+`send_batch` runs on the event loop (no thread to outlive a cancelled sender). The URL is parsed
+here: aiosmtplib takes a host, a port and TLS flags, not a URL.
 """
 import re
 import ssl
