@@ -330,17 +330,20 @@ def _explain(exc: ValidationError) -> str:
     if not error["loc"]:  # a model validator's message says it all
         return str(error["ctx"]["error"])
     fields = Settings.model_fields
-    field = next(name for name, info in fields.items()
-                 if error["loc"][0] in (name, info.validation_alias))
+    field = next((name for name, info in fields.items()
+                  if error["loc"][0] in (name, info.validation_alias)), None)
+    if field is None:  # an argument that is no setting (a caller's mistake, not the environment)
+        return f"{error['loc'][0]}: {error['msg']}"
     name, extra = variable(field), fields[field].json_schema_extra
     if error["type"] == "value_error":  # our validators say what they take, and the value
         return f"{name} {error['ctx']['error']}"
     takes = extra.get("takes") if isinstance(extra, dict) else None
     if takes is not None:
         return f"{name} must be {takes}, not {str(error['input'])!r}"
-    words = _WORDS.get(error["type"], "{msg}, not {input!r}")
-    return f"{name} must be " + words.format(msg=error["msg"], input=error["input"],
-                                             **error.get("ctx", {}))
+    words = _WORDS.get(error["type"])
+    if words is None:  # a refusal of pydantic's own that has no words here
+        return f"{name} cannot be {str(error['input'])!r}: {error['msg']}"
+    return f"{name} must be " + words.format(input=error["input"], **error.get("ctx", {}))
 
 
 # Variables read outside this model, each for a reason: listed here so the README's table is
