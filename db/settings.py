@@ -172,7 +172,7 @@ class Settings(BaseSettings):
         meaning="how often each worker announces certificates and connections that expired by "
                 "date")
     # How long published events are kept for a worker whose listener was down to replay them
-    # (resolvers.events); an outage longer than this loses the older events for that worker.
+    # (infra.events); an outage longer than this loses the older events for that worker.
     event_retention_seconds: Count = var(
         "ESCP_EVENT_RETENTION_SECONDS", 86400,
         meaning="how long published events are kept for a worker that reconnects to replay; "

@@ -1,6 +1,6 @@
 """Documents: the upload record, and signed, expiring download links.
 
-Bytes live in the database's document store (resolvers.document_store) by sha256, so identical
+Bytes live in the database's document store (infra.document_store) by sha256, so identical
 content is stored once however often it is uploaded; each upload still gets its own `documents`
 row (its own filename and uploading organization). A link is an HMAC (itsdangerous) over the
 document id and the expiry; it is made only by the schema field that holds the document, so only a
@@ -22,7 +22,7 @@ from auth.viewer import Viewer
 from db import Document
 from db.engine import Database
 from db.settings import Settings
-from resolvers.document_store import DocumentStore
+from infra.document_store import DocumentRefused, DocumentStore
 from resolvers.errors import not_found
 from resolvers.ids import encode_id
 
@@ -30,14 +30,6 @@ log = logging.getLogger("escp.documents")
 
 LINK_LIFETIME_SECONDS = 15 * 60
 INCOMING = "incoming"
-
-
-class DocumentRefused(Exception):
-    """An upload or download refused with an HTTP status and a stable code."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
 
 
 # ---------------------------------------------------------------- signed links

@@ -12,7 +12,7 @@ A listener answers each event in a context of its own, emptied per event (`Conte
 the rows the feed read are primed into that event's loaders, so nested fields obey the same field
 rules as queries without a query per subscriber, and nothing read for one event is reused later.
 
-A direct listener (schema.fanout: an operation on a socket) is answered by the feed itself: one
+A direct listener (overrides.fanout: an operation on a socket) is answered by the feed itself: one
 execution per group of listeners whose answers cannot differ, one encoded frame, queued to each.
 """
 import asyncio
@@ -21,15 +21,13 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from auth.access import FactoryAccess, access_of
+from auth.access import FactoryAccess, access_key, load_access_of_viewers
 from auth.backend import active_viewers, live_keys
-from auth.policies import connection_is_live
 from auth.viewer import Viewer
 from db import Certificate, CustomerConnection, Factory
 from db.engine import Database
@@ -38,8 +36,8 @@ from db.queries import certification_of_factories
 from resolvers.access_log import ReadsBuffer
 from resolvers.connection import EVENT_TOPIC as CONNECTION_TOPIC
 from resolvers.context import Context
-from resolvers.events import EventHub
-from resolvers.metrics import EVENT_DELAY, EVENTS_DELIVERED, EVENTS_DROPPED, SUBSCRIPTIONS
+from infra.events import EventHub
+from infra.metrics import EVENT_DELAY, EVENTS_DELIVERED, EVENTS_DROPPED, SUBSCRIPTIONS
 from resolvers.loaders import (
     CertificateById,
     CertificationByFactory,
@@ -63,7 +61,7 @@ class Delivery:
     viewer: Viewer
     access: FactoryAccess | None
     primes: dict[type, dict[int, Any]]
-    # The event's answers, one dict shared by all its deliveries (schema.sharing).
+    # The event's answers, one dict shared by all its deliveries (overrides.sharing).
     answers: dict[Any, Any]
 
     @property
@@ -80,7 +78,7 @@ class Listener:
 
     viewer: Viewer
     factory_ids: frozenset[int] | None = None
-    # A schema.fanout.Direct: the feed answers by group and queues text frames, not deliveries.
+    # A overrides.fanout.Direct: the feed answers by group and queues text frames, not deliveries.
     direct: Any = None
     queue: asyncio.Queue[Any] = field(
         default_factory=lambda: asyncio.Queue(LISTENER_QUEUE_SIZE))
@@ -183,31 +181,6 @@ async def _one(conn: AsyncConnection, statement: Any) -> Any:
     return (await conn.execute(statement)).first()
 
 
-async def _live_connections(conn: AsyncConnection, factory_id: int) -> dict[int, Any]:
-    statement = (select(CustomerConnection.customer_id, CustomerConnection.id,
-                        CustomerConnection.granted_scopes)
-                 .where(CustomerConnection.factory_id == factory_id, connection_is_live()))
-    return {row.customer_id: row for row in (await conn.execute(statement)).all()}
-
-
-def event_access(viewer: Viewer, factory: Any, live: dict[int, Any]) -> FactoryAccess:
-    """The viewer's access to the event's factory, by the same rule as auth.access.
-
-    Only program staff, the owner and customers with a live connection can hold CERTIFICATION,
-    and each of them sees the factory; whether an audit firm audits it is not read (a firm never
-    holds CERTIFICATION), so a firm's access here is that of a stranger.
-    """
-    connection = live.get(viewer.organization_id) if viewer.is_customer else None
-    owner = viewer.is_supplier and factory.supplier_id == viewer.organization_id
-    row = SimpleNamespace(
-        id=factory.id, supplier_id=factory.supplier_id,
-        visible=factory.listed or viewer.is_program or owner or connection is not None,
-        audits_it=False, live=connection is not None,
-        connection_id=connection.id if connection is not None else None,
-        granted_scopes=connection.granted_scopes if connection is not None else [])
-    return access_of(viewer, row)
-
-
 async def listening_viewers(conn: AsyncConnection,
                             listeners: list["Listener"]) -> dict["Listener", Viewer]:
     """Each listener's viewer as it is now; absent for a deactivated user. An API key's socket
@@ -235,7 +208,8 @@ async def certification_audience(conn: AsyncConnection, event: Event,
     if factory is None:
         return {}
     viewers = await listening_viewers(conn, listeners)
-    live = await _live_connections(conn, factory_id)
+    # The same statement and row policies a query's access comes from (auth.access).
+    accesses = await load_access_of_viewers(conn, factory_id, viewers.values())
     primes: dict[type, dict[int, Any]] = {
         CertificationByFactory: {factory_id: await _one(
             conn, certification_of_factories(factory_id))}}
@@ -245,14 +219,11 @@ async def certification_audience(conn: AsyncConnection, event: Event,
             conn, select(*Certificate.__table__.c).where(Certificate.id == certificate_id))}
     primes[VisibleFactoryById] = {factory_id: factory}
     deliveries, answers = {}, {}
-    accesses: dict[tuple[Any, ...], FactoryAccess] = {}  # one per organization and role
     for listener in listeners:
         viewer = viewers.get(listener)
         if viewer is None:
             continue
-        identity = (viewer.organization_id, viewer.organization_kind, viewer.role)
-        access = accesses.get(identity) or accesses.setdefault(
-            identity, event_access(viewer, factory, live))
+        access = accesses[access_key(viewer)]
         if ShareScope.CERTIFICATION in access.scopes:
             deliveries[listener] = Delivery(event, viewer, access, primes, answers)
     return deliveries

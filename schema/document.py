@@ -4,8 +4,9 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from auth.permissions import HeldDocument, guarded
+from auth.permissions import HeldDocument
 from db.enums import ShareScope
+from overrides.guards import guarded
 from resolvers.document import download_path  # noqa: F401  (tests sign links with it)
 from resolvers.loaders import DocumentById
 from schema.common import Node
@@ -23,10 +24,13 @@ class Document(Node):
     factory_id: strawberry.Private[int | None]
     audit_firm_id: strawberry.Private[int | None]
     held_by: strawberry.Private[ShareScope | None]
-    filename: str | None = guarded(HeldDocument())
-    content_type: str | None = guarded(HeldDocument())
-    size_bytes: int | None = guarded(HeldDocument())
-    sha256: str | None = guarded(HeldDocument())
+    filename: str | None = guarded(HeldDocument(), description=(
+        "The file's name as uploaded."))
+    content_type: str | None = guarded(HeldDocument(), description=(
+        "Its media type: application/pdf, image/png, image/jpeg, the XLSX type or text/csv."))
+    size_bytes: int | None = guarded(HeldDocument(), description="Its size, in bytes.")
+    sha256: str | None = guarded(HeldDocument(), description=(
+        "The SHA-256 of its bytes, in lower-case hex: check a download against it."))
 
     @guarded(HeldDocument(), description="Signed URL (a path on this server), valid for 15 "
                                          "minutes: GET it to download the file.")

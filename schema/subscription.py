@@ -5,19 +5,22 @@ then answered in a context of its own, so its nested fields obey the same rules 
 """
 from collections.abc import AsyncGenerator
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
 
-from auth.permissions import SignedIn, guarded
+from auth.permissions import SignedIn
+from overrides import fanout
+from overrides.guards import guarded
+from overrides.schema import resolve_info
 from resolvers import subscriptions
 from resolvers.connection import EVENT_TOPIC as CONNECTION_TOPIC
 from resolvers.errors import InvalidArgument
 from resolvers.loaders import CertificateById, VisibleConnectionById, VisibleFactoryById
 from resolvers.settled import settled
 from resolvers.workflow import CERTIFICATION_TOPIC
-from schema import fanout, grouping
+from schema import grouping
 from schema.certificate import Certificate
 from schema.connection import CustomerConnection
 from schema.enums import CertificationStatus
@@ -31,14 +34,14 @@ MAX_FACTORY_IDS = 500
                              "certificate), as seen by a viewer holding CERTIFICATION.")
 class CertificationStatusEvent:
     delivery: strawberry.Private[Any]
-    previous_status: CertificationStatus
-    status: CertificationStatus
-    occurred_at: datetime
+    previous_status: CertificationStatus = strawberry.field(description="The status before.")
+    status: CertificationStatus = strawberry.field(description="The status now.")
+    occurred_at: datetime = strawberry.field(description="When the change was committed.")
 
     # Plain `def`s answering through `settled`: the feed primed these loaders, so the values
     # are there at once and no task is made per subscriber.
 
-    @strawberry.field
+    @strawberry.field(description="The factory whose status changed, as the viewer sees it now.")
     def factory(self, info: Info) -> Factory:
         return settled(info.context.loader(VisibleFactoryById).load(  # type: ignore[return-value]
             self.delivery.event["factory_id"]), Factory.from_row)
@@ -77,10 +80,12 @@ class Subscription:
                          "CERTIFICATION; all of them when factoryIds is omitted. Checked again "
                          "for every event.")
     async def certification_status_changed(
-        self, info: Info, factory_ids: list[strawberry.ID] | None = None,
+        self, info: Info, factory_ids: Annotated[list[strawberry.ID] | None, strawberry.argument(
+            description=f"Only these factories (at most {MAX_FACTORY_IDS}); omitted: every "
+                        "factory the viewer may see.")] = None,
     ) -> AsyncGenerator[CertificationStatusEvent, None]:
         wanted = _factory_ids(factory_ids)
-        raw = info._raw_info
+        raw = resolve_info(info)
         direct = fanout.direct_of(info, CertificationStatusEvent.of, grouping.profile_for(
             raw.schema, raw.operation, raw.fragments))
         if direct is not None:  # on a socket: answered by group, written as frames

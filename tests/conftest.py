@@ -15,7 +15,7 @@ from db import migrate
 from app import create_app
 from db.engine import Database, make_engine
 from db.settings import Settings
-from resolvers.events import EventHub
+from infra.events import EventHub
 from tests.database import RestartableServer, fresh_database
 from tests.helpers import Cast, WatchedHasher, standard_cast, truncate_all, watched_hashing
 

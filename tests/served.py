@@ -56,9 +56,9 @@ async def served(database_url: str, settings: Settings, *, workers: int = 1,
     metrics = tempfile.TemporaryDirectory(prefix="escp-metrics-")
     if workers > 1:  # /metrics then counts every worker's subscriptions (subscribed() waits)
         env.setdefault("PROMETHEUS_MULTIPROC_DIR", metrics.name)
-    # uvicorn as `escp serve` runs it (app.UVICORN_OPTIONS: the WebSocket message limit, ...)
-    serve = ("import app, uvicorn; uvicorn.run('app:create_app', factory=True, host='127.0.0.1', "
-             f"port={port}, workers={workers}, log_level='warning', **app.UVICORN_OPTIONS)")
+    # uvicorn as `escp serve` runs it (cli.UVICORN_OPTIONS: the WebSocket message limit, ...)
+    serve = ("import cli, uvicorn; uvicorn.run('app:create_app', factory=True, host='127.0.0.1', "
+             f"port={port}, workers={workers}, log_level='warning', **cli.UVICORN_OPTIONS)")
     process = subprocess.Popen([sys.executable, "-c", serve], cwd=ROOT, env=env)
     with metrics:
         async with _running(process, port) as app:
@@ -78,7 +78,7 @@ async def escp_served(database_url: str, jwt_secret: str, data_dir: Path
     data_dir.mkdir(parents=True, exist_ok=True)
     with open(data_dir / "serve.log", "wb") as log:  # its stderr, for the test to read
         process = subprocess.Popen(
-            [sys.executable, "-c", "import app; app.main()", "serve", "--port", str(port)],
+            [sys.executable, "-c", "import cli; cli.main()", "serve", "--port", str(port)],
             cwd=ROOT, env=env, stderr=log)
     async with _running(process, port) as app:
         yield app

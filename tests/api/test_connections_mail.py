@@ -9,7 +9,7 @@ import pytest
 from app import create_app
 from db.engine import Database
 from db.settings import Settings
-from resolvers.notifications import OutboxSender
+from tasks.outbox import OutboxSender
 from tests.api.connection_steps import connection_of, end, request, respond, update_scopes
 from tests.helpers import Cast
 from tests.resolvers.test_notifications import Mailbox, _free_port, serving

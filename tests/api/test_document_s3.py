@@ -13,8 +13,8 @@ from starlette.applications import Starlette
 from app import create_app
 from db.engine import Database
 from db.settings import Settings
-from resolvers.document_store import Moved, move_from_disk
-from resolvers.object_store import ObjectStore
+from infra.document_store import Moved, move_from_disk
+from infra.object_store import ObjectStore
 from schema.document import download_path
 from tests.api.test_document_store import legacy_row, on_disk, pdf_of, stream_get
 from tests.api.test_documents import spooled, stored

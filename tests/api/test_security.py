@@ -12,7 +12,8 @@ from sqlalchemy import text
 from starlette.applications import Starlette
 from strawberry.types import Info
 
-from app import GRAPHQL_BODY_LIMIT, create_app
+from app import create_app
+from web.limits import GRAPHQL_BODY_LIMIT
 from db.settings import Settings
 from schema import QUERIES, build_schema
 from schema.common import encode_cursor

@@ -22,7 +22,7 @@ from db import User
 from db.engine import Database
 from db.settings import Settings
 from db.webhooks import WebhookDelivery
-from resolvers.events import EventHub
+from infra.events import EventHub
 from resolvers.webhooks import WebhookDispatcher, WebhookSender
 from tests.api.connection_steps import accepted, end
 from tests.api.workflow import Journey, ok

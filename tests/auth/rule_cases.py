@@ -2,10 +2,10 @@
 of them: the firm boundary of audit data and a document's by-id rule are a second layer, so
 only a test that hands a rule the row a policy would have hidden sees that layer hold.
 
-Each case is one decision, checked in both forms (tests/auth/test_rules.py: `Rule.allows`, and
-tests/auth/test_rules_sql.py: `Rule.sql` evaluated by PostgreSQL).
+Each case is one decision, checked in both forms (tests/auth/test_rule_cases.py: `Rule.allows`,
+and tests/auth/test_rule_cases_sql.py: `Rule.sql` evaluated by PostgreSQL).
 """
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
@@ -189,19 +189,9 @@ CASES = [
 ]
 
 
-@dataclass
-class Ctx:
-    """What a rule reads of a request: the viewer, its access to the row's factory, and where
-    a customer's reads are recorded."""
-
-    viewer: Viewer
-    access: FactoryAccess
-    scoped_reads: set[Any] = field(default_factory=set)
-
-    def known_access(self, factory_id: int) -> FactoryAccess:
-        assert factory_id == self.access.factory_id
-        return self.access
-
-
 def python_verdict(case: Case) -> bool:
-    return case.rule.allows(case.source(), Ctx(case.viewer, case.access)) is True
+    def access_to(factory_id: int) -> FactoryAccess:
+        assert factory_id == case.access.factory_id  # the row's own factory, nothing else
+        return case.access
+
+    return case.rule.allows(case.source(), case.viewer, access_to) is True
