@@ -44,12 +44,25 @@ def _signer(settings: Settings) -> Signer:
     """itsdangerous signs (HMAC-SHA256 under a key derived from the secret and a salt of its
     own, so a link signature is never a token signature) and compares in constant time. Its
     TimestampSigner is not used: it stamps the signing time, while a link carries its expiry,
-    rounded to the minute so one response repeats one URL per document."""
+    rounded to the minute so one response repeats one URL per document; and the signature is
+    written in hex, as links always were, not in itsdangerous's base64."""
     return Signer(settings.jwt_secret, salt="escp.documents", digest_method=hashlib.sha256)
 
 
 def _signature(settings: Settings, document_id: int, expires: int) -> str:
-    return _signer(settings).get_signature(f"{document_id}:{expires}").decode()
+    signer = _signer(settings)
+    return signer.algorithm.get_signature(signer.derive_key(),
+                                          f"{document_id}:{expires}".encode()).hex()
+
+
+def _signed(settings: Settings, document_id: int, expires: str, signature: str) -> bool:
+    try:
+        raw = bytes.fromhex(signature)
+    except ValueError:  # not hex (a query string may hold anything)
+        return False
+    signer = _signer(settings)
+    return signer.algorithm.verify_signature(signer.derive_key(),
+                                             f"{document_id}:{expires}".encode(), raw)
 
 
 def download_query(settings: Settings, document_id: int, now: float | None = None) -> str:
@@ -71,7 +84,7 @@ def check_download(settings: Settings, document_id: int, expires: str | None,
     if not expires or not signature or len(expires) > 12 or not (
             expires.isascii() and expires.isdigit()):
         return LinkCheck.INVALID
-    if not _signer(settings).verify_signature(f"{document_id}:{expires}", signature):
+    if not _signed(settings, document_id, expires, signature):
         return LinkCheck.INVALID
     current = now if now is not None else time.time()
     if int(expires) < current:
