@@ -5,7 +5,7 @@ only a test that hands a rule the row a policy would have hidden sees that layer
 Each case is one decision, checked in both forms (tests/auth/test_rule_cases.py: `Rule.allows`,
 and tests/auth/test_rule_cases_sql.py: `Rule.sql` evaluated by PostgreSQL).
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import SimpleNamespace
 from typing import Any
 
@@ -18,6 +18,7 @@ from auth.permissions import (
     FactoryApplications,
     FeeAccess,
     HeldDocument,
+    ManagesKeys,
     OwnerOrProgram,
     RoleIn,
     Rule,
@@ -166,6 +167,16 @@ CASES = [
     Case("a role among those named", RoleIn(Role.ADMIN, Role.REVIEWER), PROGRAM, STRANGER, {},
          True),
     Case("a role not among them", RoleIn(Role.ADMIN), PROGRAM, STRANGER, {}, False),
+    # API keys: managed by the people of an organization, by the program's ADMINs; never with a
+    # key. (No SQL form: mutations only.)
+    Case("a person manages its organization's keys", ManagesKeys(), CUSTOMER, STRANGER, {}, True,
+         python_only=True),
+    Case("never with a key", ManagesKeys(), replace(CUSTOMER, api_key_id=1), STRANGER, {}, False,
+         python_only=True),
+    Case("a program ADMIN manages the program's", ManagesKeys(),
+         Viewer(14, 6, OrganizationKind.PROGRAM, Role.ADMIN), STRANGER, {}, True,
+         python_only=True),
+    Case("a REVIEWER does not", ManagesKeys(), PROGRAM, STRANGER, {}, False, python_only=True),
     # A document by id: the uploading organization and the program only.
     Case("by id, the uploader sees its document", HeldDocument(), CUSTOMER, STRANGER,
          {"organization_id": CUSTOMER_ORG}, True),
