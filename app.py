@@ -25,6 +25,7 @@ from overrides.websocket import SUBSCRIPTIONS_PER_SOCKET, OpenSockets
 from schema import build_schema
 from tasks.background import event_feeds, outbox_sender, webhook_sender
 from telemetry import RequestTelemetry, metrics
+from web import portal
 from web.documents import download_document, upload_document
 from web.exports import export_factories
 from web.health import healthz, readyz
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None, *
         Route("/documents/{id}", download_document, methods=["GET"]),
         Route("/exports/factories.{format:str}", export_factories, methods=["GET"]),
         Mount("/graphiql", StaticFiles(packages=[("web", "graphiql")]), name="graphiql"),
+        *portal.routes(),  # the Connect portal's pages at /portal (web/portal), and `/`
     ]
     middleware = []
     if settings.cors_origins:  # off by default: browsers then allow same-origin calls only
