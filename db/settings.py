@@ -96,7 +96,8 @@ def var(name: str, default: Any = None, meaning: str = "", shown: str | None = N
         takes: str | None = None) -> Any:
     """A field read from the variable `name`; `meaning` and `shown` (the default as the README
     says it, else the default itself) make its line of the README's table."""
-    extra = {"meaning": meaning, "shown": shown if shown is not None else f"`{default}`"}
+    extra: dict[str, Any] = {"meaning": meaning,
+                             "shown": shown if shown is not None else f"`{default}`"}
     if takes is not None:
         extra["takes"] = takes
     return Field(default, validation_alias=name, json_schema_extra=extra)
