@@ -47,7 +47,7 @@ async def set_user(database: Database, user_id: int, **values: Any) -> None:
 
 
 # (what changes the reviewer while its socket is open, what undoes it)
-CHANGES = {
+CHANGES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "deactivated": ({"active": False}, {"active": True}),
     # A role without the program's rights: it holds no scope of a factory it does not own.
     "given another role": ({"role": "SUPPLIER"}, {"role": "REVIEWER"}),

@@ -39,15 +39,15 @@ async def given_factories(database: Database, today: date) -> dict[int, tuple]:
             factory = Factory(supplier_id=supplier.id, name=f"case {n}", country="BD")
             session.add(factory)
             await session.flush()
-            if certificate is not None:
-                certificate = (certificate[0], today + timedelta(days=certificate[1]))
-            cases[factory.id] = (certificate, applications)
+            dated = (None if certificate is None else
+                     (certificate[0], today + timedelta(days=certificate[1])))
+            cases[factory.id] = (dated, applications)
             session.add(Certificate(number=f"C{800000 + n}", factory_id=factory.id,
                                     status=CertificateStatus.SUPERSEDED.value,
                                     issued_on=today - timedelta(days=800),
                                     valid_until=today + timedelta(days=300)))
-            if certificate is not None:
-                status, valid_until = certificate
+            if dated is not None:
+                status, valid_until = dated
                 session.add(Certificate(number=f"C{900000 + n}", factory_id=factory.id,
                                         status=status.value,
                                         issued_on=valid_until - timedelta(days=364),

@@ -19,9 +19,9 @@ ADMIN = Viewer(user_id=None, organization_kind=OrganizationKind.PROGRAM, role=Ro
 
 async def submitted(database: Database, cast: Cast) -> int:
     async with database.unit_of_work() as session:
-        return int(await session.scalar(insert(Application).values(
+        return (await session.execute(insert(Application).values(
             factory_id=cast.factories["alpha"], kind="NEW",
-            status=ApplicationStatus.SUBMITTED.value).returning(Application.id)))
+            status=ApplicationStatus.SUBMITTED.value).returning(Application.id))).scalar_one()
 
 
 async def test_each_move_bumps_the_version_by_one(database: Database, cast: Cast) -> None:
@@ -69,6 +69,7 @@ async def requested(database: Database, cast: Cast) -> tuple[int, Viewer]:
 
 async def connection_version(database: Database, connection_id: int) -> tuple[str, int]:
     async with database.read() as conn:
+        # tuple() of a Row is tuple[Any, ...] to mypy; the select names the two columns
         return tuple((await conn.execute(  # type: ignore[return-value]
             select(CustomerConnection.status, CustomerConnection.version)
             .where(CustomerConnection.id == connection_id))).one())
