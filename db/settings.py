@@ -142,6 +142,12 @@ class Settings:
     # Open WebSockets per user (per worker); the next one is closed with 4429.
     max_sockets_per_user: int = field(
         default_factory=lambda: env_int("ESCP_MAX_SOCKETS_PER_USER", 10))
+    # Portal sessions (auth.portal_sessions): one ends after this long without a request, and
+    # in any case this long after signing in.
+    portal_idle_seconds: int = field(
+        default_factory=lambda: env_int("ESCP_PORTAL_IDLE_SECONDS", 1800))
+    portal_session_seconds: int = field(
+        default_factory=lambda: env_int("ESCP_PORTAL_SESSION_SECONDS", 43200))
     # Sign-in attempts allowed per account and per client address in one window
     # (auth.login_throttle); the excess is refused without checking the password.
     login_window_seconds: int = field(
