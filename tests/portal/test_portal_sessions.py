@@ -179,6 +179,12 @@ async def test_signing_out_refuses_new_tickets_and_silences_open_sockets(
         await request(client, cast, "customer_a_user", "beta", ["PROFILE"])
         with pytest.raises((TimeoutError, asyncio.TimeoutError)):
             await _next(ws, timeout=1.0)
+        # and it runs nothing more: its next operation closes it
+        await ws.send_json({"id": "2", "type": "subscribe", "payload": {
+            "query": "{ viewer { user { email } } }"}})
+        with pytest.raises(WebSocketDisconnect) as closed:
+            await _next(ws)
+        assert closed.value.code == 4401
     assert await _refused(app, unused) == 4403  # a ticket of the ended session
 
 
