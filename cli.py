@@ -6,12 +6,14 @@ import logging.config
 import os
 import signal
 import sys
+from typing import Any
 
 from auth.passwords import refuse_test_profile
 from db.embedded import DatabaseUnavailable
 from db.engine import Database, make_engine
 from db.settings import SettingError, Settings
 from infra.document_store import DocumentRefused, document_store
+from overrides.websocket import WS_MESSAGE_LIMIT
 from schema.persisted import PersistedDocuments
 from telemetry import log_config
 
@@ -75,10 +77,17 @@ def cmd_serve(args: argparse.Namespace) -> None:
     log.info("serving on http://%s:%s/graphql", args.host, args.port)
     uvicorn.run("app:create_app", factory=True, host=args.host, port=args.port,
                 workers=args.workers, log_config=log_config(settings.log_format),
-                access_log=False, ws="websockets-sansio",
-                # Events are small: compressing each for each subscriber costs more CPU than
-                # the bytes it saves.
-                ws_per_message_deflate=False)
+                access_log=False, **UVICORN_OPTIONS)
+
+
+# How uvicorn serves the app, for `escp serve` and the tests' servers alike.
+UVICORN_OPTIONS: dict[str, Any] = {
+    "ws": "websockets-sansio",
+    "ws_max_size": WS_MESSAGE_LIMIT,
+    # Events are small: compressing each for each subscriber costs more CPU than the bytes it
+    # saves.
+    "ws_per_message_deflate": False,
+}
 
 
 def fresh_metrics_dir() -> None:

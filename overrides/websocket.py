@@ -2,18 +2,14 @@
 import asyncio
 import contextlib
 from collections import Counter
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-from starlette.websockets import WebSocketDisconnect, WebSocketState
+from starlette.websockets import WebSocketDisconnect
 from strawberry.asgi import ASGIWebSocketAdapter
-from strawberry.http.exceptions import (
-    NonJsonMessageReceived,
-    NonTextMessageReceived,
-    WebSocketDisconnected,
-)
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
@@ -26,13 +22,14 @@ from resolvers.context import Context
 
 # ---------------------------------------------------------------- GraphQL over WebSocket
 
+# uvicorn refuses a bigger message (close 1009, "message too big") before it is assembled, let
+# alone decoded: its ws_max_size (cli.UVICORN_OPTIONS).
 WS_MESSAGE_LIMIT = 64 * 1024
 SUBSCRIPTIONS_PER_SOCKET = 20
 
 
 class SocketAdapter(ASGIWebSocketAdapter):
-    """Strawberry's adapter, sending every message as a text frame and refusing a message over
-    WS_MESSAGE_LIMIT (close 1009, "message too big") before it is decoded."""
+    """Strawberry's adapter, sending every message as a text frame."""
 
     async def send_text(self, frame: str) -> None:
         """A message encoded already (overrides.fanout: one encoding for many sockets)."""
@@ -48,23 +45,6 @@ class SocketAdapter(ASGIWebSocketAdapter):
             await self.ws.send_text(orjson.dumps(message).decode())
         except WebSocketDisconnect as exc:
             raise WebSocketDisconnected from exc
-
-    async def iter_json(self, *, ignore_parsing_errors: bool = False) -> AsyncIterator[object]:
-        try:
-            while self.ws.application_state != WebSocketState.DISCONNECTED:
-                text = await self.ws.receive_text()
-                if len(text) > WS_MESSAGE_LIMIT:
-                    await self.close(1009, f"A message may have at most {WS_MESSAGE_LIMIT} bytes")
-                    return
-                try:
-                    yield self.view.decode_json(text)
-                except ValueError as exc:  # orjson's and json's decode errors both are
-                    if not ignore_parsing_errors:
-                        raise NonJsonMessageReceived from exc
-        except KeyError as exc:  # a binary frame
-            raise NonTextMessageReceived from exc
-        except WebSocketDisconnect:
-            pass
 
 
 class OperationContexts:

@@ -293,5 +293,9 @@ async def write_directly(ctx: Context, topic: str, factory_ids: Iterable[int] | 
     operation ends (its task is cancelled)."""
     feed: Feed = ctx.services["feeds"][topic]
     async with feed.listen(ctx.viewer, factory_ids, direct) as listener:
-        while True:
-            await direct.send_text(await listener.queue.get())
+        SUBSCRIPTIONS.labels(topic).inc()  # running, like the others (tests wait on it too)
+        try:
+            while True:
+                await direct.send_text(await listener.queue.get())
+        finally:
+            SUBSCRIPTIONS.labels(topic).dec()

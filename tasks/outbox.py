@@ -48,7 +48,7 @@ class OutboxSender:
     1. claim: one short transaction picks up to `batch` due rows (`FOR UPDATE SKIP LOCKED`, so
        concurrent senders never pick the same row) and pushes their `next_attempt_at` out by
        `lease`; other senders leave them alone until the lease ends;
-    2. send them over one SMTP connection in a thread, stopping before half the lease is used;
+    2. send them over one SMTP connection (aiosmtplib), stopping before half the lease is used;
     3. record: one short transaction sets `sent_at` on what the server accepted, and on each
        failure `attempts + 1`, a one-line `last_error` and `next_attempt_at = now() + 5 s *
        2^attempts` (at most an hour). Rows are never deleted and never given up on.
@@ -142,13 +142,14 @@ class OutboxSender:
                     subject=row.subject, body=row.body)))
             except ValueError as exc:  # a row written around enqueue() with a broken header
                 outcomes[row.id] = mailer.describe_error(exc)
-        sending = asyncio.ensure_future(asyncio.to_thread(
-            mailer.send_batch, smtp, outgoing, timeout=self.smtp_timeout, deadline=deadline))
+        sending = asyncio.ensure_future(mailer.send_batch(
+            smtp, outgoing, timeout=self.smtp_timeout, deadline=deadline))
         try:
             outcomes.update(await asyncio.shield(sending))
         except asyncio.CancelledError:
-            # The thread cannot be stopped: let it finish and record what the server accepted,
-            # so the next sender does not mail it again.
+            # A message cut off mid-DATA may or may not have been accepted: let the batch
+            # finish and record what the server accepted, so the next sender does not mail it
+            # again.
             outcomes.update(await sending)
             await self._record(claimed, outcomes)
             raise

@@ -5,7 +5,6 @@ os.environ.setdefault("ESCP_PASSWORD_HASH", "fast")  # before auth.passwords is 
 import asyncio
 import shutil
 from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import replace
 
 import httpx
 import pytest
@@ -114,7 +113,7 @@ def limit_sign_ins(app: Starlette) -> Iterator[Callable[..., None]]:
     original = app.state.settings
 
     def limit(**limits: int) -> None:
-        app.state.settings = replace(original, **limits)
+        app.state.settings = original.model_copy(update=limits)
 
     yield limit
     app.state.settings = original

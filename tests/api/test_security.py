@@ -4,7 +4,6 @@ import logging
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import replace
 
 import httpx
 import pytest
@@ -152,7 +151,7 @@ async def test_introspection_is_open_by_default_and_closed_by_escp_introspection
     assert (await gql(client, INTROSPECTION))["data"]["__schema"]["queryType"]["name"] == "Query"
     monkeypatch.setenv("ESCP_INTROSPECTION", "off")
     assert Settings().introspection is False
-    closed = replace(settings, introspection=False)
+    closed = settings.model_copy(update=dict(introspection=False))
     # when
     async with serving(create_app(closed)) as other:
         body = (await other.post("/graphql", json={"query": INTROSPECTION})).json()

@@ -160,7 +160,7 @@ async def test_notices_wait_while_smtp_server_is_down_and_are_delivered_later(
     now = await _db_now(database)
     assert [row.attempts for row in rows] == [1, 1]
     assert all(row.sent_at is None and row.next_attempt_at > now for row in rows)
-    assert all(row.last_error and "Connection refused" in row.last_error for row in rows)
+    assert all(row.last_error and "ConnectionRefusedError" in row.last_error for row in rows)
 
     handler = Mailbox()
     with serving(handler, smtp_port):
