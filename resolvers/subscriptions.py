@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from auth import portal_sessions
 from auth.access import FactoryAccess, access_key, load_access_of_viewers
 from auth.backend import active_viewers, live_keys
 from auth.viewer import Viewer
@@ -184,12 +185,16 @@ async def _one(conn: AsyncConnection, statement: Any) -> Any:
 async def listening_viewers(conn: AsyncConnection,
                             listeners: list["Listener"]) -> dict["Listener", Viewer]:
     """Each listener's viewer as it is now; absent for a deactivated user. An API key's socket
-    keeps the key's role and id, and hears nothing more once the key is revoked or expired."""
+    keeps the key's role and id, and hears nothing more once the key is revoked or expired; a
+    portal page's socket hears nothing more once its session ends (signed out, expired)."""
     # Sockets are signed in: each listener's user_id is set (Viewer's is Optional for anonymous).
     user_ids = (listener.viewer.user_id for listener in listeners)
     viewers = await active_viewers(conn, user_ids)  # type: ignore[arg-type]  # set, as said
     keys = await live_keys(conn, (listener.viewer.api_key_id for listener in listeners
                                   if listener.viewer.api_key_id is not None))
+    sessions = await portal_sessions.working(conn, (
+        listener.viewer.portal_session_id for listener in listeners
+        if listener.viewer.portal_session_id is not None))
     found = {}
     for listener in listeners:
         viewer = viewers.get(listener.viewer.user_id)  # type: ignore[arg-type]  # as above
@@ -197,6 +202,9 @@ async def listening_viewers(conn: AsyncConnection,
         if viewer is not None and key is not None:
             viewer = (replace(viewer, role=listener.viewer.role, api_key_id=key)
                       if key in keys else None)
+        session = listener.viewer.portal_session_id
+        if viewer is not None and session is not None:  # a portal page's: until sign-out
+            viewer = replace(viewer, portal_session_id=session) if session in sessions else None
         if viewer is not None:
             found[listener] = viewer
     return found
