@@ -135,4 +135,4 @@ async def prune(database: Database) -> int:
             PortalSession.ended_at.is_not(None), PortalSession.expires_at <= func.now())))
         await conn.execute(delete(SocketTicketUse).where(
             SocketTicketUse.used_at < func.now() - timedelta(hours=1)))
-    return gone.rowcount  # type: ignore[attr-defined,no-any-return]
+    return gone.rowcount

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from httpx_ws import AsyncWebSocketSession, WebSocketDisconnect, aconnect_ws
 from httpx_ws.transport import ASGIWebSocketTransport
-from sqlalchemy import func, select, update
+from sqlalchemy import Interval, func, select, type_coerce, update
 from starlette.applications import Starlette
 
 from auth import portal_sessions
@@ -120,12 +120,14 @@ async def test_a_request_keeps_a_session_from_going_idle(browser: httpx.AsyncCli
             last_seen_at=func.now() - timedelta(minutes=29)))
     await page(browser, "/portal/dashboard")
     async with database.read() as conn:
-        seen = (await conn.execute(select(func.now() - PortalSession.last_seen_at))).scalar_one()
+        seen = (await conn.execute(select(type_coerce(func.now() - PortalSession.last_seen_at,
+                                                      Interval)))).scalar_one()
     assert seen < timedelta(minutes=1)
 
 
 @asynccontextmanager
 async def _socket(app: Starlette, ticket: str) -> AsyncIterator[AsyncWebSocketSession]:
+    ws: AsyncWebSocketSession
     async with httpx.AsyncClient(transport=ASGIWebSocketTransport(app),
                                  base_url="http://escp.test") as client, \
             aconnect_ws("/graphql", client, subprotocols=["graphql-transport-ws"]) as ws:
@@ -142,7 +144,7 @@ async def _refused(app: Starlette, ticket: str) -> int:
 
 
 async def _ticket(client: httpx.AsyncClient) -> str:
-    return (await client.get("/portal/socket-ticket")).json()["ticket"]  # type: ignore[no-any-return]
+    return (await client.get("/portal/socket-ticket")).json()["ticket"]
 
 
 async def test_a_socket_ticket_opens_one_socket(app: Starlette, browser: httpx.AsyncClient,
@@ -159,7 +161,7 @@ async def test_a_socket_ticket_opens_one_socket(app: Starlette, browser: httpx.A
 
 
 async def _next(ws: AsyncWebSocketSession, timeout: float = 5) -> dict[str, Any]:
-    return await ws.receive_json(timeout=timeout)  # type: ignore[no-any-return]
+    return await ws.receive_json(timeout=timeout)
 
 
 async def test_signing_out_refuses_new_tickets_and_silences_open_sockets(
