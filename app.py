@@ -68,7 +68,8 @@ from resolvers.events import EventHub, prune_forever
 from resolvers.expiry import sweep_forever
 from resolvers.metrics import process_ended, watch_pool
 from resolvers.notifications import OutboxSender
-from resolvers.subscriptions import start_feeds
+from resolvers.memory import MemoryKeeper
+from resolvers.subscriptions import quiet, start_feeds, until_quiet
 from resolvers.webhooks import WebhookDispatcher, WebhookSender
 from schema import build_schema
 from schema.extensions import UNAVAILABLE_MESSAGE
@@ -561,10 +562,14 @@ async def readyz(request: Request) -> JSONResponse:
 
 
 @asynccontextmanager
-async def outbox_sender(database: Database, smtp_url: str | None) -> AsyncIterator[None]:
+async def outbox_sender(database: Database, smtp_url: str | None,
+                        feeds: dict[str, Any] | None = None) -> AsyncIterator[None]:
     """Mail the notification outbox in the background while the app runs (one per worker;
-    senders share the outbox safely). Without an SMTP URL it only logs the notices."""
-    task = asyncio.create_task(OutboxSender(database, smtp_url).run_forever(),
+    senders share the outbox safely). Without an SMTP URL it only logs the notices. Each batch
+    waits for the worker's feeds to finish delivering an event (a change notifies every
+    subscriber's user too: those notices must not hold up the subscribers' deliveries)."""
+    pause = (lambda: until_quiet(feeds)) if feeds else None
+    task = asyncio.create_task(OutboxSender(database, smtp_url, pause=pause).run_forever(),
                                name="escp-outbox-sender")
     try:
         yield
@@ -597,6 +602,10 @@ async def event_feeds(database: Database, settings: Settings) -> AsyncIterator[d
     tasks = [asyncio.create_task(sweep_forever(database, settings.sweep_interval),
                                  name="escp-expiry-sweeper"),
              asyncio.create_task(reads.run_forever(), name="escp-subscription-reads"),
+             asyncio.create_task(MemoryKeeper(
+                 lambda: quiet(feeds),
+                 lambda: sum(feed.listening for feed in feeds.values())).run_forever(),
+                 name="escp-memory-keeper"),
              asyncio.create_task(prune_forever(database, settings.event_retention_seconds,
                                                min(settings.event_retention_seconds / 4, 600)),
                                  name="escp-event-pruner")]
@@ -639,7 +648,8 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None, *
                     event_feeds(app.state.database, settings)))
                 if send_outbox:
                     await running.enter_async_context(
-                        outbox_sender(app.state.database, settings.smtp_url))
+                        outbox_sender(app.state.database, settings.smtp_url,
+                                      app.state.services.get("feeds")))
                     await running.enter_async_context(
                         webhook_sender(app.state.database, settings))
                 yield

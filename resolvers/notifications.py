@@ -164,7 +164,8 @@ class OutboxSender:
     def __init__(self, database: Database, smtp_url: str | None,
                  sender_address: str = "no-reply@escp.example", batch: int = 50,
                  poll_interval: float = 1.0, *, lease: timedelta = timedelta(minutes=5),
-                 smtp_timeout: float = 30.0, log_only_hold: timedelta = timedelta(days=1)) -> None:
+                 smtp_timeout: float = 30.0, log_only_hold: timedelta = timedelta(days=1),
+                 pause: Callable[[], Awaitable[None]] | None = None) -> None:
         if batch < 1:
             raise ValueError("batch must be at least 1")
         self.database = database
@@ -175,6 +176,7 @@ class OutboxSender:
         self.lease = lease
         self.smtp_timeout = smtp_timeout
         self.log_only_hold = log_only_hold
+        self.pause = pause  # awaited before each batch (app.outbox_sender: yields to deliveries)
 
     async def run_once(self) -> int:
         """Claim at most `batch` due notices and mail them; returns how many the server accepted."""
@@ -184,6 +186,8 @@ class OutboxSender:
     async def run_forever(self) -> None:
         """Send until cancelled: full batches back to back, otherwise every `poll_interval`."""
         while True:
+            if self.pause is not None:
+                await self.pause()
             try:
                 claimed, _ = await self._run_batch()
             except Exception:  # the database may be away for a while; the outbox waits for it

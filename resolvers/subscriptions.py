@@ -88,13 +88,18 @@ class Listener:
     def wants(self, event: Event) -> bool:
         return self.factory_ids is None or event.get("factory_id") in self.factory_ids
 
-    def put(self, delivery: Delivery | str) -> None:
-        if self.queue.full():
-            dropped = self.queue.get_nowait()
-            EVENTS_DROPPED.labels(dropped.event.get("topic")).inc()
+    def put(self, delivery: Delivery | str, topic: str | None = None) -> bool:
+        """Queue the delivery (a Delivery, or a direct listener's frame of `topic`); True
+        when the oldest one was dropped to make room."""
+        dropped = self.queue.full()
+        if dropped:
+            oldest = self.queue.get_nowait()
+            EVENTS_DROPPED.labels(oldest.event.get("topic") if isinstance(oldest, Delivery)
+                                  else topic).inc()
             log.warning("subscriber of user %s too slow: an event was dropped",
                         self.viewer.user_id)
         self.queue.put_nowait(delivery)
+        return dropped
 
 
 # Decides, for one event, which listeners hear it and with what (one read for all of them).
@@ -111,6 +116,21 @@ class Feed:
         self._audience = audience
         self._listeners: set[Listener] = set()
         self._task: asyncio.Task[None] | None = None
+        self._dispatching = False
+        self._unwritten = 0  # frames queued to direct listeners and not written yet
+
+    @property
+    def listening(self) -> int:
+        return len(self._listeners)
+
+    @property
+    def delivering(self) -> bool:
+        """An event is being decided, answered or written (background work waits for this)."""
+        return self._dispatching or self._unwritten > 0
+
+    def written(self) -> None:
+        """A direct listener wrote a frame the feed queued for it."""
+        self._unwritten -= 1
 
     async def start(self) -> None:
         ready = asyncio.Event()
@@ -132,12 +152,18 @@ class Feed:
             yield listener
         finally:
             self._listeners.discard(listener)
+            if direct is not None:  # what it leaves unwritten never will be
+                self._unwritten -= listener.queue.qsize()
 
     async def _run(self, ready: asyncio.Event) -> None:
         async with self._hub.subscribe([self._topic]) as events:
             ready.set()
             async for event in events:
-                await self.dispatch(event)
+                self._dispatching = True
+                try:
+                    await self.dispatch(event)
+                finally:
+                    self._dispatching = False
 
     async def dispatch(self, event: Event) -> None:
         listeners = [listener for listener in self._listeners if listener.wants(event)]
@@ -171,7 +197,8 @@ class Feed:
             frame = frames.get(direct.operation_id)
             if frame is None:
                 frame = frames[direct.operation_id] = direct.frame(payload)
-            listener.put(frame)
+            if not listener.put(frame, self._topic):
+                self._unwritten += 1
             if reads and self._reads is not None:
                 self._reads.add_reads(delivery.viewer.organization_id, reads,
                                       delivery.viewer.api_key_id)
@@ -188,6 +215,12 @@ async def _live_connections(conn: AsyncConnection, factory_id: int) -> dict[int,
                         CustomerConnection.granted_scopes)
                  .where(CustomerConnection.factory_id == factory_id, connection_is_live()))
     return {row.customer_id: row for row in (await conn.execute(statement)).all()}
+
+
+# Accesses computed for earlier events, by everything they were computed from (a worker's
+# subscribers' organizations and roles, times the factories they hear of).
+_ACCESSES: dict[tuple[Any, ...], FactoryAccess] = {}
+MAX_ACCESSES_KEPT = 20_000
 
 
 def event_access(viewer: Viewer, factory: Any, live: dict[int, Any]) -> FactoryAccess:
@@ -245,14 +278,21 @@ async def certification_audience(conn: AsyncConnection, event: Event,
             conn, select(*Certificate.__table__.c).where(Certificate.id == certificate_id))}
     primes[VisibleFactoryById] = {factory_id: factory}
     deliveries, answers = {}, {}
-    accesses: dict[tuple[Any, ...], FactoryAccess] = {}  # one per organization and role
+    if len(_ACCESSES) > MAX_ACCESSES_KEPT:
+        _ACCESSES.clear()
     for listener in listeners:
         viewer = viewers.get(listener)
         if viewer is None:
             continue
-        identity = (viewer.organization_id, viewer.organization_kind, viewer.role)
-        access = accesses.get(identity) or accesses.setdefault(
-            identity, event_access(viewer, factory, live))
+        connection = live.get(viewer.organization_id)
+        # Everything event_access reads, as read for this event: an access computed for an
+        # earlier event is reused only when all of it is unchanged.
+        inputs = (viewer.organization_id, viewer.organization_kind, viewer.role, factory.id,
+                  factory.supplier_id, factory.listed,
+                  connection and (connection.id, tuple(connection.granted_scopes)))
+        access = _ACCESSES.get(inputs)
+        if access is None:
+            access = _ACCESSES[inputs] = event_access(viewer, factory, live)
         if ShareScope.CERTIFICATION in access.scopes:
             deliveries[listener] = Delivery(event, viewer, access, primes, answers)
     return deliveries
@@ -277,6 +317,18 @@ async def connection_audience(conn: AsyncConnection, event: Event,
         if viewer is not None and viewer.organization_id in parties:
             deliveries[listener] = Delivery(event, viewer, None, primes, answers)
     return deliveries
+
+
+def quiet(feeds: dict[str, Feed]) -> bool:
+    """No feed is delivering an event: background work may take the event loop now."""
+    return not any(feed.delivering for feed in feeds.values())
+
+
+async def until_quiet(feeds: dict[str, Feed], at_most: float = 1.0) -> None:
+    """Wait (at most `at_most` seconds: background work must not starve) for `quiet`."""
+    deadline = asyncio.get_running_loop().time() + at_most
+    while not quiet(feeds) and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.01)
 
 
 def start_feeds(hub: EventHub, database: Database,
@@ -316,4 +368,8 @@ async def write_directly(ctx: Context, topic: str, factory_ids: Iterable[int] | 
     feed: Feed = ctx.services["feeds"][topic]
     async with feed.listen(ctx.viewer, factory_ids, direct) as listener:
         while True:
-            await direct.send_text(await listener.queue.get())
+            frame = await listener.queue.get()
+            try:
+                await direct.send_text(frame)
+            finally:
+                feed.written()
