@@ -24,16 +24,16 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ARRAY, BigInteger, and_, any_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from auth.access import FactoryAccess, access_of
 from auth.backend import active_viewers, live_keys
 from auth.policies import connection_is_live
 from auth.viewer import Viewer
-from db import Certificate, CustomerConnection, Factory
+from db import Certificate, CustomerConnection, Factory, Organization, User
 from db.engine import Database
-from db.enums import ShareScope
+from db.enums import OrganizationKind, Role, ShareScope
 from db.queries import certification_of_factories
 from resolvers.access_log import ReadsBuffer
 from resolvers.connection import EVENT_TOPIC as CONNECTION_TOPIC
@@ -192,29 +192,29 @@ class Feed:
             log.exception("cannot answer %s event for a group", self._topic)
             return
         frames: dict[str, str] = {}  # by operation id: most clients name theirs alike
-        for listener, delivery in members:
+        for listener, _ in members:
             direct = listener.direct
             frame = frames.get(direct.operation_id)
             if frame is None:
                 frame = frames[direct.operation_id] = direct.frame(payload)
             if not listener.put(frame, self._topic):
                 self._unwritten += 1
-            if reads and self._reads is not None:
-                self._reads.add_reads(delivery.viewer.organization_id, reads,
-                                      delivery.viewer.api_key_id)
+        if reads and self._reads is not None:
+            self._reads.add_shown([(d.viewer.organization_id, d.viewer.api_key_id)
+                                   for _, d in members], reads)
 
 
 # ---------------------------------------------------------------- fresh data, once per event
 
-async def _one(conn: AsyncConnection, statement: Any) -> Any:
-    return (await conn.execute(statement)).first()
+async def _one(conn: AsyncConnection, statement: Any, id: int | None = None) -> Any:
+    return (await conn.execute(statement, {} if id is None else {"id": id})).first()
 
 
-async def _live_connections(conn: AsyncConnection, factory_id: int) -> dict[int, Any]:
-    statement = (select(CustomerConnection.customer_id, CustomerConnection.id,
-                        CustomerConnection.granted_scopes)
-                 .where(CustomerConnection.factory_id == factory_id, connection_is_live()))
-    return {row.customer_id: row for row in (await conn.execute(statement)).all()}
+# Built once (SQLAlchemy then reuses their compiled form without recomputing a cache key).
+_FACTORY = select(*Factory.__table__.c).where(Factory.id == bindparam("id", type_=BigInteger))
+_CERTIFICATE = select(*Certificate.__table__.c).where(
+    Certificate.id == bindparam("id", type_=BigInteger))
+_CERTIFICATION = certification_of_factories(bindparam("id", type_=BigInteger))
 
 
 # Accesses computed for earlier events, by everything they were computed from (a worker's
@@ -246,6 +246,11 @@ async def listening_viewers(conn: AsyncConnection,
     """Each listener's viewer as it is now; absent for a deactivated user. An API key's socket
     keeps the key's role and id, and hears nothing more once the key is revoked or expired."""
     viewers = await active_viewers(conn, (l.viewer.user_id for l in listeners))  # type: ignore[misc]
+    return await _with_keys(conn, listeners, viewers)
+
+
+async def _with_keys(conn: AsyncConnection, listeners: list["Listener"],
+                     viewers: dict[int, Viewer]) -> dict["Listener", Viewer]:
     keys = await live_keys(conn, (l.viewer.api_key_id for l in listeners
                                   if l.viewer.api_key_id is not None))
     found = {}
@@ -260,22 +265,61 @@ async def listening_viewers(conn: AsyncConnection,
     return found
 
 
+# The listeners' users as they are now (active_viewers' rule), each with its organization's live
+# connection to the event's factory if it has one (connection_is_live, the rule every read
+# uses): one statement for both, built once.
+_LISTENING = (
+    select(User.id, User.role, User.organization_id, Organization.kind,
+           CustomerConnection.id.label("connection_id"), CustomerConnection.granted_scopes)
+    .join(Organization, Organization.id == User.organization_id)
+    .outerjoin(CustomerConnection, and_(
+        CustomerConnection.customer_id == User.organization_id,
+        CustomerConnection.factory_id == bindparam("factory_id", type_=BigInteger),
+        connection_is_live()))
+    .where(User.id == any_(bindparam("user_ids", type_=ARRAY(BigInteger))),
+           User.active.is_(True)))
+# Viewers made for earlier events, by the row they were made from (most users do not change
+# between events; making each again costs two enum lookups and a frozen dataclass).
+_VIEWERS: dict[tuple[Any, ...], Viewer] = {}
+
+
+async def _listening(conn: AsyncConnection, factory_id: int, listeners: list[Listener]
+                     ) -> tuple[dict[Listener, Viewer], dict[int, Any]]:
+    """listening_viewers, and the live connections of their organizations to the factory by
+    organization, in one read."""
+    rows = (await conn.execute(_LISTENING, {
+        "factory_id": factory_id,
+        "user_ids": sorted({l.viewer.user_id for l in listeners})})).all()  # type: ignore[type-var]
+    if len(_VIEWERS) > MAX_ACCESSES_KEPT:
+        _VIEWERS.clear()
+    viewers, live = {}, {}
+    for user_id, role, organization_id, kind, connection_id, granted in rows:
+        identity = (user_id, organization_id, kind, role)
+        viewer = _VIEWERS.get(identity)
+        if viewer is None:
+            viewer = _VIEWERS[identity] = Viewer(
+                user_id=user_id, organization_id=organization_id,
+                organization_kind=OrganizationKind(kind), role=Role(role))
+        viewers[user_id] = viewer
+        if connection_id is not None:
+            live[organization_id] = SimpleNamespace(id=connection_id, granted_scopes=granted)
+    return await _with_keys(conn, listeners, viewers), live
+
+
 async def certification_audience(conn: AsyncConnection, event: Event,
                                  listeners: list[Listener]) -> dict[Listener, Delivery]:
     """Everyone who may see the factory with CERTIFICATION right now hears the change."""
     factory_id = int(event["factory_id"])
-    factory = await _one(conn, select(*Factory.__table__.c).where(Factory.id == factory_id))
+    factory = await _one(conn, _FACTORY, factory_id)
     if factory is None:
         return {}
-    viewers = await listening_viewers(conn, listeners)
-    live = await _live_connections(conn, factory_id)
+    viewers, live = await _listening(conn, factory_id, listeners)
     primes: dict[type, dict[int, Any]] = {
-        CertificationByFactory: {factory_id: await _one(
-            conn, certification_of_factories(factory_id))}}
+        CertificationByFactory: {factory_id: await _one(conn, _CERTIFICATION, factory_id)}}
     certificate_id = event.get("certificate_id")
     if certificate_id is not None:
-        primes[CertificateById] = {certificate_id: await _one(
-            conn, select(*Certificate.__table__.c).where(Certificate.id == certificate_id))}
+        primes[CertificateById] = {certificate_id: await _one(conn, _CERTIFICATE,
+                                                              certificate_id)}
     primes[VisibleFactoryById] = {factory_id: factory}
     deliveries, answers = {}, {}
     if len(_ACCESSES) > MAX_ACCESSES_KEPT:
