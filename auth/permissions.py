@@ -29,7 +29,11 @@ from db.enums import Announcement, Role, ShareScope
                              repeatable=True,
                              description="The scope or role a viewer needs to see this field.")
 class Requires:
-    rule: str
+    rule: str = strawberry.field(description=(
+        "A ShareScope the factory must share with the viewer (PROFILE, AUDITS…), a role or "
+        "roles (ADMIN|REVIEWER), or a named rule (OWNER, CONNECTION_PARTY, SIGNED_IN…) that the "
+        "field's description explains. Denied: the field is null, with a FORBIDDEN (or "
+        "UNAUTHENTICATED) error naming it in extensions.requiredScope."))
 
 
 class Rule(BasePermission):
@@ -40,6 +44,8 @@ class Rule(BasePermission):
     """
 
     required: str = "FORBIDDEN"
+    # Who passes, in words for the SDL (after the rule's name); empty when the name says it.
+    who: str = ""
     code: str = "FORBIDDEN"
     # The scope a customer's read is logged under when the rule allows it (auth.access log).
     reads: ShareScope | None = None
@@ -51,7 +57,8 @@ class Rule(BasePermission):
 
     @property
     def description(self) -> str:
-        return f"Requires {self.required}."
+        said = f"Requires {self.required}"
+        return f"{said}: {self.who}." if self.who else f"{said}."
 
     def allows(self, source: Any, ctx: Any) -> "bool | Rule":
         raise NotImplementedError
@@ -194,6 +201,7 @@ class OwnerOrProgram(Rule):
     """The factory's own organization and the program: connections, access log."""
 
     required = "OWNER"
+    who = "the factory's own organization and the program"
 
     def allows(self, source: Any, ctx: Any) -> bool:
         return ctx.known_access(source.factory_id).sees_private
@@ -206,6 +214,7 @@ class ConnectionParty(Rule):
     """A connection is seen by its two sides (the customer, the factory's owner) and the program."""
 
     required = "CONNECTION_PARTY"
+    who = "the connection's customer, the factory's own organization and the program"
 
     def allows(self, source: Any, ctx: Any) -> bool:
         if ctx.viewer.is_customer:
@@ -259,6 +268,8 @@ class FeeAccess(Rule):
     """Owner and program see fees; the audit firm sees the AUDIT fee it is payee of."""
 
     required = "OWNER"
+    who = ("the factory's own organization and the program; an audit firm, the AUDIT fee "
+           "payable to it")
 
     def allows(self, source: Any, ctx: Any) -> bool:
         if ctx.viewer.is_audit_firm:
@@ -278,6 +289,8 @@ class ApplicationFees(Rule):
     """An application's fees: owner and program; the assigned firm (its AUDIT fee, by policy)."""
 
     required = "OWNER"
+    who = ("the factory's own organization and the program; the assigned audit firm, its AUDIT "
+           "fee")
 
     def allows(self, source: Any, ctx: Any) -> bool:
         if ctx.viewer.is_audit_firm:
@@ -308,8 +321,8 @@ class AuditPlan(Rule):
     @property
     def description(self) -> str:
         shown = "ANNOUNCED" if self.planned_date else "ANNOUNCED or SEMI_ANNOUNCED"
-        return (f"The program and the performing firm; the factory for {shown} audits or once "
-                "conducted; never customers.")
+        return (f"Requires {self.required}: the program and the performing firm; the factory "
+                f"for {shown} audits or once conducted; never customers.")
 
     def allows(self, source: Any, ctx: Any) -> bool:
         viewer = ctx.viewer
@@ -347,6 +360,7 @@ class SameOrganizationOrProgram(Rule):
     they are (the payload of sign-in and sign-up, before any token is sent)."""
 
     required = "SAME_ORGANIZATION"
+    who = "the user's own organization and the program"
 
     def allows(self, source: Any, ctx: Any) -> bool:
         viewer = ctx.viewer
@@ -404,6 +418,7 @@ class HeldDocument(Rule):
 
 class SignedIn(Rule):
     required = "SIGNED_IN"
+    who = "a person's token or an API key; anonymous callers get UNAUTHENTICATED"
     code = "UNAUTHENTICATED"
 
     def allows(self, source: Any, ctx: Any) -> bool:

@@ -11,6 +11,7 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 
+from auth.permissions import Requires
 from db.settings import Settings
 from schema import (
     api_keys,
@@ -22,6 +23,7 @@ from schema import (
     environment,
     extensions,
     observability,
+    scalars,
 )
 from schema.accounts import AccountsMutation
 from schema.factory import FactoryMutation
@@ -93,6 +95,31 @@ async def _refused(error: GraphQLError) -> AsyncGenerator[PreExecutionError, Non
     yield PreExecutionError(data=None, errors=[error])
 
 
+QUERY = ("Reads: the public directory and verification, and what the signed-in viewer may see. "
+         "A field the viewer may not see is null with a FORBIDDEN error at its path.")
+MUTATION = ("Writes. Each takes one `input` and answers a payload whose `userErrors` (and its "
+            "typed twin) say why a business rule refused it; then nothing changed. Sign-in and "
+            "role failures are top-level errors.")
+SUBSCRIPTION = ("Live events over WebSocket (graphql-transport-ws at /graphql), each checked "
+                "again against the viewer's permissions when it is sent.")
+
+
+def _root(name: str, types: tuple[type, ...], description: str) -> type:
+    merged = merge_types(name, types)
+    merged.__strawberry_definition__.description = description  # type: ignore[attr-defined]
+    return merged
+
+
+def _describe_directive_arguments(built: strawberry.Schema) -> None:
+    """Strawberry leaves a schema directive's arguments undescribed: copy the descriptions of
+    @requires's fields (auth.permissions.Requires) onto its arguments."""
+    directive = built._schema.get_directive("requires")
+    if directive is None:
+        return
+    for field in Requires.__strawberry_directive__.fields:  # type: ignore[attr-defined]
+        directive.args[field.name].description = field.description
+
+
 def build_schema(settings: Settings | None = None,
                  queries: tuple[type, ...] = QUERIES) -> strawberry.Schema:
     """The schema; `queries` lets a test add a root type of its own to the real assembly."""
@@ -108,12 +135,14 @@ def build_schema(settings: Settings | None = None,
         # Last, so the error masking and access-log extensions wrap it like any execution.
         exts.append(lambda: extensions.CompiledReadPath(reads))
     built = Schema(
-        query=merge_types("Query", queries),
-        mutation=merge_types("Mutation", MUTATIONS) if MUTATIONS else None,
-        subscription=merge_types("Subscription", SUBSCRIPTIONS) if SUBSCRIPTIONS else None,
+        query=_root("Query", queries, QUERY),
+        mutation=_root("Mutation", MUTATIONS, MUTATION),
+        subscription=_root("Subscription", SUBSCRIPTIONS, SUBSCRIPTION),
         extensions=exts,
         execution_context_class=SharedAnswers,
+        scalar_overrides=scalars.OVERRIDES,
     )
+    _describe_directive_arguments(built)
     built.documents = PersistedDocuments.of(settings)
     reads = CompiledReads(built._schema)
     built.compiled_reads = reads  # type: ignore[attr-defined]

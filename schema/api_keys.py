@@ -1,6 +1,6 @@
 """API keys for machine clients: created, listed and revoked by their organization's members."""
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -8,10 +8,11 @@ from strawberry.types import Info
 from auth.permissions import Rule, SignedIn, guarded
 from db.enums import Role as RoleEnum
 from resolvers import api_keys
-from schema.common import UserError
+from schema.common import UserError, user_errors
 from schema.enums import Role
 from schema.ids import encode_id
 from schema.mutation import perform, require_id
+from schema.user_errors import API_KEY_ERRORS
 
 
 class ManagesKeys(Rule):
@@ -19,6 +20,8 @@ class ManagesKeys(Rule):
     keys; the program's keys are its ADMINs'. Organizations have no admin role of their own."""
 
     required = "KEY_MANAGER"
+    who = ("a person (not an API key) of a supplier, customer or audit firm, for its own "
+           "organization; a program ADMIN, for the program")
 
     def allows(self, source: Any, ctx: Any) -> bool:
         viewer = ctx.viewer
@@ -34,13 +37,15 @@ def managers() -> list[Rule]:
 @strawberry.type(description="A named API key of the organization; its secret is never shown "
                              "again after creation.")
 class ApiKey:
-    id: strawberry.ID
-    name: str
+    id: strawberry.ID = strawberry.field(description=(
+        "The key's ID, to pass to revokeApiKey; also the number in its secret (escp_<id>_…)."))
+    name: str = strawberry.field(description="What the key is for, as its creator named it.")
     role: Role = strawberry.field(description="The role the key acts with.")
     created_by_email: str | None = strawberry.field(description="Who created the key.")
-    created_at: datetime
+    created_at: datetime = strawberry.field(description="When the key was created.")
     expires_at: datetime | None = strawberry.field(description="Null: never expires.")
-    revoked_at: datetime | None
+    revoked_at: datetime | None = strawberry.field(description=(
+        "When the key was revoked; null while it works."))
 
     @classmethod
     def from_row(cls, row: Any, email: str | None = None) -> "ApiKey":
@@ -49,31 +54,35 @@ class ApiKey:
                    expires_at=row.expires_at, revoked_at=row.revoked_at)
 
 
-@strawberry.input
+@strawberry.input(description="A new API key of the viewer's organization.")
 class CreateApiKeyInput:
-    name: str
+    name: str = strawberry.field(description="What the key is for, 1 to 100 characters.")
     role: Role = strawberry.field(description="At most the creator's role.")
     expires_at: datetime | None = strawberry.field(default=None,
                                                     description="Null: never expires.")
 
 
-@strawberry.input
+@strawberry.input(description="The key to revoke.")
 class RevokeApiKeyInput:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="A key of the viewer's organization.")
 
 
-@strawberry.type
+@strawberry.type(description="The answer of createApiKey.")
 class CreateApiKeyPayload:
-    api_key: ApiKey | None
+    api_key: ApiKey | None = strawberry.field(description=(
+        "The key created; null when userErrors is not empty."))
     secret: str | None = strawberry.field(
         description="The whole key, shown this once: send as `Authorization: Bearer <secret>`.")
-    user_errors: list[UserError]
+    user_errors: list[UserError] = user_errors()
+    api_key_user_errors = API_KEY_ERRORS.field()
 
 
-@strawberry.type
+@strawberry.type(description="The answer of revokeApiKey.")
 class ApiKeyPayload:
-    api_key: ApiKey | None
-    user_errors: list[UserError]
+    api_key: ApiKey | None = strawberry.field(description=(
+        "The key, now revoked; null when userErrors is not empty."))
+    user_errors: list[UserError] = user_errors()
+    api_key_user_errors = API_KEY_ERRORS.field()
 
 
 def _created(found: api_keys.CreatedKey | None, errors: list[UserError]) -> CreateApiKeyPayload:
@@ -97,8 +106,9 @@ class Query:
 class Mutation:
     @guarded(managers(), description="A new API key of the viewer's organization. Codes: "
                                      "VALIDATION, ROLE_ABOVE_CREATOR, TOO_MANY_KEYS.")
-    async def create_api_key(self, info: Info,
-                             input: CreateApiKeyInput) -> CreateApiKeyPayload | None:
+    async def create_api_key(self, info: Info, input: Annotated[
+            CreateApiKeyInput, strawberry.argument(
+                description="The key's name, role and expiry.")]) -> CreateApiKeyPayload | None:
         viewer = info.context.viewer
         return await perform(info, lambda session: api_keys.create_key(
             session, viewer, name=input.name, role=RoleEnum(input.role),
@@ -106,7 +116,9 @@ class Mutation:
 
     @guarded(managers(), description="Revoke a key of the viewer's organization: refused from "
                                      "its next request on. Code: NOT_FOUND.")
-    async def revoke_api_key(self, info: Info, input: RevokeApiKeyInput) -> ApiKeyPayload | None:
+    async def revoke_api_key(self, info: Info, input: Annotated[
+            RevokeApiKeyInput, strawberry.argument(
+                description="The key to revoke.")]) -> ApiKeyPayload | None:
         viewer = info.context.viewer
 
         async def work(session: Any) -> Any:

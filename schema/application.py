@@ -1,5 +1,6 @@
 """Certification applications, their fees and history; steps 1 and 2 of the workflow."""
 from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
@@ -24,11 +25,22 @@ from resolvers.loaders import (
     UserById,
 )
 from schema.audit import Audit
-from schema.common import Node, PageInfo, UserError
+from schema.common import (
+    EDGE_CURSOR,
+    EDGES,
+    NODES,
+    PAGE_INFO,
+    TOTAL_COUNT,
+    Node,
+    PageInfo,
+    UserError,
+    user_errors,
+)
 from schema.enums import ApplicationKind, ApplicationStatus, FeeKind, FeeStatus
 from schema.ids import encode_id
 from schema.mutation import optional_id, perform, require_id
 from schema.organization import Organization, User, organization
+from schema.user_errors import APPLICATION_ERRORS
 
 if TYPE_CHECKING:
     from schema.factory import Factory
@@ -40,16 +52,24 @@ FactoryRef = Annotated["Factory", strawberry.lazy("schema.factory")]
 class Fee(Node):
     factory_id: strawberry.Private[int]
     payee_id: strawberry.Private[int]
-    kind: FeeKind | None = guarded(FeeAccess())
+    kind: FeeKind | None = guarded(FeeAccess(), description="What the fee pays for.")
     round: int | None = guarded(FeeAccess(),
                                 description="1, then one more per follow-up audit round.")
-    amount: str | None = guarded(FeeAccess(), description="Exact decimal, e.g. \"1500.00\".")
-    currency: str | None = guarded(FeeAccess())
-    status: FeeStatus | None = guarded(FeeAccess())
-    paid_at: datetime | None = guarded(FeeAccess())
-    payment_reference: str | None = guarded(FeeAccess())
+    amount: str | None = guarded(FeeAccess(), description=(
+        "What is due, in `currency`, as a decimal string with two decimals (\"1500.00\"); the "
+        "contract's field, kept a String. amountDecimal is the same value as a Decimal."))
+    amount_decimal: Decimal | None = guarded(FeeAccess(), description=(
+        "What is due, in `currency`: the same value as `amount`, typed as the Decimal scalar."))
+    currency: str | None = guarded(FeeAccess(), description=(
+        "The ISO 4217 code of the amount's currency, e.g. USD."))
+    status: FeeStatus | None = guarded(FeeAccess(), description="Whether it is settled.")
+    paid_at: datetime | None = guarded(FeeAccess(), description=(
+        "When the payee recorded the payment; null unless PAID."))
+    payment_reference: str | None = guarded(FeeAccess(), description=(
+        "The payee's reference for the payment (e.g. a bank transfer's); null if none given."))
 
-    @guarded(FeeAccess())
+    @guarded(FeeAccess(), description=(
+        "Who is paid: the program, or for an AUDIT fee the assigned audit firm."))
     async def payee(self, info: Info) -> Organization | None:
         return await organization(info, self.payee_id)  # type: ignore[return-value]
 
@@ -58,6 +78,7 @@ class Fee(Node):
         return cls(id=strawberry.ID(encode_id("Fee", row.id)), factory_id=factory_id,
                    payee_id=row.payee_id, kind=FeeKind(row.kind), round=row.round,
                    amount=f"{row.amount:.2f}",
+                   amount_decimal=Decimal(f"{row.amount:.2f}"),
                    currency=row.currency, status=FeeStatus(row.status), paid_at=row.paid_at,
                    payment_reference=row.payment_reference)
 
@@ -67,9 +88,10 @@ class WorkflowTransition:
     actor_id: strawberry.Private[int | None]
     from_status: ApplicationStatus | None = strawberry.field(
         description="Null for the submission that created the application.")
-    to_status: ApplicationStatus
-    occurred_at: datetime
-    note: str | None
+    to_status: ApplicationStatus = strawberry.field(description="The status it moved to.")
+    occurred_at: datetime = strawberry.field(description="When the move was made.")
+    note: str | None = strawberry.field(description=(
+        "What the mover wrote with it (a review's notes); null if nothing."))
 
     @strawberry.field(description="Null once the user is deleted. The person's details follow "
                                   "User's rules (their organization and the program).")
@@ -100,20 +122,23 @@ class Application(Node):
     application_id: strawberry.Private[int]
     factory_id: strawberry.Private[int]
     audit_firm_id: strawberry.Private[int | None]
-    kind: ApplicationKind | None = guarded(ApplicationAccess())
-    status: ApplicationStatus | None = guarded(ApplicationAccess())
-    submitted_at: datetime | None = guarded(ApplicationAccess())
+    kind: ApplicationKind | None = guarded(ApplicationAccess(), description=(
+        "A first certification or a renewal."))
+    status: ApplicationStatus | None = guarded(ApplicationAccess(), description=(
+        "The workflow step it is at."))
+    submitted_at: datetime | None = guarded(ApplicationAccess(), description=(
+        "When the supplier applied."))
     assigned_at: datetime | None = guarded(
         ApplicationAccess(), description="When the audit firm was assigned; the audit window "
                                          "ends at most two months later.")
 
-    @guarded(ApplicationAccess())
+    @guarded(ApplicationAccess(), description="The factory applying.")
     async def factory(self, info: Info) -> FactoryRef | None:
         from schema.factory import factory_by_id
 
         return await factory_by_id(info, self.factory_id)  # type: ignore[return-value]
 
-    @guarded(ApplicationAccess())
+    @guarded(ApplicationAccess(), description="The assigned audit firm; null until step 2.")
     async def audit_firm(self, info: Info) -> Organization | None:
         return await organization(info, self.audit_firm_id)
 
@@ -144,53 +169,65 @@ def application_of(row: Any) -> Application | None:
     return Application.from_row(row) if row is not None else None
 
 
-@strawberry.type
+@strawberry.type(description="One of the applications of a page, with its cursor.")
 class ApplicationEdge:
-    cursor: str
-    node: Application
+    cursor: str = strawberry.field(description=EDGE_CURSOR)
+    node: Application = strawberry.field(description="The application.")
 
 
-@strawberry.type
+@strawberry.type(description="A page of applications (Relay connection).")
 class ApplicationConnection:
-    edges: list[ApplicationEdge]
-    nodes: list[Application]
-    page_info: PageInfo
-    total_count: int
+    edges: list[ApplicationEdge] = strawberry.field(description=EDGES)
+    nodes: list[Application] = strawberry.field(description=NODES)
+    page_info: PageInfo = strawberry.field(description=PAGE_INFO)
+    total_count: int = strawberry.field(description=TOTAL_COUNT)
 
 
 # --- Mutations: step 1 (apply) and step 2 (pay, assign) -----------------------------------------
 
 
-@strawberry.input
+@strawberry.input(description="A factory's application for certification.")
 class SubmitApplicationInput:
-    factory_id: strawberry.ID
-    kind: ApplicationKind
+    factory_id: strawberry.ID = strawberry.field(description=(
+        "A factory of the viewer's organization."))
+    kind: ApplicationKind = strawberry.field(description=(
+        "NEW, or RENEWAL of an active certificate from 90 days before it expires."))
 
 
-@strawberry.input
+@strawberry.input(description="A payment the payee received.")
 class RecordPaymentInput:
-    fee_id: strawberry.ID
-    reference: str | None = None
+    fee_id: strawberry.ID = strawberry.field(description="The fee paid, DUE and payable to the "
+                                                         "viewer's organization.")
+    reference: str | None = strawberry.field(default=None, description=(
+        "The payment's reference (e.g. a bank transfer's), one line of at most 200 "
+        "characters; omitted: none."))
 
 
-@strawberry.input
+@strawberry.input(description="Which firm audits an application.")
 class AssignAuditFirmInput:
-    application_id: strawberry.ID
+    application_id: strawberry.ID = strawberry.field(description=(
+        "A SUBMITTED application whose REGISTRATION fee is paid."))
     audit_firm_id: strawberry.ID | None = strawberry.field(
         default=None, description="Omitted: a random active accredited firm.")
 
 
-@strawberry.type
+@strawberry.type(description="The answer of submitApplication and assignAuditFirm.")
 class ApplicationPayload:
-    application: Application | None
-    user_errors: list[UserError]
+    application: Application | None = strawberry.field(description=(
+        "The application as changed; null when userErrors is not empty."))
+    user_errors: list[UserError] = user_errors()
+    application_user_errors = APPLICATION_ERRORS.field()
 
 
-@strawberry.type
+@strawberry.type(description="The answer of recordPayment.")
 class FeePayload:
-    fee: Fee | None
-    application: Application | None
-    user_errors: list[UserError]
+    fee: Fee | None = strawberry.field(description=(
+        "The fee, now PAID; null when userErrors is not empty."))
+    application: Application | None = strawberry.field(description=(
+        "The fee's application, moved on if the payment moved it (a SEAL fee certifies); null "
+        "when userErrors is not empty."))
+    user_errors: list[UserError] = user_errors()
+    application_user_errors = APPLICATION_ERRORS.field()
 
 
 def _application_payload(row: Any, errors: list[UserError]) -> ApplicationPayload:
@@ -212,8 +249,10 @@ class Mutation:
         "certificate expires); the REGISTRATION fee becomes due to the program. userErrors: "
         "NOT_FOUND, NOT_OWNER, APPLICATION_OPEN, ALREADY_CERTIFIED, CERTIFICATE_SUSPENDED, "
         "NO_CERTIFICATE_TO_RENEW, RENEWAL_NOT_OPEN."))
-    async def submit_application(self, info: Info,
-                                 input: SubmitApplicationInput) -> ApplicationPayload:
+    async def submit_application(self, info: Info, input: Annotated[
+            SubmitApplicationInput, strawberry.argument(
+                description="The factory and the kind of application.")]
+                                 ) -> ApplicationPayload:
         ctx = info.context
 
         async def work(session: AsyncSession) -> Any:
@@ -226,7 +265,9 @@ class Mutation:
         "The payee records a payment: program staff for REGISTRATION and SEAL fees, the firm's "
         "users for its AUDIT fee. Paying the SEAL fee issues the certificate. userErrors: "
         "NOT_FOUND, NOT_PAYEE, ALREADY_PAID, FEE_WAIVED, VALIDATION, INVALID_TRANSITION."))
-    async def record_payment(self, info: Info, input: RecordPaymentInput) -> FeePayload:
+    async def record_payment(self, info: Info, input: Annotated[
+            RecordPaymentInput, strawberry.argument(
+                description="The fee and the payment's reference.")]) -> FeePayload:
         ctx = info.context
 
         async def work(session: AsyncSession) -> Any:
@@ -239,8 +280,10 @@ class Mutation:
         "Step 2: once the registration fee is paid, assign the named firm (or a random active "
         "one); the AUDIT fee becomes due to it. userErrors: NOT_FOUND, INVALID_TRANSITION, "
         "REGISTRATION_FEE_UNPAID, AUDIT_FIRM_INACTIVE, NO_ACTIVE_AUDIT_FIRM."))
-    async def assign_audit_firm(self, info: Info,
-                                input: AssignAuditFirmInput) -> ApplicationPayload:
+    async def assign_audit_firm(self, info: Info, input: Annotated[
+            AssignAuditFirmInput, strawberry.argument(
+                description="The application and, optionally, the firm.")]
+                                ) -> ApplicationPayload:
         ctx = info.context
 
         async def work(session: AsyncSession) -> Any:

@@ -11,11 +11,12 @@ from db.enums import Role
 from resolvers import connection as connections
 from resolvers.connection import effective_status
 from resolvers.loaders import VisibleConnectionById
-from schema.common import Node, UserError
+from schema.common import Node, UserError, user_errors
 from schema.enums import ConnectionStatus, ShareScope
 from schema.ids import decode_as, encode_id
 from schema.mutation import perform
 from schema.organization import Organization, organization
+from schema.user_errors import CONNECTION_ERRORS
 
 if TYPE_CHECKING:
     from schema.factory import Factory
@@ -30,21 +31,26 @@ class CustomerConnection(Node):
     customer_id: strawberry.Private[int]
     status: ConnectionStatus | None = guarded(ConnectionParty(),
                                               description="EXPIRED once past expiresAt.")
-    requested_scopes: list[ShareScope] | None = guarded(ConnectionParty())
+    requested_scopes: list[ShareScope] | None = guarded(ConnectionParty(), description=(
+        "What the customer asked to see."))
     granted_scopes: list[ShareScope] | None = guarded(ConnectionParty(),
                                                       description="Empty unless ACCEPTED.")
-    message: str | None = guarded(ConnectionParty())
-    requested_at: datetime | None = guarded(ConnectionParty())
-    responded_at: datetime | None = guarded(ConnectionParty())
-    expires_at: datetime | None = guarded(ConnectionParty())
+    message: str | None = guarded(ConnectionParty(), description=(
+        "The customer's note to the factory with its request; null if none."))
+    requested_at: datetime | None = guarded(ConnectionParty(), description=(
+        "When the customer asked."))
+    responded_at: datetime | None = guarded(ConnectionParty(), description=(
+        "When the factory accepted or declined; null while PENDING."))
+    expires_at: datetime | None = guarded(ConnectionParty(), description=(
+        "When sharing ends, as the factory set it; null: until either side ends it."))
 
-    @guarded(ConnectionParty())
+    @guarded(ConnectionParty(), description="The factory asked to share.")
     async def factory(self, info: Info) -> FactoryRef | None:
         from schema.factory import factory_by_id
 
         return await factory_by_id(info, self.factory_id)  # type: ignore[return-value]
 
-    @guarded(ConnectionParty())
+    @guarded(ConnectionParty(), description="The customer organization that asked.")
     async def customer(self, info: Info) -> Organization | None:
         return await organization(info, self.customer_id)  # type: ignore[return-value]
 
@@ -63,8 +69,12 @@ class CustomerConnection(Node):
 @strawberry.type(description="What the viewer may see of a factory right now.")
 class FactoryAccess:
     access: strawberry.Private[Access]
-    is_owner: bool
-    scopes: list[ShareScope]
+    is_owner: bool = strawberry.field(description=(
+        "The viewer's organization owns this factory (then every scope is held)."))
+    scopes: list[ShareScope] = strawberry.field(description=(
+        "The scopes the viewer holds for this factory now: all of them for its owner and the "
+        "program, those of an ACCEPTED, unexpired connection for a customer, none otherwise "
+        "(a firm auditing it: PROFILE, AUDITS and CORRECTIVE_ACTIONS, for its own audits)."))
 
     @strawberry.field(description="The viewer's organization's connection to this factory.")
     async def connection(self, info: Info) -> CustomerConnection | None:
@@ -86,19 +96,21 @@ _SCOPE_ORDER = tuple(ShareScope)
 
 # ---------------------------------------------------------------- mutations
 
-@strawberry.input
+@strawberry.input(description="A customer's request to see a factory's data.")
 class RequestConnectionInput:
-    factory_id: strawberry.ID
+    factory_id: strawberry.ID = strawberry.field(description="A listed factory.")
     scopes: list[ShareScope] = strawberry.field(description="At least one; repeats are ignored.")
     message: str | None = strawberry.field(
         default=None, description=f"To the factory; at most {connections.MESSAGE_MAX_LENGTH} "
                                   "characters.")
 
 
-@strawberry.input
+@strawberry.input(description="The factory's answer to a PENDING request.")
 class RespondToConnectionRequestInput:
-    connection_id: strawberry.ID
-    accept: bool
+    connection_id: strawberry.ID = strawberry.field(description=(
+        "A PENDING connection to a factory of the viewer's organization."))
+    accept: bool = strawberry.field(description="True accepts (ACCEPTED), false declines "
+                                                "(DECLINED).")
     scopes: list[ShareScope] | None = strawberry.field(
         default=None, description="What to share when accepting; omitted: the requested ones.")
     expires_at: datetime | None = strawberry.field(
@@ -106,9 +118,10 @@ class RespondToConnectionRequestInput:
                                   "until either side ends it.")
 
 
-@strawberry.input
+@strawberry.input(description="What an accepted connection shares from now on.")
 class UpdateConnectionScopesInput:
-    connection_id: strawberry.ID
+    connection_id: strawberry.ID = strawberry.field(description=(
+        "An ACCEPTED, unexpired connection to a factory of the viewer's organization."))
     scopes: list[ShareScope] = strawberry.field(description="What to share from now on; at "
                                                             "least one.")
     expires_at: datetime | None = strawberry.field(
@@ -116,15 +129,18 @@ class UpdateConnectionScopesInput:
                                               "date: sharing ends then (in the future).")
 
 
-@strawberry.input
+@strawberry.input(description="The connection to end.")
 class EndConnectionInput:
-    connection_id: strawberry.ID
+    connection_id: strawberry.ID = strawberry.field(description=(
+        "A connection of the viewer's organization, on either side."))
 
 
-@strawberry.type
+@strawberry.type(description="The answer of the connection mutations.")
 class ConnectionPayload:
-    connection: CustomerConnection | None
-    user_errors: list[UserError]
+    connection: CustomerConnection | None = strawberry.field(description=(
+        "The connection as changed; null when userErrors is not empty."))
+    user_errors: list[UserError] = user_errors()
+    connection_user_errors = CONNECTION_ERRORS.field()
 
 
 def _payload(row: Any, errors: list[UserError]) -> ConnectionPayload:
@@ -141,8 +157,10 @@ class Mutation:
     @guarded(roles(Role.CUSTOMER), description=(
         "Ask a listed factory to share the given scopes; its users are notified. userErrors: "
         "VALIDATION, NOT_FOUND, UNLISTED_FACTORY, DUPLICATE_CONNECTION."))
-    async def request_connection(self, info: Info,
-                                 input: RequestConnectionInput) -> ConnectionPayload:
+    async def request_connection(self, info: Info, input: Annotated[
+            RequestConnectionInput, strawberry.argument(
+                description="The factory, the scopes asked for and a note.")]
+                                 ) -> ConnectionPayload:
         viewer = info.context.viewer
         return await perform(info, lambda session: connections.request_connection(
             session, viewer, factory_id=decode_as(input.factory_id, "Factory"),
@@ -153,7 +171,9 @@ class Mutation:
         "are given) or declines it; the customer is notified. userErrors: VALIDATION, "
         "NOT_FOUND, NOT_OWNER, INVALID_STATE."))
     async def respond_to_connection_request(
-            self, info: Info, input: RespondToConnectionRequestInput) -> ConnectionPayload:
+            self, info: Info, input: Annotated[
+                RespondToConnectionRequestInput, strawberry.argument(
+                    description="The request and the answer.")]) -> ConnectionPayload:
         viewer = info.context.viewer
         return await perform(info, lambda session: connections.respond(
             session, viewer, connection_id=_connection_pk(input.connection_id),
@@ -163,8 +183,10 @@ class Mutation:
         "The factory's owner changes what an ACCEPTED, unexpired connection shares; it takes "
         "effect on the customer's next request. userErrors: VALIDATION, NOT_FOUND, NOT_OWNER, "
         "INVALID_STATE."))
-    async def update_connection_scopes(self, info: Info,
-                                       input: UpdateConnectionScopesInput) -> ConnectionPayload:
+    async def update_connection_scopes(self, info: Info, input: Annotated[
+            UpdateConnectionScopesInput, strawberry.argument(
+                description="The connection and what it shares from now on.")]
+                                       ) -> ConnectionPayload:
         viewer = info.context.viewer
         expires_at = (connections.Keep.EXPIRY if input.expires_at is strawberry.UNSET
                       else input.expires_at)
@@ -177,7 +199,9 @@ class Mutation:
         "the customer cancels its PENDING or ACCEPTED one (CANCELLED); the other side is "
         "notified. The program is party to no connection and may not end one. userErrors: "
         "NOT_FOUND, NOT_OWNER, INVALID_STATE."))
-    async def end_connection(self, info: Info, input: EndConnectionInput) -> ConnectionPayload:
+    async def end_connection(self, info: Info, input: Annotated[
+            EndConnectionInput, strawberry.argument(
+                description="The connection to end.")]) -> ConnectionPayload:
         viewer = info.context.viewer
         return await perform(info, lambda session: connections.end_connection(
             session, viewer, connection_id=_connection_pk(input.connection_id)), _payload)

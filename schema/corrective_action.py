@@ -1,6 +1,6 @@
 """Corrective action plans and their actions."""
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -13,28 +13,34 @@ from resolvers.certification_rules import is_overdue
 from resolvers.loaders import ActionsByCap, EvidenceByAction, FindingById, VisibleAuditById
 from resolvers.settled import settled
 from schema.audit import Audit, Finding
-from schema.common import Node, UserError
+from schema.common import Node, UserError, user_errors
 from schema.document import Document
 from schema.enums import ActionStatus, CapStatus, Severity
 from schema.ids import decode_as, encode_id
 from schema.mutation import perform
+from schema.user_errors import CORRECTIVE_ACTION_ERRORS
 
 CORRECTIVE_ACTIONS = ShareScope.CORRECTIVE_ACTIONS
 
 
-@strawberry.type
+@strawberry.type(description="What the factory does about one finding, by when.")
 class CorrectiveAction(Node):
     action_id: strawberry.Private[int]
     factory_id: strawberry.Private[int]
     audit_firm_id: strawberry.Private[int]
     finding_id: strawberry.Private[int]
-    action: str | None = guarded(Scope(CORRECTIVE_ACTIONS))
-    due_date: date | None = guarded(Scope(CORRECTIVE_ACTIONS))
-    status: ActionStatus | None = guarded(Scope(CORRECTIVE_ACTIONS))
-    agrees_with_finding: bool | None = guarded(Scope(CORRECTIVE_ACTIONS))
-    factory_comment: str | None = guarded(Scope(CORRECTIVE_ACTIONS))
+    action: str | None = guarded(Scope(CORRECTIVE_ACTIONS), description=(
+        "What the factory will do, in its words."))
+    due_date: date | None = guarded(Scope(CORRECTIVE_ACTIONS), description=(
+        "The day it is to be done by."))
+    status: ActionStatus | None = guarded(Scope(CORRECTIVE_ACTIONS), description=(
+        "Whether it is done."))
+    agrees_with_finding: bool | None = guarded(Scope(CORRECTIVE_ACTIONS), description=(
+        "False when the factory disputes the finding (its comment says why)."))
+    factory_comment: str | None = guarded(Scope(CORRECTIVE_ACTIONS), description=(
+        "The factory's remark on the finding or the action; null if none."))
 
-    @guarded(Scope(CORRECTIVE_ACTIONS))
+    @guarded(Scope(CORRECTIVE_ACTIONS), description="The finding this action answers.")
     async def finding(self, info: Info) -> Finding | None:
         row = await info.context.loader(FindingById).load(self.finding_id)
         return Finding(id=strawberry.ID(encode_id("Finding", row.id)), factory_id=self.factory_id,
@@ -42,7 +48,8 @@ class CorrectiveAction(Node):
                        category=row.category, severity=Severity(row.severity),
                        description=row.description)
 
-    @guarded(Scope(CORRECTIVE_ACTIONS))
+    @guarded(Scope(CORRECTIVE_ACTIONS), description=(
+        "Documents showing the action is done (photos, records); may be empty."))
     async def evidence(self, info: Info) -> list[Document] | None:
         rows = await info.context.loader(EvidenceByAction).load(self.action_id)
         return [Document.from_row(row, self, CORRECTIVE_ACTIONS) for row in rows]
@@ -62,8 +69,10 @@ class CorrectiveActionPlan(Node):
     audit_id: strawberry.Private[int]
     factory_id: strawberry.Private[int]
     audit_firm_id: strawberry.Private[int]
-    status: CapStatus | None = guarded(Scope(CORRECTIVE_ACTIONS))
-    submitted_at: datetime | None = guarded(Scope(CORRECTIVE_ACTIONS))
+    status: CapStatus | None = guarded(Scope(CORRECTIVE_ACTIONS), description=(
+        "Where the plan stands."))
+    submitted_at: datetime | None = guarded(Scope(CORRECTIVE_ACTIONS), description=(
+        "When the factory last submitted it; null while never submitted."))
     due_on: date | None = guarded(Scope(CORRECTIVE_ACTIONS),
                                   description="Due 5 working days after the audit report.")
 
@@ -72,12 +81,13 @@ class CorrectiveActionPlan(Node):
         return is_overdue(self.due_on, self.status is not CapStatusEnum.DRAFT and
                           self.status is not CapStatusEnum.RETURNED, date.today())
 
-    @guarded(Scope(CORRECTIVE_ACTIONS))
+    @guarded(Scope(CORRECTIVE_ACTIONS), description="The audit whose findings it answers.")
     async def audit(self, info: Info) -> Audit | None:
         row = await info.context.loader(VisibleAuditById).load(self.audit_id)
         return Audit.from_row(row)
 
-    @guarded(Scope(CORRECTIVE_ACTIONS))
+    @guarded(Scope(CORRECTIVE_ACTIONS), description=(
+        "One action per finding; empty until the factory submits the plan."))
     def actions(self, info: Info) -> list[CorrectiveAction] | None:
         return settled(info.context.loader(ActionsByCap).load(self.plan_id),
                        lambda rows: [CorrectiveAction.from_row(r, self) for r in rows])  # type: ignore
@@ -89,13 +99,16 @@ class CorrectiveActionPlan(Node):
                    status=CapStatus(row.status), submitted_at=row.submitted_at, due_on=row.due_on)
 
 
-@strawberry.input
+@strawberry.input(description="The factory's action for one finding.")
 class CorrectiveActionInput:
-    finding_id: strawberry.ID
-    action: str
+    finding_id: strawberry.ID = strawberry.field(description="A finding of the plan's audit.")
+    action: str = strawberry.field(description=(
+        "What the factory will do; not blank, at most 5000 characters."))
     due_date: date = strawberry.field(description="Today or later.")
-    agrees_with_finding: bool
-    comment: str | None = None
+    agrees_with_finding: bool = strawberry.field(description=(
+        "False disputes the finding; say why in `comment`."))
+    comment: str | None = strawberry.field(default=None, description=(
+        "A remark for the program; at most 5000 characters; omitted: none."))
     evidence_document_ids: list[strawberry.ID] | None = strawberry.field(
         default=None, description="Documents uploaded by the viewer's organization.")
 
@@ -108,17 +121,21 @@ class CorrectiveActionInput:
                                    for d in self.evidence_document_ids or []])
 
 
-@strawberry.input
+@strawberry.input(description="A factory's corrective action plan for an audit.")
 class SubmitCorrectiveActionPlanInput:
-    audit_id: strawberry.ID
+    audit_id: strawberry.ID = strawberry.field(description=(
+        "The audit, of a factory of the viewer's organization, whose plan is DRAFT or "
+        "RETURNED."))
     actions: list[CorrectiveActionInput] = strawberry.field(
         description="One action per finding of the audit, each finding exactly once.")
 
 
-@strawberry.type
+@strawberry.type(description="The answer of submitCorrectiveActionPlan.")
 class CorrectiveActionPlanPayload:
-    corrective_action_plan: CorrectiveActionPlan | None
-    user_errors: list[UserError]
+    corrective_action_plan: CorrectiveActionPlan | None = strawberry.field(description=(
+        "The plan as submitted; null when userErrors is not empty."))
+    user_errors: list[UserError] = user_errors()
+    corrective_action_user_errors = CORRECTIVE_ACTION_ERRORS.field()
 
 
 def plan_payload(row: Any, errors: list[UserError]) -> CorrectiveActionPlanPayload:
@@ -134,7 +151,9 @@ class Mutation:
                          "DRAFT or RETURNED (a resubmission replaces the actions). userErrors: "
                          "NOT_FOUND, VALIDATION, INVALID_TRANSITION.")
     async def submit_corrective_action_plan(
-            self, info: Info, input: SubmitCorrectiveActionPlanInput
+            self, info: Info, input: Annotated[
+                SubmitCorrectiveActionPlanInput, strawberry.argument(
+                    description="The audit and one action per finding.")]
     ) -> CorrectiveActionPlanPayload:
         drafts = [action.draft() for action in input.actions]
         audit_id = decode_as(input.audit_id, "Audit")

@@ -23,10 +23,13 @@ class Document(Node):
     factory_id: strawberry.Private[int | None]
     audit_firm_id: strawberry.Private[int | None]
     held_by: strawberry.Private[ShareScope | None]
-    filename: str | None = guarded(HeldDocument())
-    content_type: str | None = guarded(HeldDocument())
-    size_bytes: int | None = guarded(HeldDocument())
-    sha256: str | None = guarded(HeldDocument())
+    filename: str | None = guarded(HeldDocument(), description=(
+        "The file's name as uploaded."))
+    content_type: str | None = guarded(HeldDocument(), description=(
+        "Its media type: application/pdf, image/png, image/jpeg, the XLSX type or text/csv."))
+    size_bytes: int | None = guarded(HeldDocument(), description="Its size, in bytes.")
+    sha256: str | None = guarded(HeldDocument(), description=(
+        "The SHA-256 of its bytes, in lower-case hex: check a download against it."))
 
     @guarded(HeldDocument(), description="Signed URL (a path on this server), valid for 15 "
                                          "minutes: GET it to download the file.")

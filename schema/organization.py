@@ -14,8 +14,9 @@ from schema.ids import encode_id
 @strawberry.type(description="A program, supplier, customer or audit firm. Its name and kind are "
                              "public wherever the organization itself may be seen.")
 class Organization(Node):
-    name: str
-    kind: OrganizationKind
+    name: str = strawberry.field(description="The organization's name, unique within its kind.")
+    kind: OrganizationKind = strawberry.field(description=(
+        "What it is to the program: the program, a supplier, a customer or an audit firm."))
 
     @classmethod
     def from_row(cls, row: Any) -> "Organization":
@@ -35,11 +36,14 @@ class User(Node):
     organization_id: strawberry.Private[int]
     # True only in the payload of the sign-in or sign-up that proved who this user is.
     proven_self: strawberry.Private[bool]
-    name: str | None = guarded(SameOrganizationOrProgram())
-    role: Role | None = guarded(SameOrganizationOrProgram())
-    email: str | None = guarded(SameOrganizationOrProgram())
+    name: str | None = guarded(SameOrganizationOrProgram(),
+                               description="The person's full name.")
+    role: Role | None = guarded(SameOrganizationOrProgram(), description=(
+        "What the person may do, following from their organization's kind."))
+    email: str | None = guarded(SameOrganizationOrProgram(), description=(
+        "The address they sign in with and are notified at."))
 
-    @guarded(SameOrganizationOrProgram())
+    @guarded(SameOrganizationOrProgram(), description="The organization they belong to.")
     async def organization(self, info: Info) -> Organization | None:
         return await organization(info, self.organization_id)  # type: ignore[return-value]
 
@@ -52,11 +56,13 @@ class User(Node):
 @strawberry.type(description="An accredited auditor of an audit firm; public, for verification.")
 class Auditor(Node):
     audit_firm_id: strawberry.Private[int]
-    name: str
-    registration_number: str
-    active: bool
+    name: str = strawberry.field(description="The auditor's full name.")
+    registration_number: str = strawberry.field(description=(
+        "The accreditation number, unique; anyone may check it with verifyAuditor."))
+    active: bool = strawberry.field(description=(
+        "Accredited and allowed to lead audits today; false once withdrawn."))
 
-    @strawberry.field
+    @strawberry.field(description="The audit firm the auditor works for.")
     async def audit_firm(self, info: Info) -> Organization:
         return await organization(info, self.audit_firm_id)  # type: ignore[return-value]
 

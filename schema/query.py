@@ -1,5 +1,5 @@
 """The Query root and the Viewer."""
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -12,6 +12,8 @@ from resolvers.loaders import ConnectionsByCustomer, ConnectionsBySupplier, User
 from schema.application import Application, ApplicationConnection, ApplicationEdge
 from schema.certificate import AuditorVerification, CertificateVerification
 from schema.common import (
+    After,
+    First,
     Node,
     PageInfo,
     cursor_int,
@@ -28,12 +30,14 @@ from schema.node import resolve_node
 from schema.organization import Organization, User, organization
 
 
-@strawberry.input
+@strawberry.input(description="Narrows the factory directory; every field given must hold.")
 class FactoryFilter:
     search: str | None = strawberry.field(default=None,
                                           description="Name or city, case-insensitive.")
-    country: str | None = None
-    certification_status: CertificationStatus | None = None
+    country: str | None = strawberry.field(default=None, description=(
+        "ISO 3166-1 alpha-2 code: only factories in that country."))
+    certification_status: CertificationStatus | None = strawberry.field(
+        default=None, description="Only factories with this certification status.")
     connected_only: bool | None = strawberry.field(
         default=None, description="Customers: only factories connected to the viewer's "
                                   "organization.")
@@ -79,21 +83,23 @@ class Viewer:
     user_id: strawberry.Private[int]
     organization_id: strawberry.Private[int]
 
-    @strawberry.field
+    @strawberry.field(description="The signed-in user.")
     async def user(self, info: Info) -> User:
         return User.from_row(await info.context.loader(UserById).load(self.user_id))
 
-    @strawberry.field
+    @strawberry.field(description="The organization the user belongs to and acts for.")
     async def organization(self, info: Info) -> Organization:
         return await organization(info, self.organization_id)  # type: ignore[return-value]
 
     @strawberry.field(description="Suppliers: the factories they own, listed or not.")
-    async def factories(self, info: Info, first: int | None = None,
-                        after: str | None = None) -> FactoryConnection:
+    async def factories(self, info: Info, first: First = None,
+                        after: After = None) -> FactoryConnection:
         return await factory_page(info, first, after, Filter(owned_only=True))
 
     @strawberry.field(description="Customers: their requests; suppliers: their factories'.")
-    async def connections(self, info: Info, status: ConnectionStatus | None = None
+    async def connections(self, info: Info, status: Annotated[
+            ConnectionStatus | None, strawberry.argument(
+                description="Only connections in this status; omitted: all.")] = None
                           ) -> list[CustomerConnection]:
         viewer = info.context.viewer
         if viewer.is_customer:
@@ -106,15 +112,20 @@ class Viewer:
 
     @strawberry.field(description="Audit firms: the applications assigned to the firm, most "
                                   "recently assigned first. Empty for everyone else.")
-    async def assignments(self, info: Info, first: int | None = None, after: str | None = None,
-                          status: ApplicationStatus | None = None) -> ApplicationConnection:
+    async def assignments(self, info: Info, first: First = None, after: After = None,
+                          status: Annotated[ApplicationStatus | None, strawberry.argument(
+                              description="Only applications in this status; omitted: all.")
+                          ] = None) -> ApplicationConnection:
         return await assignment_page(info, first, after, status)
 
 
 @strawberry.type
 class Query:
-    @strawberry.field
-    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+    @strawberry.field(description="Any object by its global ID, with the same permissions as "
+                                  "every other path; null for an ID the viewer may not see, of "
+                                  "an unknown type, or of nothing.")
+    async def node(self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(
+            description="A global ID as the API gave it.")]) -> Node | None:
         return await resolve_node(info, id)
 
     @strawberry.field(description="Null when not signed in.")
@@ -124,29 +135,37 @@ class Query:
             return None
         return Viewer(user_id=v.user_id, organization_id=v.organization_id)
 
-    @strawberry.field
-    async def factory(self, info: Info, id: strawberry.ID) -> Factory | None:
+    @strawberry.field(description="A factory by its ID; null for an unlisted factory the viewer "
+                                  "may not see, or an ID that is not a factory's.")
+    async def factory(self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(
+            description="The factory's global ID.")]) -> Factory | None:
         pk = decode_as(id, "Factory")
         return await factory_by_id(info, pk) if pk is not None else None
 
     @strawberry.field(description="The directory: listed factories, plus those the viewer is "
                                   "entitled to. Ordered by name; first is 1..100 (default 20).")
-    async def factories(self, info: Info, first: int | None = None, after: str | None = None,
-                        filter: FactoryFilter | None = None) -> FactoryConnection:
+    async def factories(self, info: Info, first: First = None, after: After = None,
+                        filter: Annotated[FactoryFilter | None, strawberry.argument(
+                            description="Narrows the list; omitted: every factory the viewer "
+                                        "may see.")] = None) -> FactoryConnection:
         f = filter or FactoryFilter()
         return await factory_page(info, first, after, Filter(
             search=f.search, country=f.country, certification_status=f.certification_status,
             connected_only=bool(f.connected_only)))
 
-    @strawberry.field(description="Public.")
-    async def verify_certificate(self, info: Info,
-                                 number: str) -> CertificateVerification | None:
+    @strawberry.field(description="Is this certificate genuine and valid today? Public, no "
+                                  "sign-in needed; null when no certificate has that number.")
+    async def verify_certificate(self, info: Info, number: Annotated[str, strawberry.argument(
+            description="The certificate number as printed on the seal, e.g. C001234.")]
+                                 ) -> CertificateVerification | None:
         found = await verification.certificate(info.context, number)
         return CertificateVerification(**found) if found else None
 
-    @strawberry.field(description="Public.")
-    async def verify_auditor(self, info: Info,
-                             registration_number: str) -> AuditorVerification | None:
+    @strawberry.field(description="Is this auditor accredited, and with which firm? Public, no "
+                                  "sign-in needed; null when no auditor has that number.")
+    async def verify_auditor(self, info: Info, registration_number: Annotated[
+            str, strawberry.argument(description="The auditor's registration number.")]
+                             ) -> AuditorVerification | None:
         found = await verification.auditor(info.context, registration_number)
         return AuditorVerification(**found) if found else None
 

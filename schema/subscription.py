@@ -5,7 +5,7 @@ then answered in a context of its own, so its nested fields obey the same rules 
 """
 from collections.abc import AsyncGenerator
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -31,14 +31,14 @@ MAX_FACTORY_IDS = 500
                              "certificate), as seen by a viewer holding CERTIFICATION.")
 class CertificationStatusEvent:
     delivery: strawberry.Private[Any]
-    previous_status: CertificationStatus
-    status: CertificationStatus
-    occurred_at: datetime
+    previous_status: CertificationStatus = strawberry.field(description="The status before.")
+    status: CertificationStatus = strawberry.field(description="The status now.")
+    occurred_at: datetime = strawberry.field(description="When the change was committed.")
 
     # Plain `def`s answering through `settled`: the feed primed these loaders, so the values
     # are there at once and no task is made per subscriber.
 
-    @strawberry.field
+    @strawberry.field(description="The factory whose status changed, as the viewer sees it now.")
     def factory(self, info: Info) -> Factory:
         return settled(info.context.loader(VisibleFactoryById).load(  # type: ignore[return-value]
             self.delivery.event["factory_id"]), Factory.from_row)
@@ -77,7 +77,9 @@ class Subscription:
                          "CERTIFICATION; all of them when factoryIds is omitted. Checked again "
                          "for every event.")
     async def certification_status_changed(
-        self, info: Info, factory_ids: list[strawberry.ID] | None = None,
+        self, info: Info, factory_ids: Annotated[list[strawberry.ID] | None, strawberry.argument(
+            description=f"Only these factories (at most {MAX_FACTORY_IDS}); omitted: every "
+                        "factory the viewer may see.")] = None,
     ) -> AsyncGenerator[CertificationStatusEvent, None]:
         wanted = _factory_ids(factory_ids)
         raw = info._raw_info

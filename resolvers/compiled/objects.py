@@ -286,7 +286,7 @@ APPLICATION = ObjectSql(
 
 FEE = ObjectSql(
     leaves={"id": global_id("Fee", "{t}.id"), "kind": "{t}.kind", "round": "{t}.round",
-            "amount": "{t}.amount::text", "currency": "{t}.currency", "status": "{t}.status",
+            "amount": "{t}.amount::text", "amountDecimal": "{t}.amount::text", "currency": "{t}.currency", "status": "{t}.status",
             "paidAt": iso_datetime("{t}.paid_at"), "paymentReference": "{t}.payment_reference"},
     relations={"payee": _organization("{up}.payee_id")},
     rule_columns={"payee_id": "{t}.payee_id", "kind": "{t}.kind"},

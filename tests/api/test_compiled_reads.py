@@ -51,7 +51,7 @@ RELATIONS = """
   connections { id status grantedScopes customer { id name kind } }
   certificates { factory { id name } }
   applications { id kind status submittedAt assignedAt auditFirm { name } factory { name }
-                 fees { id kind round amount currency status paidAt paymentReference
+                 fees { id kind round amount amountDecimal currency status paidAt paymentReference
                         payee { name } }
                  audits { id status }
                  transitions { fromStatus toStatus occurredAt note actor { id name role email

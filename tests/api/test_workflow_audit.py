@@ -228,3 +228,19 @@ async def test_reporting_twice_or_by_another_firm_is_refused(journey: Journey) -
     audits = (await journey.application())["audits"]
     assert [a["status"] for a in audits] == ["REPORT_SUBMITTED"]
     assert pk(audits[0]["id"]) == pk(journey.ids["audit"])
+
+
+FEE_MONEY = """
+query Fees($id: ID!) { node(id: $id) { ... on Application {
+  fees { kind amount amountDecimal currency } } } }
+"""
+
+
+async def test_a_fee_amount_is_also_a_decimal_beside_its_currency(journey: Journey) -> None:
+    """Fee.amount stays the contract's String; amountDecimal is the same value as a Decimal."""
+    ok(await journey.schedule(auditFeeAmount="2750.5"))
+    body = await gql(journey.client, FEE_MONEY, journey.token("admin"),
+                     id=journey.ids["application"])
+    fee = fee_of(body["data"]["node"]["fees"], "AUDIT")
+    assert fee == {"kind": "AUDIT", "amount": "2750.50", "amountDecimal": "2750.50",
+                   "currency": "USD"}
