@@ -9,10 +9,10 @@ allocation counts, so they land in the middle of deliveries (the bursts of alloc
 So, between events (when no feed is delivering), the keeper:
 - every `interval`: collects the young generations and freezes what survives (`gc.freeze`, which
   only moves lists), so the collector's own passes only ever walk what is newer than a second;
-- once subscribers have left (fewer listeners than at the last pass), or every `full_every`
-  seconds: unfreezes, runs one full collection (frozen cycles are freed there, so nothing is
-  kept for good) and hands freed memory back to the system (glibc's `malloc_trim`: its arenas
-  keep freed pages otherwise), then freezes again.
+- once subscribers have left (fewer listeners than at the last full pass, and no change for an
+  interval), or every `full_every` seconds: unfreezes, runs one full collection (frozen cycles
+  are freed there, so nothing is kept for good) and hands freed memory back to the system
+  (glibc's `malloc_trim`: its arenas keep freed pages otherwise), then freezes again.
 """
 import asyncio
 import ctypes
@@ -54,19 +54,23 @@ class MemoryKeeper:
 
     async def run_forever(self) -> None:
         gc.freeze()  # the app as started: modules, schema, compiled plans
-        last_full, seen = time.monotonic(), self._listeners()
+        last_full, most, before = time.monotonic(), self._listeners(), -1
         try:
             while True:
                 await asyncio.sleep(self._interval)
+                now, listening = time.monotonic(), self._listeners()
+                # Closed sockets' objects outlive their listeners by a moment (the close
+                # handshake, the handler's tasks): collect once the count has not moved for a
+                # whole interval, or a pass could come too early and find little to free.
+                settled, before = listening == before, listening
                 if not self._quiet():
                     continue  # an event is being delivered: never stall it
-                now, listening = time.monotonic(), self._listeners()
-                if listening < seen or now - last_full >= self._full_every:
+                if (listening < most and settled) or now - last_full >= self._full_every:
                     reclaim()
-                    last_full = now
+                    last_full, most = now, listening
                 else:
                     gc.collect(1)
                     gc.freeze()
-                seen = listening
+                    most = max(most, listening)
         finally:
             gc.unfreeze()  # a stopped app's objects are ordinary garbage again
