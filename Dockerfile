@@ -20,13 +20,17 @@ RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin escp
     && chown -R escp:escp /var/lib/escp
 
 WORKDIR /app
-COPY pyproject.toml README.md alembic.ini app.py ./
+COPY pyproject.toml README.md alembic.ini app.py cli.py telemetry.py ./
 COPY auth ./auth
 COPY db ./db
 COPY migrations ./migrations
 COPY resolvers ./resolvers
 COPY schema ./schema
 COPY web ./web
+COPY overrides ./overrides
+COPY infra ./infra
+COPY tasks ./tasks
+COPY demo ./demo
 # Editable: the code stays in /app, where `escp migrate` finds migrations/ beside db/.
 RUN pip install -e . && escp --help > /dev/null
 

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from resolvers.metrics import HTTP_LATENCY, HTTP_REQUESTS, SOCKETS, exposition
+from infra.metrics import HTTP_LATENCY, HTTP_REQUESTS, SOCKETS, exposition
 from schema.observability import SCOPE_KEY, RequestInfo
 
 log = logging.getLogger("escp.request")

@@ -15,7 +15,7 @@ from starlette.authentication import (
 from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse
 
-from auth import api_keys
+from auth import api_keys, socket_tickets
 from auth.tokens import InvalidToken, verify_token
 from auth.viewer import Viewer
 from db import ApiKey, Organization, User
@@ -57,6 +57,8 @@ NEVER = datetime(9999, 1, 1, tzinfo=UTC)
 async def viewer_for_token(database: Database, settings: Settings, token: str) -> Viewer:
     """Verify the token, then read the user fresh: a deleted or deactivated user's token stops
     working at once, and a changed role takes effect."""
+    if socket_tickets.is_ticket(token):
+        raise InvalidToken("a socket ticket is accepted in connection_init only")
     viewer, _ = await session_for_token(database, settings, token)
     return viewer
 
@@ -66,12 +68,16 @@ async def session_for_token(database: Database, settings: Settings,
     """The viewer and the moment its token (or API key) expires (a socket closes then)."""
     if api_keys.is_api_key(token):
         return await session_for_key(database, token)
-    claims = verify_token(settings, token)
+    if socket_tickets.is_ticket(token):  # a portal page's socket (only HTTP refuses them)
+        user_id, expires_at = socket_tickets.verify_ticket(settings, token)
+    else:
+        claims = verify_token(settings, token)
+        user_id, expires_at = claims.user_id, claims.expires_at
     async with database.read() as conn:
-        viewer = (await active_viewers(conn, [claims.user_id])).get(claims.user_id)
+        viewer = (await active_viewers(conn, [user_id])).get(user_id)
     if viewer is None:
         raise InvalidToken("user inactive")
-    return viewer, claims.expires_at
+    return viewer, expires_at
 
 
 # A key works while it is neither revoked nor expired and its creator is an active member of

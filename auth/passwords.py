@@ -34,6 +34,8 @@ PRODUCTION_PROFILE = profiles.RFC_9106_LOW_MEMORY
 # password, so the commands that serve or store hashes refuse to run with it
 # (refuse_test_profile), and a hash made with it is replaced at the next sign-in.
 TEST_PROFILE_SWITCH = "ESCP_PASSWORD_HASH=fast"
+# Read here, not through db.settings.Settings: it picks the hasher at import (the variable is
+# documented in db.settings.OTHER_VARIABLES).
 TEST_PROFILE_ON = os.environ.get("ESCP_PASSWORD_HASH") == "fast"
 _hasher = PasswordHasher.from_parameters(profiles.CHEAPEST if TEST_PROFILE_ON
                                          else PRODUCTION_PROFILE)

@@ -1,46 +1,41 @@
-"""Permission classes, declared on schema fields. No resolver checks a role by hand.
+"""Permission rules, declared on schema fields (overrides.guards.guarded). No resolver checks a
+role by hand.
+
+A rule only decides: `allows(row, viewer, access_to)` is a pure function of the row, the viewer
+and the viewer's access to the row's factory, returning a verdict; `sql(q)` is the same decision
+as a SQL boolean for the compiled read path. Nothing here records, loads or raises a GraphQL
+error: the guard that runs a field's rules (overrides.guards.Guard) does that, and logs a
+customer's read (`reads_on`) after a rule allows it.
 
 Every object type that belongs to a factory carries `factory_id` (and, for audit data,
-`audit_firm_id`); a rule reads the viewer's access to that factory from the request's batched
-access loader, so a check costs no query of its own. A denied field resolves to null with one
-error at its path: extensions {code: FORBIDDEN, requiredScope: <scope or role>}.
-
-Rules decide synchronously from the request's access cache (`ctx.known_access`): the objects a
-response holds were reached through that access, so it is nearly always loaded already, and a
-sync decision keeps leaf fields out of asyncio. Only when it is not loaded does `Guard` await
-the batched loader first (see auth.access.AccessNotLoaded).
+`audit_firm_id`); a rule reads the viewer's access to that factory through `access_to`, which
+answers from what the request loaded already (auth.access.AccessNotLoaded when it has not: the
+guard then awaits the batched loader and asks again), so a check costs no query of its own and
+leaf fields stay out of asyncio. A denied field resolves to null with one error at its path:
+extensions {code: FORBIDDEN, requiredScope: <scope or role>}.
 """
-import inspect
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol, TypeAlias
 
-import strawberry
-from strawberry.extensions import FieldExtension
-from strawberry.permission import BasePermission
-from strawberry.schema_directive import Location
-from strawberry.types import Info
-
-from auth.access import AccessNotLoaded
+from auth.access import FactoryAccess
 from auth.viewer import Viewer
 from db.enums import Announcement, Role, ShareScope
 
-
-# Repeatable: an operation for a role says both that it needs sign-in and which role.
-@strawberry.schema_directive(locations=[Location.FIELD_DEFINITION], name="requires",
-                             repeatable=True,
-                             description="The scope or role a viewer needs to see this field.")
-class Requires:
-    rule: str = strawberry.field(description=(
-        "A ShareScope the factory must share with the viewer (PROFILE, AUDITS…), a role or "
-        "roles (ADMIN|REVIEWER), or a named rule (OWNER, CONNECTION_PARTY, SIGNED_IN…) that the "
-        "field's description explains. Denied: the field is null, with a FORBIDDEN (or "
-        "UNAUTHENTICATED) error naming it in extensions.requiredScope."))
+# The viewer's access to a factory, by id, as the request has it loaded (raises AccessNotLoaded
+# when it has not). A lookup rather than a value: most rules need no access at all for most
+# viewers, and loading it for them would cost queries the answer does not need.
+AccessTo: TypeAlias = Callable[[int], FactoryAccess]
+# What a rule decides on: an ORM row or a schema object wrapping one, carrying `factory_id` and
+# the columns the rule names (`audit_firm_id`, `customer_id`, ...).
+Row: TypeAlias = Any
 
 
-class Rule(BasePermission):
+class Rule:
     """A named rule; `required` is what the error and the SDL say the viewer lacks.
 
-    `allows(source, ctx)` answers True or False, or returns another Rule whose error to raise
-    instead (a document names the scope of its holding field); it may raise AccessNotLoaded.
+    `allows(row, viewer, access_to)` answers True or False, or returns another Rule whose error
+    to raise instead (a document names the scope of its holding field); it may raise
+    AccessNotLoaded. It has no side effect.
     """
 
     required: str = "FORBIDDEN"
@@ -50,18 +45,25 @@ class Rule(BasePermission):
     # The scope a customer's read is logged under when the rule allows it (auth.access log).
     reads: ShareScope | None = None
 
-    def __init__(self) -> None:
-        self.message = f"You need {self.required} to see this field."
-        self.error_extensions = {"code": self.code, "requiredScope": self.required}
-        self._schema_directive = Requires(rule=self.required)
+    @property
+    def message(self) -> str:
+        return f"You need {self.required} to see this field."
+
+    @property
+    def error_extensions(self) -> dict[str, str]:
+        return {"code": self.code, "requiredScope": self.required}
 
     @property
     def description(self) -> str:
         said = f"Requires {self.required}"
         return f"{said}: {self.who}." if self.who else f"{said}."
 
-    def allows(self, source: Any, ctx: Any) -> "bool | Rule":
+    def allows(self, row: Row, viewer: Viewer, access_to: AccessTo) -> "bool | Rule":
         raise NotImplementedError
+
+    def reads_on(self, row: Row) -> ShareScope | None:
+        """The scope a customer's read of `row` is logged under once this rule allowed it."""
+        return self.reads
 
     def sql(self, q: "SqlTerms") -> str | None:
         """The same decision as `allows`, as a SQL boolean over the row and the factory access
@@ -77,8 +79,16 @@ class Rule(BasePermission):
         """The scope a customer's read is logged under when the rule allows it."""
         return self.reads
 
-    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        return self.allows(source, info.context) is True
+
+class FieldRules:
+    """The rules declared on one field, in order: each must allow. The guard running them and
+    the compiled read path both find a field's rules through this one declaration."""
+
+    def __init__(self, rules: list[Rule]) -> None:
+        self.rules = rules
+
+    def __iter__(self) -> Any:
+        return iter(self.rules)
 
 
 class SqlTerms(Protocol):
@@ -114,47 +124,6 @@ def _sees_private(q: SqlTerms) -> str:
     return TRUE if q.viewer.is_program else q.is_owner
 
 
-class Guard(FieldExtension):
-    """Runs a field's rules before its resolver; sync for sync fields whenever it can."""
-
-    def __init__(self, rules: list[Rule]) -> None:
-        self.rules = rules
-
-    def apply(self, field: Any) -> None:
-        for rule in self.rules:
-            if rule.schema_directive not in field.directives:
-                field.directives.append(rule.schema_directive)
-
-    def _check(self, source: Any, ctx: Any) -> None:
-        for rule in self.rules:
-            verdict = rule.allows(source, ctx)
-            if verdict is not True:
-                (verdict or rule).on_unauthorized()  # raises the GraphQL error
-
-    def resolve(self, next_: Any, source: Any, info: Info, **kwargs: Any) -> Any:
-        try:
-            self._check(source, info.context)
-        except AccessNotLoaded as missing:
-            return self._after_loading(missing.factory_id, next_, source, info, kwargs)
-        return next_(source, info, **kwargs)
-
-    async def _after_loading(self, factory_id: int, next_: Any, source: Any, info: Info,
-                             kwargs: dict[str, Any]) -> Any:
-        await info.context.access(factory_id)
-        self._check(source, info.context)
-        result = next_(source, info, **kwargs)
-        return await result if inspect.isawaitable(result) else result
-
-    async def resolve_async(self, next_: Any, source: Any, info: Info, **kwargs: Any) -> Any:
-        try:
-            self._check(source, info.context)
-        except AccessNotLoaded as missing:
-            await info.context.access(missing.factory_id)
-            self._check(source, info.context)
-        result = next_(source, info, **kwargs)
-        return await result if inspect.isawaitable(result) else result
-
-
 class Scope(Rule):
     """The factory shares this scope with the viewer (owner and program have all scopes).
 
@@ -166,23 +135,20 @@ class Scope(Rule):
         self.scope = scope
         self.required = scope.value
         self.reads = scope
-        super().__init__()
 
     @property
     def description(self) -> str:
         return f"Requires the {self.scope.value} scope."
 
-    def allows(self, source: Any, ctx: Any) -> bool:
-        access = ctx.known_access(source.factory_id)
+    def allows(self, row: Row, viewer: Viewer, access_to: AccessTo) -> bool:
+        access = access_to(row.factory_id)
         if self.scope not in access.scopes:
             return False
         # Audit data carries its firm; lists on the factory (audits, latestAudit, plans) carry
         # none and are row-filtered to the firm's own audits by policy instead.
-        firm = getattr(source, "audit_firm_id", None)
-        if ctx.viewer.is_audit_firm and firm is not None and firm != ctx.viewer.organization_id:
+        firm = getattr(row, "audit_firm_id", None)
+        if viewer.is_audit_firm and firm is not None and firm != viewer.organization_id:
             return False
-        if ctx.viewer.is_customer:
-            ctx.scoped_reads.add((source.factory_id, self.scope))
         return True
 
     def sql(self, q: SqlTerms) -> str:
@@ -203,8 +169,8 @@ class OwnerOrProgram(Rule):
     required = "OWNER"
     who = "the factory's own organization and the program"
 
-    def allows(self, source: Any, ctx: Any) -> bool:
-        return ctx.known_access(source.factory_id).sees_private
+    def allows(self, row: Row, viewer: Viewer, access_to: AccessTo) -> bool:
+        return access_to(row.factory_id).sees_private
 
     def sql(self, q: SqlTerms) -> str:
         return _sees_private(q)
@@ -216,10 +182,10 @@ class ConnectionParty(Rule):
     required = "CONNECTION_PARTY"
     who = "the connection's customer, the factory's own organization and the program"
 
-    def allows(self, source: Any, ctx: Any) -> bool:
-        if ctx.viewer.is_customer:
-            return source.customer_id == ctx.viewer.organization_id
-        return ctx.known_access(source.factory_id).sees_private
+    def allows(self, row: Row, viewer: Viewer, access_to: AccessTo) -> bool:
+        if viewer.is_customer:
+            return row.customer_id == viewer.organization_id
+        return access_to(row.factory_id).sees_private
 
     def sql(self, q: SqlTerms) -> str | None:
         if q.viewer.is_customer:
@@ -234,10 +200,10 @@ class ApplicationAccess(Rule):
     required = ShareScope.CERTIFICATION.value
     reads = ShareScope.CERTIFICATION
 
-    def allows(self, source: Any, ctx: Any) -> bool:
-        if ctx.viewer.is_audit_firm:
-            return source.audit_firm_id == ctx.viewer.organization_id
-        return _SCOPES[ShareScope.CERTIFICATION].allows(source, ctx)
+    def allows(self, row: Row, viewer: Viewer, access_to: AccessTo) -> bool:
+        if viewer.is_audit_firm:
+            return row.audit_firm_id == viewer.organization_id
+        return _SCOPES[ShareScope.CERTIFICATION].allows(row, viewer, access_to)
 
     def sql(self, q: SqlTerms) -> str | None:
         if q.viewer.is_audit_firm:
@@ -253,10 +219,10 @@ class FactoryApplications(Rule):
     required = ShareScope.CERTIFICATION.value
     reads = ShareScope.CERTIFICATION
 
-    def allows(self, source: Any, ctx: Any) -> bool:
-        if ctx.viewer.is_audit_firm:
-            return ctx.known_access(source.factory_id).is_auditing_firm
-        return _SCOPES[ShareScope.CERTIFICATION].allows(source, ctx)
+    def allows(self, row: Row, viewer: Viewer, access_to: AccessTo) -> bool:
+        if viewer.is_audit_firm:
+            return access_to(row.factory_id).is_auditing_firm
+        return _SCOPES[ShareScope.CERTIFICATION].allows(row, viewer, access_to)
 
     def sql(self, q: SqlTerms) -> str:
         if q.viewer.is_audit_firm:
@@ -271,10 +237,10 @@ class FeeAccess(Rule):
     who = ("the factory's own organization and the program; an audit firm, the AUDIT fee "
            "payable to it")
 
-    def allows(self, source: Any, ctx: Any) -> bool:
-        if ctx.viewer.is_audit_firm:
-            return source.payee_id == ctx.viewer.organization_id and source.kind == "AUDIT"
-        return ctx.known_access(source.factory_id).sees_private
+    def allows(self, row: Row, viewer: Viewer, access_to: AccessTo) -> bool:
+        if viewer.is_audit_firm:
+            return row.payee_id == viewer.organization_id and row.kind == "AUDIT"
+        return access_to(row.factory_id).sees_private
 
     def sql(self, q: SqlTerms) -> str | None:
         if q.viewer.is_audit_firm:
@@ -292,10 +258,10 @@ class ApplicationFees(Rule):
     who = ("the factory's own organization and the program; the assigned audit firm, its AUDIT "
            "fee")
 
-    def allows(self, source: Any, ctx: Any) -> bool:
-        if ctx.viewer.is_audit_firm:
-            return source.audit_firm_id == ctx.viewer.organization_id
-        return ctx.known_access(source.factory_id).sees_private
+    def allows(self, row: Row, viewer: Viewer, access_to: AccessTo) -> bool:
+        if viewer.is_audit_firm:
+            return row.audit_firm_id == viewer.organization_id
+        return access_to(row.factory_id).sees_private
 
     def sql(self, q: SqlTerms) -> str | None:
         if q.viewer.is_audit_firm:
@@ -316,7 +282,6 @@ class AuditPlan(Rule):
 
     def __init__(self, planned_date: bool) -> None:
         self.planned_date = planned_date
-        super().__init__()
 
     @property
     def description(self) -> str:
@@ -324,16 +289,15 @@ class AuditPlan(Rule):
         return (f"Requires {self.required}: the program and the performing firm; the factory "
                 f"for {shown} audits or once conducted; never customers.")
 
-    def allows(self, source: Any, ctx: Any) -> bool:
-        viewer = ctx.viewer
+    def allows(self, row: Row, viewer: Viewer, access_to: AccessTo) -> bool:
         if viewer.is_program or (viewer.is_audit_firm
-                                 and source.audit_firm_id == viewer.organization_id):
+                                 and row.audit_firm_id == viewer.organization_id):
             return True
-        if not ctx.known_access(source.factory_id).is_owner:
+        if not access_to(row.factory_id).is_owner:
             return False
-        if source.conducted_on is not None:
+        if row.conducted_on is not None:
             return True
-        return source.announcement in self._shown()
+        return row.announcement in self._shown()
 
     def _shown(self) -> set[str]:
         shown = {Announcement.ANNOUNCED.value}
@@ -362,12 +326,11 @@ class SameOrganizationOrProgram(Rule):
     required = "SAME_ORGANIZATION"
     who = "the user's own organization and the program"
 
-    def allows(self, source: Any, ctx: Any) -> bool:
-        viewer = ctx.viewer
-        if getattr(source, "proven_self", False) or viewer.is_program:
+    def allows(self, row: Row, viewer: Viewer, access_to: AccessTo) -> bool:
+        if getattr(row, "proven_self", False) or viewer.is_program:
             return True
         return (viewer.organization_id is not None
-                and viewer.organization_id == source.organization_id)
+                and viewer.organization_id == row.organization_id)
 
     def sql(self, q: SqlTerms) -> str | None:
         """Queries never carry a proven self (only sign-in and sign-up payloads do)."""
@@ -391,13 +354,12 @@ class HeldDocument(Rule):
         return ("Requires the scope of the field holding the document; by id, the uploading "
                 "organization or the program.")
 
-    def allows(self, source: Any, ctx: Any) -> "bool | Rule":
-        if source.held_by is None:
-            viewer = ctx.viewer
+    def allows(self, row: Row, viewer: Viewer, access_to: AccessTo) -> "bool | Rule":
+        if row.held_by is None:
             return viewer.is_program or (viewer.organization_id is not None
-                                         and viewer.organization_id == source.organization_id)
-        scope = _SCOPES[source.held_by]
-        return True if scope.allows(source, ctx) else scope  # name the holding field's scope
+                                         and viewer.organization_id == row.organization_id)
+        scope = _SCOPES[row.held_by]
+        return True if scope.allows(row, viewer, access_to) else scope  # name the holding field's
 
     def sql(self, q: SqlTerms) -> str | None:
         if q.held_by is not None:
@@ -412,6 +374,9 @@ class HeldDocument(Rule):
     def denial(self, q: SqlTerms) -> Rule:
         return _SCOPES[q.held_by] if q.held_by is not None else self
 
+    def reads_on(self, row: Row) -> ShareScope | None:
+        return row.held_by  # by id (None): the uploader's or the program's, never a customer read
+
     def read_scope(self, q: SqlTerms) -> ShareScope | None:
         return q.held_by
 
@@ -421,8 +386,8 @@ class SignedIn(Rule):
     who = "a person's token or an API key; anonymous callers get UNAUTHENTICATED"
     code = "UNAUTHENTICATED"
 
-    def allows(self, source: Any, ctx: Any) -> bool:
-        return ctx.viewer.is_authenticated
+    def allows(self, row: Row, viewer: Viewer, access_to: AccessTo) -> bool:
+        return viewer.is_authenticated
 
     def sql(self, q: SqlTerms) -> str:
         return TRUE if q.viewer.is_authenticated else FALSE
@@ -434,26 +399,28 @@ class RoleIn(Rule):
     def __init__(self, *roles: Role) -> None:
         self.roles = frozenset(roles)
         self.required = "|".join(sorted(r.value for r in roles))
-        super().__init__()
 
-    def allows(self, source: Any, ctx: Any) -> bool:
-        return ctx.viewer.role in self.roles
+    def allows(self, row: Row, viewer: Viewer, access_to: AccessTo) -> bool:
+        return viewer.role in self.roles
 
     def sql(self, q: SqlTerms) -> str:
         return TRUE if q.viewer.role in self.roles else FALSE
 
 
+class ManagesKeys(Rule):
+    """A person (not a key) of a supplier, customer or audit firm manages its organization's
+    keys; the program's keys are its ADMINs'. Organizations have no admin role of their own."""
+
+    required = "KEY_MANAGER"
+    who = ("a person (not an API key) of a supplier, customer or audit firm, for its own "
+           "organization; a program ADMIN, for the program")
+
+    def allows(self, row: Row, viewer: Viewer, access_to: AccessTo) -> bool:
+        if viewer.api_key_id is not None:
+            return False
+        return not viewer.is_program or viewer.role is Role.ADMIN
+
+
 def roles(*allowed: Role) -> list[Rule]:
     """Anonymous callers get UNAUTHENTICATED, signed-in callers with another role FORBIDDEN."""
     return [SignedIn(), RoleIn(*allowed)]
-
-
-def guarded(rule: Rule | list[Rule], *, subscription: bool = False, **field_kwargs: Any) -> Any:
-    """A Strawberry field (or subscription) guarded by rules; the last rule is shown in the
-    field's description."""
-    rules = rule if isinstance(rule, list) else [rule]
-    description = field_kwargs.pop("description", None)
-    shown = rules[-1].description
-    text = shown if description is None else f"{description} {shown}"
-    make = strawberry.subscription if subscription else strawberry.field
-    return make(description=text, extensions=[Guard(rules)], **field_kwargs)

@@ -22,7 +22,8 @@ LAYERS = {
     "asyncio": "asyncio", "uvloop": "asyncio", "logging": "logging + tracebacks",
     "traceback.py": "logging + tracebacks", "linecache.py": "logging + tracebacks",
     "jwt": "PyJWT", "schema": "our code", "resolvers": "our code", "auth": "our code",
-    "db": "our code", "app.py": "our code", "bench": "our code",
+    "db": "our code", "app.py": "our code", "bench": "our code", "web": "our code",
+    "overrides": "our code", "infra": "our code", "tasks": "our code", "cli.py": "our code",
 }
 
 # (activity, file prefixes); a sample counts once per activity whose code is on its stack.

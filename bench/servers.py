@@ -93,7 +93,7 @@ def start(target: Target, env: dict[str, str], log_dir: Path, workers: int = 1) 
     env = {**env, **dict(target.env)}
     command = [sys.executable, "-m", "uvicorn", target.app, "--factory", "--host", "127.0.0.1",
                "--port", str(port), "--workers", str(workers), "--log-level", "warning",
-               # as `escp serve` runs it (app.cmd_serve)
+               # as `escp serve` runs it (cli.cmd_serve)
                "--ws", "websockets-sansio", "--ws-per-message-deflate", "false"]
     with open(log, "wb") as out:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out,

@@ -46,6 +46,12 @@ class Application(Base):
     assigned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     version: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("1"))
 
+    # Every UPDATE of an application says `WHERE version = <the version it read>`: a move made
+    # from a stale copy (one read without the row lock resolvers.workflow takes) is refused with
+    # StaleDataError instead of overwriting the move made meanwhile. resolvers.workflow.move
+    # sets the next version itself.
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
+
 
 class Fee(Base):
     __tablename__ = "fees"

@@ -59,3 +59,9 @@ class CustomerConnection(Base):
     expiry_announced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Bumped by every change, so racing writers can be told apart.
     version: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("1"))
+
+    # Every ORM UPDATE says `WHERE version = <the version it read>`: a move made from a stale
+    # copy (one read without the row lock resolvers.connection takes) is refused with
+    # StaleDataError instead of overwriting the move made meanwhile. resolvers.connection._save
+    # sets the next version itself.
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}

@@ -2,7 +2,7 @@
 
 Content is addressed by its sha256: `document_contents` says a content is stored whole (it is
 written in the same transaction as its chunks), `document_chunks` holds its bytes in numbered
-chunks of at most resolvers.document_store.CHUNK_BYTES, so no statement moves a whole file.
+chunks of at most infra.document_store.CHUNK_BYTES, so no statement moves a whole file.
 `documents.sha256` has no foreign key to the contents: documents uploaded before the store
 existed keep their rows while their bytes wait on a host's disk for `escp migrate` to move them,
 and with ESCP_DOCUMENT_STORE=s3 the bytes are objects in a bucket (these two tables stay empty).
@@ -57,7 +57,7 @@ class DocumentChunk(Base):
     __tablename__ = "document_chunks"
     __table_args__ = (
         CheckConstraint("number >= 0", name="number"),
-        # 1 MiB: resolvers.document_store.CHUNK_BYTES, so a chunk is never a whole large file.
+        # 1 MiB: infra.document_store.CHUNK_BYTES, so a chunk is never a whole large file.
         CheckConstraint("octet_length(data) BETWEEN 1 AND 1048576", name="chunk_size"),
     )
 

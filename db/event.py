@@ -1,6 +1,6 @@
 """Published events, kept for a while so that a worker whose listener was down can replay them.
 
-`publish` (resolvers.events) inserts a row in the transaction that makes the change; a trigger
+`publish` (infra.events) inserts a row in the transaction that makes the change; a trigger
 deferred to that transaction's commit numbers it (`seq`, from the standalone sequence
 `event_seq`) and sends the NOTIFY carrying the number. Committers number one at a time (a
 transaction-scoped advisory lock held from numbering to the end of the commit), so `seq` follows

@@ -1,18 +1,18 @@
 """Alembic environment, async: runs migrations over an asyncpg connection."""
 import asyncio
-import os
 
 from alembic import context
 from sqlalchemy.engine import Connection
 
 import db
 from db.engine import make_engine
+from db.settings import Settings
 
 target_metadata = db.Base.metadata
 
 
 def database_url() -> str:
-    url = context.config.attributes.get("database_url") or os.environ.get("DATABASE_URL")
+    url = context.config.attributes.get("database_url") or Settings().database_url
     if not url:
         raise RuntimeError("set DATABASE_URL (or use `escp migrate`, which starts the embedded one)")
     return str(url)

@@ -20,7 +20,7 @@ from db.engine import Database
 from db.enums import OrganizationKind, Role
 from db.settings import Settings
 from resolvers.errors import BusinessRuleError, not_found
-from resolvers.metrics import LOGINS
+from infra.metrics import LOGINS
 
 PROGRAM_NAME = "Ethical Supply Chain Program"
 

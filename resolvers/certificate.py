@@ -63,7 +63,7 @@ async def set_certificate_status(session: AsyncSession, certificate_id: int,
                                     f"it cannot become {target.value}.", ["status"])
         certificate.status, certificate.status_reason = target.value, reason
         if target is CertificateStatus.ACTIVE and certificate.valid_until < today():
-            # Reinstated past its validity: this move announces the expiry (resolvers.expiry
+            # Reinstated past its validity: this move announces the expiry (tasks.expiry
             # must not announce it again).
             certificate.expiry_announced_on = today()
     return certificate

@@ -28,7 +28,7 @@ from db import CustomerConnection, Factory, Organization
 from db.enums import ConnectionStatus, ShareScope
 from resolvers import connection_notices as notices
 from resolvers.errors import BusinessRuleError, not_found
-from resolvers.events import occurred_now, publish
+from infra.events import occurred_now, publish
 
 MESSAGE_MAX_LENGTH = 2000
 LIVE_STATUSES = (ConnectionStatus.PENDING.value, ConnectionStatus.ACCEPTED.value)
@@ -46,7 +46,7 @@ class Change(str, Enum):
     SCOPES_CHANGED = "SCOPES_CHANGED"
     REVOKED = "REVOKED"
     CANCELLED = "CANCELLED"
-    EXPIRED = "EXPIRED"  # announced by resolvers.expiry once expiresAt has passed
+    EXPIRED = "EXPIRED"  # announced by tasks.expiry once expiresAt has passed
 
 
 class Keep(Enum):

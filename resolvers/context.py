@@ -76,7 +76,7 @@ class Context:
                     primes: dict[type, dict[int, Any]], answers: dict[Any, Any]) -> None:
         """Ready this subscription operation's context for its next event: the viewer as it is
         now, nothing kept from earlier events, the loaders primed with the rows the event's
-        feed read for all its listeners, and the event's shared answers (schema.sharing)."""
+        feed read for all its listeners, and the event's shared answers (overrides.sharing)."""
         self.viewer = viewer
         self.event_answers = answers
         self._loaders.clear()
@@ -85,5 +85,5 @@ class Context:
         if access is not None:
             self.access_cache[access.factory_id] = access
         # Loaders are made (and primed) only if this event is executed for this subscriber:
-        # one whose organization already has the answer (schema.sharing) needs none.
+        # one whose organization already has the answer (overrides.sharing) needs none.
         self._primes = primes

@@ -1,6 +1,34 @@
 """Errors resolvers raise. Business-rule failures become `userErrors` with a stable code (the
 mutation changes nothing); authentication and authorization failures become top-level errors."""
+import logging
+import uuid
+
 from graphql import GraphQLError
+
+from db.engine import is_unavailable
+
+log = logging.getLogger("escp.graphql")
+
+UNAVAILABLE_MESSAGE = "The database is unavailable; try again."
+
+
+def mask_internal(error: GraphQLError) -> GraphQLError:
+    """An error we did not raise on purpose as 'Internal server error' with an id that is also
+    in the log, beside the stack trace; the database going away as SERVICE_UNAVAILABLE (the app
+    answers 503: send it again). Used by schema.extensions.MaskInternalErrors and for every
+    subscription event answered by group (overrides.fanout)."""
+    original = error.original_error
+    if original is None or isinstance(original, GraphQLError):
+        return error
+    if is_unavailable(original):
+        log.warning("database unavailable at %s: %s", error.path,
+                    str(original).splitlines()[0] if str(original) else type(original))
+        return GraphQLError(UNAVAILABLE_MESSAGE, nodes=error.nodes, path=error.path,
+                            extensions={"code": "SERVICE_UNAVAILABLE"})
+    error_id = uuid.uuid4().hex
+    log.error("internal error %s at %s", error_id, error.path, exc_info=original)
+    return GraphQLError("Internal server error.", nodes=error.nodes, path=error.path,
+                        extensions={"code": "INTERNAL_SERVER_ERROR", "errorId": error_id})
 
 
 class BusinessRuleError(Exception):

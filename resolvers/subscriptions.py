@@ -12,7 +12,7 @@ A listener answers each event in a context of its own, emptied per event (`Conte
 the rows the feed read are primed into that event's loaders, so nested fields obey the same field
 rules as queries without a query per subscriber, and nothing read for one event is reused later.
 
-A direct listener (schema.fanout: an operation on a socket) is answered by the feed itself: one
+A direct listener (overrides.fanout: an operation on a socket) is answered by the feed itself: one
 execution per group of listeners whose answers cannot differ, one encoded frame, queued to each.
 """
 import asyncio
@@ -21,25 +21,23 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import ARRAY, BigInteger, and_, any_, bindparam, select
+from sqlalchemy import BigInteger, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from auth.access import FactoryAccess, access_of
+from auth.access import FactoryAccess, access_key, load_access_of_viewers
 from auth.backend import active_viewers, live_keys
-from auth.policies import connection_is_live
 from auth.viewer import Viewer
-from db import Certificate, CustomerConnection, Factory, Organization, User
+from db import Certificate, CustomerConnection, Factory
 from db.engine import Database
-from db.enums import OrganizationKind, Role, ShareScope
+from db.enums import ShareScope
 from db.queries import certification_of_factories
 from resolvers.access_log import ReadsBuffer
 from resolvers.connection import EVENT_TOPIC as CONNECTION_TOPIC
 from resolvers.context import Context
-from resolvers.events import EventHub
-from resolvers.metrics import EVENT_DELAY, EVENTS_DELIVERED, EVENTS_DROPPED, SUBSCRIPTIONS
+from infra.events import EventHub
+from infra.metrics import EVENT_DELAY, EVENTS_DELIVERED, EVENTS_DROPPED, SUBSCRIPTIONS
 from resolvers.loaders import (
     CertificateById,
     CertificationByFactory,
@@ -63,7 +61,7 @@ class Delivery:
     viewer: Viewer
     access: FactoryAccess | None
     primes: dict[type, dict[int, Any]]
-    # The event's answers, one dict shared by all its deliveries (schema.sharing).
+    # The event's answers, one dict shared by all its deliveries (overrides.sharing).
     answers: dict[Any, Any]
 
     @property
@@ -80,7 +78,7 @@ class Listener:
 
     viewer: Viewer
     factory_ids: frozenset[int] | None = None
-    # A schema.fanout.Direct: the feed answers by group and queues text frames, not deliveries.
+    # A overrides.fanout.Direct: the feed answers by group and queues text frames, not deliveries.
     direct: Any = None
     queue: asyncio.Queue[Any] = field(
         default_factory=lambda: asyncio.Queue(LISTENER_QUEUE_SIZE))
@@ -217,40 +215,11 @@ _CERTIFICATE = select(*Certificate.__table__.c).where(
 _CERTIFICATION = certification_of_factories(bindparam("id", type_=BigInteger))
 
 
-# Accesses computed for earlier events, by everything they were computed from (a worker's
-# subscribers' organizations and roles, times the factories they hear of).
-_ACCESSES: dict[tuple[Any, ...], FactoryAccess] = {}
-MAX_ACCESSES_KEPT = 20_000
-
-
-def event_access(viewer: Viewer, factory: Any, live: dict[int, Any]) -> FactoryAccess:
-    """The viewer's access to the event's factory, by the same rule as auth.access.
-
-    Only program staff, the owner and customers with a live connection can hold CERTIFICATION,
-    and each of them sees the factory; whether an audit firm audits it is not read (a firm never
-    holds CERTIFICATION), so a firm's access here is that of a stranger.
-    """
-    connection = live.get(viewer.organization_id) if viewer.is_customer else None
-    owner = viewer.is_supplier and factory.supplier_id == viewer.organization_id
-    row = SimpleNamespace(
-        id=factory.id, supplier_id=factory.supplier_id,
-        visible=factory.listed or viewer.is_program or owner or connection is not None,
-        audits_it=False, live=connection is not None,
-        connection_id=connection.id if connection is not None else None,
-        granted_scopes=connection.granted_scopes if connection is not None else [])
-    return access_of(viewer, row)
-
-
 async def listening_viewers(conn: AsyncConnection,
                             listeners: list["Listener"]) -> dict["Listener", Viewer]:
     """Each listener's viewer as it is now; absent for a deactivated user. An API key's socket
     keeps the key's role and id, and hears nothing more once the key is revoked or expired."""
     viewers = await active_viewers(conn, (l.viewer.user_id for l in listeners))  # type: ignore[misc]
-    return await _with_keys(conn, listeners, viewers)
-
-
-async def _with_keys(conn: AsyncConnection, listeners: list["Listener"],
-                     viewers: dict[int, Viewer]) -> dict["Listener", Viewer]:
     keys = await live_keys(conn, (l.viewer.api_key_id for l in listeners
                                   if l.viewer.api_key_id is not None))
     found = {}
@@ -265,47 +234,6 @@ async def _with_keys(conn: AsyncConnection, listeners: list["Listener"],
     return found
 
 
-# The listeners' users as they are now (active_viewers' rule), each with its organization's live
-# connection to the event's factory if it has one (connection_is_live, the rule every read
-# uses): one statement for both, built once.
-_LISTENING = (
-    select(User.id, User.role, User.organization_id, Organization.kind,
-           CustomerConnection.id.label("connection_id"), CustomerConnection.granted_scopes)
-    .join(Organization, Organization.id == User.organization_id)
-    .outerjoin(CustomerConnection, and_(
-        CustomerConnection.customer_id == User.organization_id,
-        CustomerConnection.factory_id == bindparam("factory_id", type_=BigInteger),
-        connection_is_live()))
-    .where(User.id == any_(bindparam("user_ids", type_=ARRAY(BigInteger))),
-           User.active.is_(True)))
-# Viewers made for earlier events, by the row they were made from (most users do not change
-# between events; making each again costs two enum lookups and a frozen dataclass).
-_VIEWERS: dict[tuple[Any, ...], Viewer] = {}
-
-
-async def _listening(conn: AsyncConnection, factory_id: int, listeners: list[Listener]
-                     ) -> tuple[dict[Listener, Viewer], dict[int, Any]]:
-    """listening_viewers, and the live connections of their organizations to the factory by
-    organization, in one read."""
-    rows = (await conn.execute(_LISTENING, {
-        "factory_id": factory_id,
-        "user_ids": sorted({l.viewer.user_id for l in listeners})})).all()  # type: ignore[type-var]
-    if len(_VIEWERS) > MAX_ACCESSES_KEPT:
-        _VIEWERS.clear()
-    viewers, live = {}, {}
-    for user_id, role, organization_id, kind, connection_id, granted in rows:
-        identity = (user_id, organization_id, kind, role)
-        viewer = _VIEWERS.get(identity)
-        if viewer is None:
-            viewer = _VIEWERS[identity] = Viewer(
-                user_id=user_id, organization_id=organization_id,
-                organization_kind=OrganizationKind(kind), role=Role(role))
-        viewers[user_id] = viewer
-        if connection_id is not None:
-            live[organization_id] = SimpleNamespace(id=connection_id, granted_scopes=granted)
-    return await _with_keys(conn, listeners, viewers), live
-
-
 async def certification_audience(conn: AsyncConnection, event: Event,
                                  listeners: list[Listener]) -> dict[Listener, Delivery]:
     """Everyone who may see the factory with CERTIFICATION right now hears the change."""
@@ -313,7 +241,9 @@ async def certification_audience(conn: AsyncConnection, event: Event,
     factory = await _one(conn, _FACTORY, factory_id)
     if factory is None:
         return {}
-    viewers, live = await _listening(conn, factory_id, listeners)
+    viewers = await listening_viewers(conn, listeners)
+    # The same statement and row policies a query's access comes from (auth.access).
+    accesses = await load_access_of_viewers(conn, factory_id, viewers.values())
     primes: dict[type, dict[int, Any]] = {
         CertificationByFactory: {factory_id: await _one(conn, _CERTIFICATION, factory_id)}}
     certificate_id = event.get("certificate_id")
@@ -322,21 +252,11 @@ async def certification_audience(conn: AsyncConnection, event: Event,
                                                               certificate_id)}
     primes[VisibleFactoryById] = {factory_id: factory}
     deliveries, answers = {}, {}
-    if len(_ACCESSES) > MAX_ACCESSES_KEPT:
-        _ACCESSES.clear()
     for listener in listeners:
         viewer = viewers.get(listener)
         if viewer is None:
             continue
-        connection = live.get(viewer.organization_id)
-        # Everything event_access reads, as read for this event: an access computed for an
-        # earlier event is reused only when all of it is unchanged.
-        inputs = (viewer.organization_id, viewer.organization_kind, viewer.role, factory.id,
-                  factory.supplier_id, factory.listed,
-                  connection and (connection.id, tuple(connection.granted_scopes)))
-        access = _ACCESSES.get(inputs)
-        if access is None:
-            access = _ACCESSES[inputs] = event_access(viewer, factory, live)
+        access = accesses[access_key(viewer)]
         if ShareScope.CERTIFICATION in access.scopes:
             deliveries[listener] = Delivery(event, viewer, access, primes, answers)
     return deliveries
@@ -411,9 +331,13 @@ async def write_directly(ctx: Context, topic: str, factory_ids: Iterable[int] | 
     operation ends (its task is cancelled)."""
     feed: Feed = ctx.services["feeds"][topic]
     async with feed.listen(ctx.viewer, factory_ids, direct) as listener:
-        while True:
-            frame = await listener.queue.get()
-            try:
-                await direct.send_text(frame)
-            finally:
-                feed.written()
+        SUBSCRIPTIONS.labels(topic).inc()  # running, like the others (tests wait on it too)
+        try:
+            while True:
+                frame = await listener.queue.get()
+                try:
+                    await direct.send_text(frame)
+                finally:
+                    feed.written()
+        finally:
+            SUBSCRIPTIONS.labels(topic).dec()

@@ -39,7 +39,7 @@ from db.settings import Settings
 from db.webhooks import WebhookDelivery, WebhookEndpoint
 from resolvers.connection import EVENT_TOPIC as CONNECTION_TOPIC
 from resolvers.errors import BusinessRuleError, not_found
-from resolvers.events import EventHub
+from infra.events import EventHub
 from resolvers.ids import encode_id
 from resolvers.subscriptions import Listener, certification_audience, connection_audience
 from resolvers.workflow import CERTIFICATION_TOPIC

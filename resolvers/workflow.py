@@ -27,7 +27,7 @@ from db.enums import ApplicationStatus, ShareScope
 from db.queries import certification_of_factories
 from resolvers.certification_rules import Event, InvalidTransition, next_status
 from resolvers.errors import BusinessRuleError, not_found
-from resolvers.events import occurred_now, publish
+from infra.events import occurred_now, publish
 from resolvers.notifications import enqueue_to_connected_customers
 
 CERTIFICATION_TOPIC = "certification"

@@ -1,18 +1,13 @@
 """Assembly of the GraphQL schema from the per-domain modules."""
-import logging
-import time
-from collections.abc import AsyncGenerator, Iterable
-from typing import Any
-
 import strawberry
-from graphql import GraphQLError
 from strawberry.extensions import DisableIntrospection
 from strawberry.tools import merge_types
-from strawberry.types import ExecutionResult
-from strawberry.types.execution import PreExecutionError
 
-from auth.permissions import Requires
 from db.settings import Settings
+from overrides.guards import describe_requires_arguments
+from overrides.schema import Schema, graphql_schema
+from overrides.sharing import SharedAnswers
+from resolvers.compiled.run import CompiledReads
 from schema import (
     api_keys,
     application,
@@ -27,10 +22,8 @@ from schema import (
 )
 from schema.accounts import AccountsMutation
 from schema.factory import FactoryMutation
-from resolvers.compiled.run import CompiledReads
 from schema.persisted import PersistedDocuments
 from schema.query import Query
-from schema.sharing import SharedAnswers
 from schema.subscription import Subscription
 from schema.webhooks import Mutation as WebhookMutation
 from schema.webhooks import WebhookQuery
@@ -41,58 +34,6 @@ MUTATIONS: tuple[type, ...] = (AccountsMutation, api_keys.Mutation, FactoryMutat
                                audit.Mutation, certificate.Mutation, connection.Mutation,
                                corrective_action.Mutation, environment.Mutation, WebhookMutation)
 SUBSCRIPTIONS: tuple[type, ...] = (Subscription,)
-
-log = logging.getLogger("escp.graphql")
-
-
-class Schema(strawberry.Schema):
-    """Runs persisted and trusted documents (schema.persisted) and counts every operation over
-    HTTP (schema.observability)."""
-
-    documents = PersistedDocuments()
-
-    async def execute(self, query: str | None, variable_values: dict[str, Any] | None = None,
-                      context_value: Any | None = None, root_value: Any | None = None,
-                      operation_name: str | None = None,
-                      allowed_operation_types: Iterable[Any] | None = None,
-                      operation_extensions: dict[str, Any] | None = None) -> ExecutionResult:
-        started = time.perf_counter()
-        try:
-            query = self.documents.resolve(query, operation_extensions)
-        except GraphQLError as refused:
-            result = ExecutionResult(data=None, errors=[refused])
-            if refused.extensions.get("code") == "PERSISTED_QUERY_NOT_FOUND":
-                # Apollo's answer: no cache may keep it (a GET's answer changes once known).
-                response = getattr(context_value, "response", None)
-                if response is not None:
-                    response.headers["Cache-Control"] = "private, no-cache, must-revalidate"
-        else:
-            result = await super().execute(query, variable_values, context_value, root_value,
-                                           operation_name, allowed_operation_types,
-                                           operation_extensions)
-        observability.observe_operation(context_value, operation_name, result,
-                                        time.perf_counter() - started)
-        return result
-
-    async def stream(self, query: str | None, *args: Any, **kwargs: Any) -> Any:
-        """Over WebSocket: trusted documents only, when they are configured."""
-        if self.documents.trusted is not None and query is not None:
-            try:
-                self.documents.check_trusted(query)
-            except GraphQLError as refused:
-                return _refused(refused)
-        return await super().stream(query, *args, **kwargs)
-
-    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
-        """Denials, bad input and invalid queries are answers, not failures: debug only (a
-        trace per FORBIDDEN field would flood the log). Internal errors are logged once, by
-        MaskInternalErrors, with the id the client is given."""
-        for error in errors:
-            log.debug("graphql error at %s: %s", error.path, error.message)
-
-
-async def _refused(error: GraphQLError) -> AsyncGenerator[PreExecutionError, None]:
-    yield PreExecutionError(data=None, errors=[error])
 
 
 QUERY = ("Reads: the public directory and verification, and what the signed-in viewer may see. "
@@ -108,16 +49,6 @@ def _root(name: str, types: tuple[type, ...], description: str) -> type:
     merged = merge_types(name, types)
     merged.__strawberry_definition__.description = description  # type: ignore[attr-defined]
     return merged
-
-
-def _describe_directive_arguments(built: strawberry.Schema) -> None:
-    """Strawberry leaves a schema directive's arguments undescribed: copy the descriptions of
-    @requires's fields (auth.permissions.Requires) onto its arguments."""
-    directive = built._schema.get_directive("requires")
-    if directive is None:
-        return
-    for field in Requires.__strawberry_directive__.fields:  # type: ignore[attr-defined]
-        directive.args[field.name].description = field.description
 
 
 def build_schema(settings: Settings | None = None,
@@ -142,9 +73,10 @@ def build_schema(settings: Settings | None = None,
         execution_context_class=SharedAnswers,
         scalar_overrides=scalars.OVERRIDES,
     )
-    _describe_directive_arguments(built)
+    describe_requires_arguments(graphql_schema(built))
     built.documents = PersistedDocuments.of(settings)
-    reads = CompiledReads(built._schema)
+    built.observe = observability.observe_operation  # type: ignore[method-assign]
+    reads = CompiledReads(graphql_schema(built))
     built.compiled_reads = reads  # type: ignore[attr-defined]
     return built
 

@@ -8,9 +8,10 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.types import Info
 
-from auth.permissions import guarded, roles
+from auth.permissions import roles
 from db.enums import OrganizationKind as Kind
 from db.enums import Role as RoleEnum
+from overrides.guards import guarded
 from resolvers import accounts
 from resolvers.errors import BusinessRuleError
 from schema.common import UserError, user_errors

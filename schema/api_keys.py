@@ -5,29 +5,15 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.types import Info
 
-from auth.permissions import Rule, SignedIn, guarded
+from auth.permissions import ManagesKeys, Rule, SignedIn
 from db.enums import Role as RoleEnum
+from overrides.guards import guarded
 from resolvers import api_keys
 from schema.common import UserError, user_errors
 from schema.enums import Role
 from schema.ids import encode_id
 from schema.mutation import perform, require_id
 from schema.user_errors import API_KEY_ERRORS
-
-
-class ManagesKeys(Rule):
-    """A person (not a key) of a supplier, customer or audit firm manages its organization's
-    keys; the program's keys are its ADMINs'. Organizations have no admin role of their own."""
-
-    required = "KEY_MANAGER"
-    who = ("a person (not an API key) of a supplier, customer or audit firm, for its own "
-           "organization; a program ADMIN, for the program")
-
-    def allows(self, source: Any, ctx: Any) -> bool:
-        viewer = ctx.viewer
-        if viewer.api_key_id is not None:
-            return False
-        return not viewer.is_program or viewer.role is RoleEnum.ADMIN
 
 
 def managers() -> list[Rule]:

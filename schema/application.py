@@ -13,10 +13,10 @@ from auth.permissions import (
     FeeAccess,
     OwnerOrProgram,
     Scope,
-    guarded,
     roles,
 )
 from db.enums import Role, ShareScope
+from overrides.guards import guarded
 from resolvers import application as applications
 from resolvers.loaders import (
     AuditsByApplication,

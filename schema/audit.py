@@ -6,8 +6,9 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
-from auth.permissions import AuditPlan, Scope, guarded, roles
+from auth.permissions import AuditPlan, Scope, roles
 from db.enums import Role, ShareScope
+from overrides.guards import guarded
 from resolvers import audit as audits
 from resolvers.certification_rules import is_overdue, report_due_on
 from resolvers.loaders import AuditorById, CapByAudit, FindingsByAudit, FindingsSummaryByAudit

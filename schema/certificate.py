@@ -6,8 +6,9 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
-from auth.permissions import Scope, guarded, roles
+from auth.permissions import Scope, roles
 from db.enums import Role, ShareScope
+from overrides.guards import guarded
 from resolvers import certificate as certificates
 from resolvers.certification_rules import certificate_status
 from schema.common import Node, UserError, user_errors

@@ -6,8 +6,9 @@ import strawberry
 from strawberry.types import Info
 
 from auth.access import FactoryAccess as Access
-from auth.permissions import ConnectionParty, guarded, roles
+from auth.permissions import ConnectionParty, roles
 from db.enums import Role
+from overrides.guards import guarded
 from resolvers import connection as connections
 from resolvers.connection import effective_status
 from resolvers.loaders import VisibleConnectionById

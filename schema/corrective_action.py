@@ -5,9 +5,10 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.types import Info
 
-from auth.permissions import Scope, guarded, roles
+from auth.permissions import Scope, roles
 from db.enums import CapStatus as CapStatusEnum
 from db.enums import Role, ShareScope
+from overrides.guards import guarded
 from resolvers import corrective_action as plans
 from resolvers.certification_rules import is_overdue
 from resolvers.loaders import ActionsByCap, EvidenceByAction, FindingById, VisibleAuditById

@@ -4,8 +4,9 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from auth.permissions import HeldDocument, guarded
+from auth.permissions import HeldDocument
 from db.enums import ShareScope
+from overrides.guards import guarded
 from resolvers.document import download_path  # noqa: F401  (tests sign links with it)
 from resolvers.loaders import DocumentById
 from schema.common import Node

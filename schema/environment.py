@@ -4,8 +4,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from strawberry.types import Info
 
-from auth.permissions import Scope, guarded, roles
+from auth.permissions import Scope, roles
 from db.enums import Role, ShareScope
+from overrides.guards import guarded
 from resolvers import environment as assessments
 from schema.common import Node, UserError, user_errors
 from schema.document import Document, document

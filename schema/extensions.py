@@ -1,24 +1,23 @@
 """Schema extensions: the security baseline, error masking and the access log."""
 import logging
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import GraphQLError, OperationDefinitionNode
-from strawberry.types.graphql import OperationType
 from strawberry.extensions import MaxTokensLimiter, ParserCache, SchemaExtension
+from strawberry.types.graphql import OperationType
 
-from db.engine import is_unavailable
+from infra.metrics import READS
+from overrides.validation import ValidatedAfterLimits
 from resolvers.access_log import record_reads
 from resolvers.compiled.run import CompiledReads, Fallback, run
-from resolvers.metrics import READS
-from schema.limits import MAX_ALIASES, MAX_DEPTH, RequestLimits, ValidatedAfterLimits
+from resolvers.errors import mask_internal
+from schema.limits import MAX_ALIASES, MAX_DEPTH, RequestLimits
 
 log = logging.getLogger("escp.graphql")
 
 MAX_TOKENS = 5000
-UNAVAILABLE_MESSAGE = "The database is unavailable; try again."
 
 __all__ = ["MAX_ALIASES", "MAX_DEPTH", "MAX_TOKENS"]  # the first two live in schema.limits
 
@@ -41,20 +40,7 @@ class MaskInternalErrors(SchemaExtension):
             result.errors = [self._mask(error) for error in result.errors]
         yield
 
-    @staticmethod
-    def _mask(error: GraphQLError) -> GraphQLError:
-        original = error.original_error
-        if original is None or isinstance(original, GraphQLError):
-            return error
-        if is_unavailable(original):  # the app answers 503: send it again (GraphQLApp)
-            log.warning("database unavailable at %s: %s", error.path,
-                        str(original).splitlines()[0] if str(original) else type(original))
-            return GraphQLError(UNAVAILABLE_MESSAGE, nodes=error.nodes, path=error.path,
-                                extensions={"code": "SERVICE_UNAVAILABLE"})
-        error_id = uuid.uuid4().hex
-        log.error("internal error %s at %s", error_id, error.path, exc_info=original)
-        return GraphQLError("Internal server error.", nodes=error.nodes, path=error.path,
-                            extensions={"code": "INTERNAL_SERVER_ERROR", "errorId": error_id})
+    _mask = staticmethod(mask_internal)
 
 
 class RequestErrorCodes(SchemaExtension):

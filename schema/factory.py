@@ -8,10 +8,11 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.types import Info
 
-from auth.permissions import FactoryApplications, OwnerOrProgram, Scope, guarded, roles
+from auth.permissions import FactoryApplications, OwnerOrProgram, Scope, roles
 from db.enums import ConnectionStatus as ConnectionStatusEnum
 from db.enums import Role
 from db.enums import ShareScope as S
+from overrides.guards import guarded
 from resolvers import access_log
 from resolvers import factory as factories
 from resolvers.loaders import (

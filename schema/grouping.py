@@ -1,6 +1,6 @@
 """Which subscribers of a certification event may share one answer, derived from the selection.
 
-By default an answer is shared by the users of one organization with one role (schema.sharing:
+By default an answer is shared by the users of one organization with one role (overrides.sharing:
 every field rule and row policy decides by organization, kind and role). Across organizations
 it is shared only when the selection reads nothing that tells organizations apart, which is
 derived, per operation and viewer kind, from what the compiled-read path knows of each field:

@@ -53,7 +53,9 @@ from graphql import (
     get_nullable_type,
     is_list_type,
 )
-from strawberry.extensions import SchemaExtension, ValidationCache
+from strawberry.extensions import SchemaExtension
+
+from overrides.schema import graphql_schema
 
 MAX_DEPTH = 12
 MAX_ALIASES = 30
@@ -289,8 +291,8 @@ class RequestLimits(SchemaExtension):
     field, literal or variable, too long or holding control characters (BAD_USER_INPUT).
     Reports the cost when the request's `extensions` ask for it (`{"cost": true}`).
 
-    Listed before ValidatedAfterLimits: its on_validate runs first, and a refusal set here is
-    what that cache then leaves alone. Over HTTP and WebSocket alike: both run on_validate."""
+    Listed before overrides.validation.ValidatedAfterLimits: its on_validate runs first, and a
+    refusal set here is what that cache then leaves alone. Over HTTP and WebSocket alike: both run on_validate."""
 
     def __init__(self, max_cost: int) -> None:
         self.max_cost = max_cost
@@ -300,7 +302,7 @@ class RequestLimits(SchemaExtension):
         context = self.execution_context
         document = context.graphql_document
         if document is not None:
-            walk = Walk(context.schema._schema, document, context.variables)
+            walk = Walk(graphql_schema(context.schema), document, context.variables)
             found = walk.document(document)
             self.cost = found.cost
             refusal = self.refusal(found, context.operation_name)
@@ -333,15 +335,3 @@ class RequestLimits(SchemaExtension):
         if isinstance(asked, dict) and asked.get("cost") is True and self.cost is not None:
             return {"cost": self.cost, "maxCost": self.max_cost}
         return {}
-
-
-class ValidatedAfterLimits(ValidationCache):
-    """Strawberry's validation cache, skipped for a document RequestLimits refused: validating
-    it is the work the limits are there to avoid."""
-
-    def on_validate(self) -> Iterator[None]:
-        if self.execution_context.pre_execution_errors:
-            yield
-            return
-        yield from super().on_validate()
-

@@ -8,7 +8,7 @@ from typing import Any
 
 from strawberry.extensions import SchemaExtension
 
-from resolvers.metrics import ERRORS, OPERATION_LATENCY, OPERATIONS, operation_label
+from infra.metrics import ERRORS, OPERATION_LATENCY, OPERATIONS, operation_label
 
 SCOPE_KEY = "escp.request"
 

@@ -4,7 +4,8 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from auth.permissions import SameOrganizationOrProgram, guarded
+from auth.permissions import SameOrganizationOrProgram
+from overrides.guards import guarded
 from resolvers.loaders import OrganizationById
 from schema.common import Node
 from schema.enums import OrganizationKind, Role

@@ -20,7 +20,7 @@ from typing import Any
 from graphql import GraphQLError
 
 from db.settings import SettingError, Settings
-from resolvers.metrics import PERSISTED
+from infra.metrics import PERSISTED
 
 APQ_MAX_CHARACTERS = 10_000_000  # all stored documents of a worker together
 

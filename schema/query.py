@@ -1,5 +1,5 @@
 """The Query root and the Viewer."""
-from typing import Annotated, Any
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info

@@ -10,14 +10,17 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.types import Info
 
-from auth.permissions import SignedIn, guarded
+from auth.permissions import SignedIn
+from overrides import fanout
+from overrides.guards import guarded
+from overrides.schema import resolve_info
 from resolvers import subscriptions
 from resolvers.connection import EVENT_TOPIC as CONNECTION_TOPIC
 from resolvers.errors import InvalidArgument
 from resolvers.loaders import CertificateById, VisibleConnectionById, VisibleFactoryById
 from resolvers.settled import settled
 from resolvers.workflow import CERTIFICATION_TOPIC
-from schema import fanout, grouping
+from schema import grouping
 from schema.certificate import Certificate
 from schema.connection import CustomerConnection
 from schema.enums import CertificationStatus
@@ -82,7 +85,7 @@ class Subscription:
                         "factory the viewer may see.")] = None,
     ) -> AsyncGenerator[CertificationStatusEvent, None]:
         wanted = _factory_ids(factory_ids)
-        raw = info._raw_info
+        raw = resolve_info(info)
         direct = fanout.direct_of(info, CertificationStatusEvent.of, grouping.profile_for(
             raw.schema, raw.operation, raw.fragments))
         if direct is not None:  # on a socket: answered by group, written as frames

@@ -7,10 +7,11 @@ import strawberry
 from sqlalchemy import select
 from strawberry.types import Info
 
-from auth.permissions import guarded, roles
+from auth.permissions import roles
 from db.enums import Role
 from db.webhooks import WebhookDelivery as DeliveryRow
 from db.webhooks import WebhookEndpoint as EndpointRow
+from overrides.guards import guarded
 from resolvers import webhooks
 from schema.common import UserError, user_errors
 from schema.ids import decode_as, encode_id

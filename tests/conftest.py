@@ -5,7 +5,6 @@ os.environ.setdefault("ESCP_PASSWORD_HASH", "fast")  # before auth.passwords is 
 import asyncio
 import shutil
 from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import replace
 
 import httpx
 import pytest
@@ -16,7 +15,7 @@ from db import migrate
 from app import create_app
 from db.engine import Database, make_engine
 from db.settings import Settings
-from resolvers.events import EventHub
+from infra.events import EventHub
 from tests.database import RestartableServer, fresh_database
 from tests.helpers import Cast, WatchedHasher, standard_cast, truncate_all, watched_hashing
 
@@ -114,7 +113,7 @@ def limit_sign_ins(app: Starlette) -> Iterator[Callable[..., None]]:
     original = app.state.settings
 
     def limit(**limits: int) -> None:
-        app.state.settings = replace(original, **limits)
+        app.state.settings = original.model_copy(update=limits)
 
     yield limit
     app.state.settings = original

@@ -10,6 +10,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
@@ -51,12 +53,16 @@ async def served(database_url: str, settings: Settings, *, workers: int = 1,
     env = {**os.environ, "DATABASE_URL": database_url, "ESCP_JWT_SECRET": settings.jwt_secret,
            "ESCP_DATA_DIR": str(settings.data_dir),
            "ESCP_EXPIRY_SWEEP_SECONDS": str(sweep_seconds), **(env or {})}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "app:create_app", "--factory", "--host", "127.0.0.1",
-         "--port", str(port), "--workers", str(workers), "--log-level", "warning",
-         "--ws", "websockets-sansio"], cwd=ROOT, env=env)
-    async with _running(process, port) as app:
-        yield app
+    metrics = tempfile.TemporaryDirectory(prefix="escp-metrics-")
+    if workers > 1:  # /metrics then counts every worker's subscriptions (subscribed() waits)
+        env.setdefault("PROMETHEUS_MULTIPROC_DIR", metrics.name)
+    # uvicorn as `escp serve` runs it (cli.UVICORN_OPTIONS: the WebSocket message limit, ...)
+    serve = ("import cli, uvicorn; uvicorn.run('app:create_app', factory=True, host='127.0.0.1', "
+             f"port={port}, workers={workers}, log_level='warning', **cli.UVICORN_OPTIONS)")
+    process = subprocess.Popen([sys.executable, "-c", serve], cwd=ROOT, env=env)
+    with metrics:
+        async with _running(process, port) as app:
+            yield app
 
 
 @asynccontextmanager
@@ -72,7 +78,7 @@ async def escp_served(database_url: str, jwt_secret: str, data_dir: Path
     data_dir.mkdir(parents=True, exist_ok=True)
     with open(data_dir / "serve.log", "wb") as log:  # its stderr, for the test to read
         process = subprocess.Popen(
-            [sys.executable, "-c", "import app; app.main()", "serve", "--port", str(port)],
+            [sys.executable, "-c", "import cli; cli.main()", "serve", "--port", str(port)],
             cwd=ROOT, env=env, stderr=log)
     async with _running(process, port) as app:
         yield app
@@ -108,11 +114,30 @@ async def _ready(app: Served) -> None:
     raise RuntimeError("the server did not become ready")
 
 
+async def subscriptions_active(app: Served) -> float:
+    """The subscription operations the server runs now, on every worker (escp_subscriptions_active
+    on /metrics)."""
+    async with httpx.AsyncClient() as client:
+        text = (await client.get(app.http + "/metrics")).text
+    return sum(sample.value for family in text_string_to_metric_families(text)
+               if family.name == "escp_subscriptions_active" for sample in family.samples)
+
+
+async def subscribed(app: Served, before: float) -> None:
+    """Until the server runs more subscriptions than `before`: an operation has reached its
+    feed and hears the next event. (No protocol message says so: the operation starts in a
+    task of its own after the subscribe message.)"""
+    deadline = time.monotonic() + WAIT
+    while await subscriptions_active(app) <= before:
+        assert time.monotonic() < deadline, "the subscription never reached its feed"
+        await asyncio.sleep(0.01)
+
+
 class GraphQLSocket:
     """A graphql-transport-ws client: init, subscribe, read what comes."""
 
-    def __init__(self, ws: ClientConnection) -> None:
-        self.ws = ws
+    def __init__(self, ws: ClientConnection, app: Served) -> None:
+        self.ws, self.app = ws, app
         self._ids = 0
 
     async def send(self, message: dict[str, Any]) -> None:
@@ -126,11 +151,12 @@ class GraphQLSocket:
         """Start an operation; returns once the server has taken it (a ping answered after)."""
         self._ids += 1
         operation = str(self._ids)
+        before = await subscriptions_active(self.app)
         await self.send({"id": operation, "type": "subscribe",
                          "payload": {"query": query, "variables": variables}})
         await self.send({"type": "ping"})
         assert (await self.receive())["type"] == "pong"
-        await asyncio.sleep(0.1)  # the operation's task reaches its feed
+        await subscribed(self.app, before)
         return operation
 
     async def receive(self, timeout: float = WAIT) -> dict[str, Any]:
@@ -171,7 +197,7 @@ async def graphql_socket(app: Served, token: str | None = None,
     """A socket; signed in (connection_ack checked) when a token is given."""
     async with connect(app.ws, subprotocols=[protocol],  # type: ignore[list-item]
                        open_timeout=WAIT) as ws:
-        sock = GraphQLSocket(ws)
+        sock = GraphQLSocket(ws, app)
         if token is not None:
             await sock.init(token)
             assert (await sock.receive())["type"] == "connection_ack"

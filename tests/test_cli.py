@@ -23,7 +23,7 @@ def escp(*args: str, database_url: str | None = None, data_dir: Path | None = No
         environment["DATABASE_URL"] = database_url
     if data_dir:  # the demo stores its documents there
         environment["ESCP_DATA_DIR"] = str(data_dir)
-    return subprocess.run([sys.executable, "-c", "import app; app.main()", *args],
+    return subprocess.run([sys.executable, "-c", "import cli; cli.main()", *args],
                           env=environment, capture_output=True, text=True, timeout=timeout)
 
 

@@ -8,10 +8,10 @@ from typing import Any
 
 import yaml
 
-from app import parser
+from cli import parser
 
 ROOT = Path(__file__).resolve().parents[1]
-CONNECTIONS_PER_WORKER = 31  # db.engine: pool_size 30, no overflow; resolvers.events: 1 LISTEN
+CONNECTIONS_PER_WORKER = 31  # db.engine: pool_size 30, no overflow; infra.events: 1 LISTEN
 
 
 def compose() -> dict[str, Any]:
@@ -56,8 +56,8 @@ def test_the_image_is_slim_non_root_and_runs_escp_serve_with_workers() -> None:
             for source in sources:
                 assert (ROOT / source).exists(), source
                 copied.add(source.rstrip("/"))
-    assert {"app.py", "pyproject.toml", "migrations", "auth", "db", "resolvers", "schema",
-            "web"} <= copied
+    assert {"app.py", "cli.py", "telemetry.py", "pyproject.toml", "migrations", "auth", "db",
+            "resolvers", "schema", "web", "overrides", "infra", "tasks", "demo"} <= copied
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert not any(part in ignored for part in copied)
 

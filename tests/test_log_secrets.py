@@ -36,7 +36,7 @@ async def escp_serve(database_url: str, settings: Settings, log: Path) -> AsyncI
     env |= {"DATABASE_URL": database_url, "ESCP_JWT_SECRET": settings.jwt_secret,
             "ESCP_DATA_DIR": str(settings.data_dir), "ESCP_EXPIRY_SWEEP_SECONDS": "3600"}
     with log.open("wb") as out:
-        process = subprocess.Popen([sys.executable, "-m", "app", "serve", "--port", str(port)],
+        process = subprocess.Popen([sys.executable, "-m", "cli", "serve", "--port", str(port)],
                                    cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:

@@ -12,7 +12,8 @@ from graphql import (
     specified_directives,
 )
 
-from auth.permissions import Guard
+from overrides.guards import Guard
+from overrides.schema import graphql_schema
 from schema import build_schema
 
 BUILT_IN = {"String", "Int", "Float", "Boolean", "ID"}
@@ -55,14 +56,14 @@ def undescribed(schema: GraphQLSchema) -> list[str]:
 
 
 def test_every_type_field_argument_and_enum_value_is_described() -> None:
-    missing = undescribed(build_schema()._schema)
+    missing = undescribed(graphql_schema(build_schema()))
     assert missing == [], f"{len(missing)} undescribed:\n" + "\n".join(missing)
 
 
 def test_a_guarded_field_says_what_it_is_besides_its_rule() -> None:
     """The rule's sentence is appended from its declaration; the field still says what it is."""
     bare = []
-    for type_name, named in build_schema()._schema.type_map.items():
+    for type_name, named in graphql_schema(build_schema()).type_map.items():
         for field_name, field in getattr(named, "fields", {}).items():
             definition = (field.extensions or {}).get("strawberry-definition")
             guards = [e for e in getattr(definition, "extensions", ()) if isinstance(e, Guard)]
@@ -87,7 +88,7 @@ def test_the_check_finds_what_is_missing() -> None:
 
 
 def test_scalars_name_their_specification() -> None:
-    schema = build_schema()._schema
+    schema = graphql_schema(build_schema())
     for name in ("Date", "DateTime", "Decimal"):
         scalar = schema.type_map[name]
         assert isinstance(scalar, GraphQLScalarType)

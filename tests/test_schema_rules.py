@@ -4,7 +4,7 @@ import re
 
 from graphql import GraphQLNonNull, GraphQLObjectType, GraphQLSchema, build_schema
 
-from auth.permissions import Guard
+from overrides.guards import Guard
 from schema import build_schema as build_schema_object
 from schema import export_sdl
 

@@ -1,9 +1,10 @@
 """Settings read from the environment: the forms each variable accepts, and the defaults."""
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
-from db.settings import Settings, SettingError
+from db.settings import Settings, SettingError, readme_table
 
 SECRET = {"ESCP_JWT_SECRET": "settings-secret-" + "s" * 40}
 
@@ -100,3 +101,9 @@ def test_an_s3_store_that_is_not_configured_is_refused_at_start(
         monkeypatch.delenv(name, raising=False)
     with pytest.raises(SettingError, match=message.replace("(", r"\(").replace(")", r"\)")):
         settings_with(monkeypatch, **variables)
+
+
+def test_the_readme_table_of_variables_is_generated_from_the_model() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert readme_table() in readme, "regenerate the table: python -c 'import db.settings as " \
+                                     "s; print(s.readme_table())'"

@@ -12,10 +12,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
 from auth.viewer import Viewer
 from resolvers.context import Context
+from web.responses import attachment, json_error, viewer_of
 
 PAGE = 100
 FIELDS = ("name", "country", "city", "certificationStatus", "certifiedUntil", "address",
@@ -111,3 +112,30 @@ async def xlsx_chunks(rows: AsyncIterator[list[str]]) -> AsyncIterator[bytes]:
                 yield chunk
     finally:
         os.remove(path)
+
+
+EXPORT_TYPES = {"csv": "text/csv; charset=utf-8",
+                "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+async def export_factories(request: Request) -> Response:
+    """GET /exports/factories.csv|.xlsx: a customer's connected factories, a supplier's own,
+    as the dashboard shows them (web.exports), streamed."""
+    viewer = viewer_of(request)
+    if not viewer.is_authenticated:
+        return json_error(401, "UNAUTHENTICATED", "Sign in first.",
+                          headers={"WWW-Authenticate": "Bearer"})
+    if not (viewer.is_customer or viewer.is_supplier):
+        return json_error(403, "FORBIDDEN", "Only customers and suppliers export factories.")
+    kind = request.path_params["format"]
+    if kind not in EXPORT_TYPES:
+        return json_error(404, "NOT_FOUND", "Exports are factories.csv and factories.xlsx.")
+    try:
+        rows = await started(factory_rows(request, viewer))
+    except ExportRefused as refused:  # e.g. the database went away: to be asked again
+        return json_error(503, "SERVICE_UNAVAILABLE", f"The export failed: {refused}",
+                          headers={"Retry-After": "1"})
+    chunks = csv_chunks(rows) if kind == "csv" else xlsx_chunks(rows)
+    return StreamingResponse(chunks, media_type=EXPORT_TYPES[kind], headers={
+        "Content-Disposition": attachment(f"factories.{kind}"), "Cache-Control": "no-store"})
+

@@ -10,31 +10,28 @@ Unsupported, and the operation runs on the resolver path.
 """
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from itertools import count
 from functools import cached_property
+from itertools import count
 from typing import Any
 
 from graphql import (
     FieldNode,
     FragmentDefinitionNode,
-    FragmentSpreadNode,
-    GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLSchema,
-    InlineFragmentNode,
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
     SourceLocation,
     get_named_type,
 )
-from sqlalchemy.sql.util import ClauseAdapter
 from sqlalchemy import column, false, func, literal_column, or_, select, table, text
+from sqlalchemy.sql.util import ClauseAdapter
 
 from auth import policies
 from auth.access import access_select, is_owner_sql, scopes_sql
-from auth.permissions import FALSE, TRUE, Guard, Rule
+from auth.permissions import TRUE, FieldRules, Rule
 from auth.viewer import Viewer
 from db import Base, Factory
 from db.enums import ShareScope
@@ -104,11 +101,13 @@ def kind_of(viewer: Viewer) -> tuple[Any, ...]:
     return (viewer.is_authenticated, viewer.organization_kind, viewer.role)
 
 
-def guard_of(field_def: Any) -> Guard | None:
+def guard_of(field_def: Any) -> FieldRules | None:
+    """The rules declared on a field (overrides.guards.Guard holds them as `declared`)."""
     definition = field_def.extensions.get("strawberry-definition")
     for extension in getattr(definition, "extensions", None) or ():
-        if isinstance(extension, Guard):
-            return extension
+        declared = getattr(extension, "declared", None)
+        if isinstance(declared, FieldRules):
+            return declared
     return None
 
 
@@ -262,7 +261,7 @@ class Compiler:
         cases = " ".join(f"WHEN NOT {check} THEN {n}" for check, n, _ in checks)
         return f"CASE WHEN {allowed} THEN {value} END", f"CASE {cases} END", walk
 
-    def _scopes_read(self, guard: Guard | None, terms: Terms) -> frozenset[str]:
+    def _scopes_read(self, guard: FieldRules | None, terms: Terms) -> frozenset[str]:
         if guard is None or not self.viewer.is_customer:
             return frozenset()
         scopes = (rule.read_scope(terms) for rule in guard.rules)

@@ -116,7 +116,7 @@ ARGUMENTS = {"factories": _factories_params, "factory": _factory_params,
 @dataclass
 class CompiledReads:
     """One per schema: plans by (document, operation name, viewer kind). How requests were
-    answered (compiled, or the reason they were not) is counted in resolvers.metrics.READS."""
+    answered (compiled, or the reason they were not) is counted in infra.metrics.READS."""
 
     schema: GraphQLSchema
     plans: "OrderedDict[tuple[Any, ...], Plan | Unsupported]" = field(default_factory=OrderedDict)

@@ -12,8 +12,8 @@ from auth.passwords import hash_password, verify_password
 from db import LoginAttempt, Organization, User
 from db.engine import Database
 from db.settings import Settings
-from resolvers.demo import PASSWORD as DEMO_PASSWORD
-from resolvers.demo import load_demo
+from demo.data import PASSWORD as DEMO_PASSWORD
+from demo.data import load_demo
 from tests.helpers import PASSWORD, Cast, WatchedHasher, gql
 
 SIGN_UP = """

@@ -1,7 +1,6 @@
 """API keys: created by an organization's members (shown once, stored hashed), acting as the
 organization with the key's role on HTTP and in connection_init, refused at once when revoked,
 expired or when their creator is deactivated; reads are logged under the key."""
-import dataclasses
 import hashlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -136,7 +135,7 @@ async def test_a_key_cannot_make_keys(client: httpx.AsyncClient, cast: Cast) -> 
 
 @pytest.fixture
 async def resolver_app(settings: Settings) -> AsyncIterator[Starlette]:
-    reference = create_app(dataclasses.replace(settings, compiled_reads=False),
+    reference = create_app(settings.model_copy(update=dict(compiled_reads=False)),
                            send_outbox=False)
     async with reference.router.lifespan_context(reference):
         yield reference

@@ -191,7 +191,7 @@ async def worlds(app: Starlette, settings: Settings) -> AsyncIterator[tuple[Star
     database = app.state.database
     cast: Cast = await standard_cast(database, settings)
     world = await matrix_world(database, cast)
-    reference = create_app(dataclasses.replace(settings, compiled_reads=False),
+    reference = create_app(settings.model_copy(update=dict(compiled_reads=False)),
                            send_outbox=False)
     async with reference.router.lifespan_context(reference):
         yield reference, world

@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from db import Certificate, EnvironmentalAssessment
 from db.engine import Database
-from resolvers.events import EventHub, Subscription
+from infra.events import EventHub, Subscription
 from tests.api.connection_steps import (
     UPDATE_SCOPES_AND_END,
     accepted,

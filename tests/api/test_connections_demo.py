@@ -7,7 +7,7 @@ from db import CustomerConnection, Notification
 from db.engine import Database
 from db.settings import Settings
 from resolvers.connection import effective_status
-from resolvers.demo import load_demo
+from demo.data import load_demo
 
 
 async def demo_connections(database: Database) -> Counter[tuple[str, int]]:

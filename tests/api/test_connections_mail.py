@@ -1,7 +1,6 @@
 """Connection notices reach a real SMTP server (aiosmtpd on 127.0.0.1): driven over HTTP, then
 delivered by the outbox sender, or by the one the application's lifespan runs."""
 import asyncio
-import dataclasses
 from collections.abc import Iterator
 
 import httpx
@@ -10,7 +9,7 @@ import pytest
 from app import create_app
 from db.engine import Database
 from db.settings import Settings
-from resolvers.notifications import OutboxSender
+from tasks.outbox import OutboxSender
 from tests.api.connection_steps import connection_of, end, request, respond, update_scopes
 from tests.helpers import Cast
 from tests.resolvers.test_notifications import Mailbox, _free_port, serving
@@ -91,7 +90,7 @@ async def test_declined_request_mails_the_customer(
 async def test_running_app_mails_a_request_by_itself(
         settings: Settings, cast: Cast, database: Database, mailbox: Mailbox,
         smtp_port: int) -> None:
-    mailing = dataclasses.replace(settings, smtp_url=f"smtp://127.0.0.1:{smtp_port}")
+    mailing = settings.model_copy(update=dict(smtp_url=f"smtp://127.0.0.1:{smtp_port}"))
     application = create_app(mailing)
     async with application.router.lifespan_context(application):
         transport = httpx.ASGITransport(app=application)

@@ -30,8 +30,16 @@ from tests.api.connection_steps import (
 )
 from tests.helpers import Cast, gql
 
-PAST = (datetime.now(UTC) - timedelta(days=1)).isoformat()
-FUTURE = (datetime.now(UTC) + timedelta(days=30)).isoformat()
+# Moments relative to when the test runs (never to when it was collected): the parameters of
+# a test stay the same whenever it is collected, and a run across midnight still holds.
+PAST, FUTURE = timedelta(days=-1), timedelta(days=30)
+
+
+def moment(expires_at: timedelta | str | None) -> str | None:
+    """An `expiresAt` value: a moment that far from now, or the value as it is."""
+    if isinstance(expires_at, timedelta):
+        return (datetime.now(UTC) + expires_at).isoformat()
+    return expires_at
 
 
 async def refused(database: Database, move: Awaitable[dict[str, Any]]) -> list[str]:
@@ -194,11 +202,11 @@ async def test_owner_ending_a_pending_request_gets_invalid_state_and_declines_in
 ])
 async def test_owner_responding_with_invalid_input_gets_validation(
         client: httpx.AsyncClient, cast: Cast, database: Database, accept: bool,
-        scopes: list[str] | None, expires_at: str | None, field: list[str]) -> None:
+        scopes: list[str] | None, expires_at: timedelta | str | None, field: list[str]) -> None:
     connection_id = await requested(client, cast)
     before = await snapshot(database)
     payload = result(await respond(client, cast, "supplier_a_user", connection_id, accept,
-                                   scopes, expires_at))
+                                   scopes, moment(expires_at)))
     assert [(e["code"], e["field"]) for e in payload["userErrors"]] == [("VALIDATION", field)]
     assert await snapshot(database) == before
 
@@ -207,11 +215,11 @@ async def test_owner_responding_with_invalid_input_gets_validation(
     ([], None, ["scopes"]), (["PROFILE"], PAST, ["expiresAt"])])
 async def test_owner_changing_scopes_with_invalid_input_gets_validation(
         client: httpx.AsyncClient, cast: Cast, database: Database, scopes: list[str],
-        expires_at: str | None, field: list[str]) -> None:
+        expires_at: timedelta | None, field: list[str]) -> None:
     connection_id = await accepted(client, cast)
     before = await snapshot(database)
     payload = result(await gql(client, UPDATE_SCOPES_AND_END, cast.token("supplier_a_user"),
-                               id=connection_id, scopes=scopes, expiresAt=expires_at))
+                               id=connection_id, scopes=scopes, expiresAt=moment(expires_at)))
     assert [(e["code"], e["field"]) for e in payload["userErrors"]] == [("VALIDATION", field)]
     assert await snapshot(database) == before
 

@@ -7,7 +7,7 @@ import httpx
 from db.engine import Database
 from db.enums import AuditStatus, CapStatus, ShareScope
 from db.settings import Settings
-from resolvers.demo import CUSTOMERS, PASSWORD, load_demo
+from demo.data import CUSTOMERS, PASSWORD, load_demo
 from tests.helpers import gql
 
 LOGIN = """

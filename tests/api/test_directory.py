@@ -5,7 +5,7 @@ from sqlalchemy import select
 from db import Factory
 from db.engine import Database
 from db.settings import Settings
-from resolvers.demo import load_demo
+from demo.data import load_demo
 
 DIRECTORY = """
 query Directory($first: Int, $after: String, $filter: FactoryFilter) {

@@ -2,7 +2,6 @@
 (a real HTTP server speaking the S3 API, as MinIO would)."""
 import hashlib
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -14,8 +13,8 @@ from starlette.applications import Starlette
 from app import create_app
 from db.engine import Database
 from db.settings import Settings
-from resolvers.document_store import Moved, move_from_disk
-from resolvers.object_store import ObjectStore
+from infra.document_store import Moved, move_from_disk
+from infra.object_store import ObjectStore
 from schema.document import download_path
 from tests.api.test_document_store import legacy_row, on_disk, pdf_of, stream_get
 from tests.api.test_documents import spooled, stored
@@ -44,7 +43,8 @@ def s3_settings(settings: Settings, s3_endpoint: str,
     for name, value in {"AWS_ACCESS_KEY_ID": "escp-test", "AWS_SECRET_ACCESS_KEY": "escp-test",
                         "AWS_REGION": "us-east-1"}.items():
         monkeypatch.setenv(name, value)
-    return replace(settings, document_store="s3", s3_bucket=BUCKET, s3_endpoint=s3_endpoint)
+    return settings.model_copy(update=dict(document_store="s3", s3_bucket=BUCKET,
+                                           s3_endpoint=s3_endpoint))
 
 
 @pytest.fixture
@@ -110,7 +110,7 @@ async def test_files_on_disk_move_into_the_bucket(s3_settings: Settings, databas
 
 async def test_an_unreachable_store_is_a_503_and_the_upload_records_nothing(
         s3_settings: Settings, cast: Cast, database: Database) -> None:
-    nowhere = replace(s3_settings, s3_endpoint=f"http://127.0.0.1:{free_port()}")
+    nowhere = s3_settings.model_copy(update=dict(s3_endpoint=f"http://127.0.0.1:{free_port()}"))
     application = create_app(nowhere, send_outbox=False)
     async with application.router.lifespan_context(application), httpx.AsyncClient(
             transport=httpx.ASGITransport(app=application), base_url="http://escp.test") as client:

@@ -17,7 +17,7 @@ from db import Document
 from db.document import MAX_DOCUMENT_BYTES
 from db.engine import Database
 from db.settings import Settings
-from resolvers.document_store import CHUNK_BYTES, Moved, PostgresStore, move_from_disk
+from infra.document_store import CHUNK_BYTES, Moved, PostgresStore, move_from_disk
 from schema.document import download_path
 from tests.api.test_documents import refused, send_streamed, spooled, stored
 from tests.given import PDF, pk, uploaded

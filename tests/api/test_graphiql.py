@@ -21,7 +21,7 @@ from db.settings import Settings
 from tests.api.connection_steps import request
 from tests.api.test_subscriptions import CONNECTIONS
 from tests.helpers import PASSWORD, Cast
-from tests.served import served
+from tests.served import served, subscribed, subscriptions_active
 
 ROOT = Path(__file__).resolve().parents[2]
 VENDORED = ROOT / "web" / "graphiql"
@@ -115,6 +115,7 @@ async def test_graphiql_signs_in_and_subscribes(database_url: str, settings: Set
     async with served(database_url, settings) as app, \
             httpx.AsyncClient(base_url=app.http, timeout=30) as http:
         person = cast.people["supplier_a_user"]
+        before = await subscriptions_active(app)
         graphiql = await asyncio.create_subprocess_exec(
             "node", str(JS / "graphiql.mjs"), f"{app.http}/graphql", person.email, PASSWORD,
             CONNECTIONS, "PENDING", stdout=asyncio.subprocess.PIPE,
@@ -125,7 +126,7 @@ async def test_graphiql_signs_in_and_subscribes(database_url: str, settings: Set
                 lines = [await graphiql.stdout.readline() for _ in range(2)]
                 lines = [json.loads(line) if line else "(nothing)" for line in lines]
                 assert lines == [{"signedIn": True}, {"subscribed": True}], lines
-                await asyncio.sleep(0.5)  # the operation reaches its feed
+                await subscribed(app, before)
                 await request(http, cast, "customer_a_user", "alpha", ["CERTIFICATION"])
                 shown = json.loads(await graphiql.stdout.readline())
                 frames = json.loads(await graphiql.stdout.readline())

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from db.engine import Database, make_engine
 from db.outbox import Notification
-from resolvers.metrics import exposition
+from infra.metrics import exposition
 from tests.api.connection_steps import REQUEST
 from tests.api.test_accounts import LOGIN
 from tests.helpers import PASSWORD, Cast, WatchedHasher, gql
@@ -116,7 +116,7 @@ async def test_the_pool_gauge_and_the_outbox_backlog(
 
 async def test_a_client_chosen_operation_name_cannot_grow_the_labels_without_end(
         client: httpx.AsyncClient) -> None:
-    from resolvers import metrics
+    from infra import metrics
 
     for i in range(metrics.MAX_OPERATION_NAMES + 5):
         await gql(client, f"query Name{i} {{ __typename }}")

@@ -1,6 +1,5 @@
 """Persisted queries: Apollo's automatic persisted queries, and trusted documents only when
 ESCP_TRUSTED_DOCUMENTS names a manifest."""
-import dataclasses
 import hashlib
 import json
 from pathlib import Path
@@ -100,7 +99,7 @@ def manifest(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
 
 async def test_with_trusted_documents_only_registered_ones_run(
         settings: Settings, cast: Cast, manifest: Path) -> None:
-    app = create_app(dataclasses.replace(settings, trusted_documents=manifest))
+    app = create_app(settings.model_copy(update=dict(trusted_documents=manifest)))
     async with serving(app) as client:
         # registered: by id, and in full
         by_id = await post(client, {"extensions": persisted(sha(DIRECTORY))})
@@ -124,7 +123,7 @@ async def test_with_trusted_documents_a_socket_runs_registered_documents_only(
         settings: Settings, cast: Cast, tmp_path: Path) -> None:
     path = tmp_path / "trusted.json"
     path.write_text(json.dumps({"viewer": VIEWER}))
-    app = create_app(dataclasses.replace(settings, trusted_documents=path))
+    app = create_app(settings.model_copy(update=dict(trusted_documents=path)))
     async with app.router.lifespan_context(app), httpx.AsyncClient(
             transport=ASGIWebSocketTransport(app), base_url="http://escp.test") as client:
         async with aconnect_ws("/graphql", client,
@@ -150,4 +149,4 @@ def test_a_manifest_that_cannot_be_used_is_a_setting_error(
     path = tmp_path / "trusted.json"
     path.write_text(content)
     with pytest.raises(SettingError, match="^ESCP_TRUSTED_DOCUMENTS must"):
-        PersistedDocuments.of(dataclasses.replace(settings, trusted_documents=path))
+        PersistedDocuments.of(settings.model_copy(update=dict(trusted_documents=path)))

@@ -3,7 +3,6 @@ times the list sizes above them) is bounded before it is validated or executed, 
 WebSocket alike, and the dashboard stays well under the bound."""
 import asyncio
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -126,7 +125,7 @@ async def test_the_cost_of_an_accepted_query_is_reported_when_asked(
 
 
 async def test_the_limit_is_a_setting(settings: Settings) -> None:
-    small = replace(settings, max_query_cost=10)
+    small = settings.model_copy(update=dict(max_query_cost=10))
     async with serving(create_app(small, build_schema(small))) as client:
         refused = await gql(client, "{ factories(first: 5) { nodes { id } } }")
         accepted = await gql(client, "{ factories(first: 4) { nodes { id } } }")

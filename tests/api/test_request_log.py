@@ -1,6 +1,5 @@
 """One log line per request: its id (the client's X-Request-ID or a new one, returned), the
 operation, the viewer's organization id, duration and outcome; never an email or a token."""
-import dataclasses
 import io
 import json
 import logging
@@ -93,7 +92,7 @@ async def test_an_internal_error_is_logged_with_the_request_id(
 
 async def test_a_browser_app_may_send_and_read_the_request_id(settings: Settings) -> None:
     origin = "https://app.example.com"
-    app = create_app(dataclasses.replace(settings, cors_origins=(origin,)), send_outbox=False)
+    app = create_app(settings.model_copy(update=dict(cors_origins=(origin,))), send_outbox=False)
     async with serving(app) as client:
         preflight = await client.options("/graphql", headers={
             "Origin": origin, "Access-Control-Request-Method": "POST",

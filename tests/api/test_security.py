@@ -4,7 +4,6 @@ import logging
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import replace
 
 import httpx
 import pytest
@@ -13,7 +12,8 @@ from sqlalchemy import text
 from starlette.applications import Starlette
 from strawberry.types import Info
 
-from app import GRAPHQL_BODY_LIMIT, create_app
+from app import create_app
+from web.limits import GRAPHQL_BODY_LIMIT
 from db.settings import Settings
 from schema import QUERIES, build_schema
 from schema.common import encode_cursor
@@ -151,7 +151,7 @@ async def test_introspection_is_open_by_default_and_closed_by_escp_introspection
     assert (await gql(client, INTROSPECTION))["data"]["__schema"]["queryType"]["name"] == "Query"
     monkeypatch.setenv("ESCP_INTROSPECTION", "off")
     assert Settings().introspection is False
-    closed = replace(settings, introspection=False)
+    closed = settings.model_copy(update=dict(introspection=False))
     # when
     async with serving(create_app(closed)) as other:
         body = (await other.post("/graphql", json={"query": INTROSPECTION})).json()

@@ -1,5 +1,5 @@
 """A served worker whose listening connection is cut while changes commit still delivers every
-event to every subscriber who may see it, exactly once and in commit order (resolvers.events
+event to every subscriber who may see it, exactly once and in commit order (infra.events
 replays what the worker missed; the feed checks each replayed event like a live one)."""
 import asyncio
 from collections.abc import AsyncIterator

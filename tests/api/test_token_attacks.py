@@ -144,3 +144,11 @@ async def test_no_token_is_anonymous_not_an_error(client: httpx.AsyncClient,
                                                   database: Database) -> None:
     response = await client.post("/graphql", json={"query": VIEWER})
     assert response.status_code == 200 and response.json() == {"data": {"viewer": None}}
+
+
+@pytest.mark.parametrize("scheme", ["Token", "JWT", "Basic", "ApiKey", "Bearer:", "Bearerx"])
+async def test_a_good_token_under_another_scheme_is_refused(
+        client: httpx.AsyncClient, cast: Cast, settings: Settings, scheme: str) -> None:
+    """Only `Bearer` carries a token (`ApiKey` only an API key): the scheme is checked, not
+    skipped over, whatever the token after it."""
+    assert_refused(await post(client, f"{scheme} {signed(settings, claims(cast))}"))

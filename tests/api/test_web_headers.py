@@ -4,7 +4,6 @@ import base64
 import hashlib
 import re
 from collections.abc import AsyncIterator
-from dataclasses import replace
 
 import httpx
 import pytest
@@ -109,7 +108,7 @@ async def test_cors_is_off_by_default(client: httpx.AsyncClient) -> None:
 
 @pytest.fixture
 async def browser_app(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    async with serving(create_app(replace(settings, cors_origins=(APP_ORIGIN,)),
+    async with serving(create_app(settings.model_copy(update=dict(cors_origins=(APP_ORIGIN,))),
                                   send_outbox=False)) as client:
         yield client
 

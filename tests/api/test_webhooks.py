@@ -5,7 +5,6 @@ Events are made over the API; the app's dispatcher writes the deliveries; each t
 sender itself (`run_once`), so every attempt happens when the test says.
 """
 import asyncio
-import dataclasses
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -23,7 +22,7 @@ from db import User
 from db.engine import Database
 from db.settings import Settings
 from db.webhooks import WebhookDelivery
-from resolvers.events import EventHub
+from infra.events import EventHub
 from resolvers.webhooks import WebhookDispatcher, WebhookSender
 from tests.api.connection_steps import accepted, end
 from tests.api.workflow import Journey, ok
@@ -89,9 +88,9 @@ def dev_settings(app: Starlette, settings: Settings) -> Iterator[Settings]:
     """The app as configured for development: http and loopback receivers allowed, short
     retries. Not monkeypatch: it would delete the attribute from Starlette's State."""
     original = app.state.settings
-    app.state.settings = dataclasses.replace(
-        original, webhook_allow_insecure=True, webhook_retry_seconds=0.2,
-        webhook_max_attempts=5, webhook_disable_after=3)
+    app.state.settings = original.model_copy(update=dict(
+        webhook_allow_insecure=True, webhook_retry_seconds=0.2, webhook_max_attempts=5,
+        webhook_disable_after=3))
     yield app.state.settings
     app.state.settings = original
 

@@ -73,18 +73,21 @@ async def test_assigned_on_december_31_the_window_ends_by_the_last_day_of_februa
     assert payload["audit"]["windowEnd"] == "2026-02-28"
 
 
+# Dates as days from the day the test runs (timedelta), never from the day it was collected.
 @pytest.mark.parametrize("changes, code, field", [
-    ({"windowStart": (TODAY + timedelta(days=5)).isoformat(),
-      "windowEnd": (TODAY + timedelta(days=4)).isoformat()}, "VALIDATION", "windowEnd"),
-    ({"windowStart": (TODAY - timedelta(days=1)).isoformat()}, "VALIDATION", "windowStart"),
-    ({"plannedDate": (TODAY + timedelta(days=31)).isoformat()}, "PLANNED_OUTSIDE_WINDOW",
-     "plannedDate"),
+    ({"windowStart": timedelta(days=5), "windowEnd": timedelta(days=4)}, "VALIDATION",
+     "windowEnd"),
+    ({"windowStart": timedelta(days=-1)}, "VALIDATION", "windowStart"),
+    ({"plannedDate": timedelta(days=31)}, "PLANNED_OUTSIDE_WINDOW", "plannedDate"),
     ({"type": "FOLLOW_UP"}, "INVALID_AUDIT_TYPE", "type"),
     ({"auditFeeAmount": "0"}, "VALIDATION", "auditFeeAmount"),
 ])
 async def test_a_plan_breaking_a_rule_is_refused_and_nothing_changes(
         journey: Journey, changes: dict, code: str, field: str) -> None:
-    payload = await journey.schedule(**changes)
+    today = date.today()
+    payload = await journey.schedule(**{
+        name: (today + value).isoformat() if isinstance(value, timedelta) else value
+        for name, value in changes.items()})
 
     assert [(e["code"], e["field"]) for e in payload["userErrors"]] == [(code, [field])]
     application = await journey.application()

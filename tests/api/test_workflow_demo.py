@@ -6,7 +6,7 @@ from auth.tokens import issue_token
 from db import Application, Certificate, Fee, User, WorkflowTransition
 from db.engine import Database
 from db.settings import Settings
-from resolvers.demo import load_demo
+from demo.data import load_demo
 
 ADMIN_VIEW = """
 query {

@@ -9,7 +9,7 @@ from sqlalchemy import update
 
 from db import Certificate
 from db.engine import Database
-from resolvers.events import Event, EventHub, Subscription, publish
+from infra.events import Event, EventHub, Subscription, publish
 from tests.api.workflow import SET_CERTIFICATE_STATUS, TODAY, Journey, codes, ok, pk, run
 from tests.helpers import Cast, timeless
 

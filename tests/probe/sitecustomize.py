@@ -8,13 +8,14 @@ import os
 import signal
 from collections import Counter
 
-OURS = ("app", "schema", "resolvers", "auth", "db", "web", "strawberry", "starlette", "uvicorn",
+OURS = ("app", "schema", "resolvers", "auth", "db", "web", "overrides", "infra", "tasks",
+        "strawberry", "starlette", "uvicorn",
         "websockets", "graphql")
 
 
 def _counts() -> dict[str, int]:
     counts: Counter[str] = Counter()
-    gc.unfreeze()  # frozen objects (resolvers.memory) are not listed by get_objects
+    gc.unfreeze()  # frozen objects (tasks.memory) are not listed by get_objects
     things = gc.get_objects()
     gc.freeze()
     for thing in things:

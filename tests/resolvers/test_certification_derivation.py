@@ -13,9 +13,9 @@ from db.queries import certification_of_factories, certification_status_of
 from resolvers.certification_rules import factory_certification_status
 from resolvers.loaders import ids_param
 
-TODAY = date.today()
+# Expiry as days from the day the test runs (not the day it was collected).
 CERTIFICATES = [None] + [
-    (status, TODAY + timedelta(days=offset))
+    (status, offset)
     for status, offset in product(
         (CertificateStatus.ACTIVE, CertificateStatus.SUSPENDED, CertificateStatus.REVOKED),
         (-400, -1, 0, 1, 200))]
@@ -28,7 +28,7 @@ APPLICATIONS = {
 CASES = list(product(CERTIFICATES, APPLICATIONS))
 
 
-async def given_factories(database: Database) -> dict[int, tuple]:
+async def given_factories(database: Database, today: date) -> dict[int, tuple]:
     """One factory per case, plus a superseded certificate on each to be ignored."""
     cases: dict[int, tuple] = {}
     async with database.unit_of_work() as session:
@@ -39,11 +39,13 @@ async def given_factories(database: Database) -> dict[int, tuple]:
             factory = Factory(supplier_id=supplier.id, name=f"case {n}", country="BD")
             session.add(factory)
             await session.flush()
+            if certificate is not None:
+                certificate = (certificate[0], today + timedelta(days=certificate[1]))
             cases[factory.id] = (certificate, applications)
             session.add(Certificate(number=f"C{800000 + n}", factory_id=factory.id,
                                     status=CertificateStatus.SUPERSEDED.value,
-                                    issued_on=TODAY - timedelta(days=800),
-                                    valid_until=TODAY + timedelta(days=300)))
+                                    issued_on=today - timedelta(days=800),
+                                    valid_until=today + timedelta(days=300)))
             if certificate is not None:
                 status, valid_until = certificate
                 session.add(Certificate(number=f"C{900000 + n}", factory_id=factory.id,
@@ -56,7 +58,8 @@ async def given_factories(database: Database) -> dict[int, tuple]:
 
 
 async def test_sql_and_python_derive_the_same_status_for_every_case(database: Database) -> None:
-    cases = await given_factories(database)
+    today = date.today()
+    cases = await given_factories(database, today)
 
     async with database.read() as conn:
         rows = (await conn.execute(certification_of_factories(ids_param(list(cases))))).all()
@@ -66,7 +69,7 @@ async def test_sql_and_python_derive_the_same_status_for_every_case(database: Da
 
     derived = {row.factory_id: CertificationStatus(row.status) for row in rows}
     expected = {factory_id: factory_certification_status(certificate, applications == "open",
-                                                         TODAY)
+                                                         today)
                 for factory_id, (certificate, applications) in cases.items()}
     mismatches = {cases[f]: (derived[f], expected[f]) for f in cases if derived[f] != expected[f]}
     assert mismatches == {}

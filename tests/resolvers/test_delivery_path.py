@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from auth.viewer import Viewer
-from resolvers.memory import MemoryKeeper
-from resolvers.notifications import OutboxSender
+from tasks.memory import MemoryKeeper
+from tasks.outbox import OutboxSender
 from resolvers.subscriptions import LISTENER_QUEUE_SIZE, Delivery, Feed, Listener, quiet
 
 VIEWER = Viewer(user_id=1, organization_id=2, organization_kind="CUSTOMER", role="CUSTOMER")

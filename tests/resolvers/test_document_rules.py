@@ -3,7 +3,7 @@ import pytest
 
 from db.settings import Settings
 from resolvers.document import DocumentRefused, LinkCheck, check_download, download_query
-from resolvers.document_upload import ALLOWED_TYPES, ContentCheck, clean_filename
+from web.upload import ALLOWED_TYPES, ContentCheck, clean_filename
 
 SETTINGS = Settings(database_url=None, jwt_secret_env="unit-secret-" + "y" * 40)
 PDF_TYPE = ALLOWED_TYPES["application/pdf"]

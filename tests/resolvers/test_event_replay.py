@@ -7,7 +7,7 @@ import orjson
 from sqlalchemy import text
 
 from db.engine import Database
-from resolvers.events import Event, EventHub, Subscription, prune, publish
+from infra.events import Event, EventHub, Subscription, prune, publish
 from tests.resolvers.test_events import TERMINATE_LISTENERS, WAIT, publish_committed
 
 

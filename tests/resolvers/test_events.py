@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from db.engine import Database, make_engine
 from db.enums import ApplicationStatus
-from resolvers.events import RECONNECTED, Event, EventHub, Subscription, publish
+from infra.events import RECONNECTED, Event, EventHub, Subscription, publish
 from tests.database import RestartableServer
 
 WAIT = 5.0  # seconds: a bound on every wait, far above what a healthy run needs

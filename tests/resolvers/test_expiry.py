@@ -7,8 +7,8 @@ from sqlalchemy import select, update
 
 from db import Certificate, CustomerConnection
 from db.engine import Database
-from resolvers.events import Event, EventHub, Subscription
-from resolvers.expiry import sweep
+from infra.events import Event, EventHub, Subscription
+from tasks.expiry import sweep
 from tests.api.connection_steps import accepted, expire_by_date, pk
 from tests.api.workflow import SET_CERTIFICATE_STATUS, TODAY, Journey, ok, run
 from tests.helpers import Cast, timeless

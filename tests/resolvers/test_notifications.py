@@ -21,14 +21,13 @@ from db.enums import OrganizationKind, Role
 from db.factory import Factory
 from db.organization import Organization, User
 from db.outbox import Notification
-from resolvers.mailer import SmtpConfig, parse_smtp_url
+from infra.mailer import SmtpConfig, parse_smtp_url
 from resolvers.notifications import (
-    OutboxSender,
     enqueue,
     recipients_of_factory,
     recipients_of_organization,
-    retry_delay,
 )
+from tasks.outbox import OutboxSender, retry_delay
 
 
 class Mailbox:
@@ -161,7 +160,7 @@ async def test_notices_wait_while_smtp_server_is_down_and_are_delivered_later(
     now = await _db_now(database)
     assert [row.attempts for row in rows] == [1, 1]
     assert all(row.sent_at is None and row.next_attempt_at > now for row in rows)
-    assert all(row.last_error and "Connection refused" in row.last_error for row in rows)
+    assert all(row.last_error and "ConnectionRefusedError" in row.last_error for row in rows)
 
     handler = Mailbox()
     with serving(handler, smtp_port):
@@ -283,14 +282,14 @@ async def test_cancelled_sender_records_the_batch_in_flight(
 
 async def test_without_smtp_url_notices_are_logged_once_and_kept_unsent(
         database: Database, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.DEBUG, logger="resolvers.notifications")
+    caplog.set_level(logging.DEBUG, logger="tasks.outbox")
     await _notify(database, "ana@brand.example", "bo@brand.example")
     sender = OutboxSender(database, None)
 
     assert await sender.run_once() == 0
     assert await sender.run_once() == 0
 
-    records = [r for r in caplog.records if r.name == "resolvers.notifications"]
+    records = [r for r in caplog.records if r.name == "tasks.outbox"]
     info = [r.getMessage() for r in records if r.levelno >= logging.INFO]
     debug = [r.getMessage() for r in records if r.levelno == logging.DEBUG]
     assert len(info) == len(debug) == 2
@@ -392,7 +391,7 @@ def test_smtp_password_stays_out_of_the_repr() -> None:
 async def test_without_smtp_url_a_thousand_notices_are_claimed_at_once(
         database: Database, caplog: pytest.LogCaptureFixture) -> None:
     """Only logging, the sender has no SMTP session to bound: one claim, not twenty."""
-    caplog.set_level(logging.INFO, logger="resolvers.notifications")
+    caplog.set_level(logging.INFO, logger="tasks.outbox")
     await _notify(database, *(f"user{i}@brand.example" for i in range(120)))
     sender = OutboxSender(database, None)  # the default SMTP batch is 50
 

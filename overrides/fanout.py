@@ -3,10 +3,10 @@ answer cannot differ, encoded once, and the same text frame is written to every 
 group, below Strawberry's per-operation machinery (its per-event executor, result handling and
 extension hooks run for nobody).
 
-A subscription operation on one of our sockets (app.SocketHandler) registers with its feed as a
-`Direct` listener; the feed (resolvers.subscriptions) groups each event's deliveries by
-`Direct.key` and calls `answer` per group. The operation's own task only writes the frames it is
-handed, in order. Anything else (an operation outside a socket) runs the usual way.
+A subscription operation on one of our sockets (overrides.websocket.SocketHandler) registers
+with its feed as a `Direct` listener; the feed (resolvers.subscriptions) groups each event's
+deliveries by `Direct.key` and calls `answer` per group. The operation's own task only writes the
+frames it is handed, in order. Anything else (an operation outside a socket) runs the usual way.
 """
 import contextvars
 import inspect
@@ -18,7 +18,7 @@ import orjson
 from graphql import DocumentNode, GraphQLSchema, OperationDefinitionNode, execute
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from schema.extensions import MaskInternalErrors
+from resolvers.errors import mask_internal
 
 # The graphql-transport-ws operation the current task runs (set by app.SocketHandler).
 CURRENT_OPERATION: contextvars.ContextVar[Any] = contextvars.ContextVar(
@@ -62,7 +62,7 @@ class Direct:
             result = await result
         payload: dict[str, Any] = {"data": result.data}
         if result.errors:  # masked as MaskInternalErrors masks every event's result
-            payload["errors"] = [MaskInternalErrors._mask(e).formatted for e in result.errors]
+            payload["errors"] = [mask_internal(e).formatted for e in result.errors]
         return orjson.dumps(payload).decode(), frozenset(ctx.scoped_reads)
 
 

@@ -1,5 +1,5 @@
 """The document store: where every host reaches a document's bytes. PostgreSQL by default (here),
-or an S3-compatible bucket (resolvers.object_store) when ESCP_DOCUMENT_STORE=s3.
+or an S3-compatible bucket (infra.object_store) when ESCP_DOCUMENT_STORE=s3.
 
 In PostgreSQL, a content is stored once, under its sha256, as numbered chunks of at most CHUNK_BYTES; nothing
 here holds more than one chunk of a document at a time, in or out. A content's row in
@@ -31,12 +31,20 @@ CHUNK_BYTES = 1024 * 1024  # also a CHECK on document_chunks.data
 SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
+class DocumentRefused(Exception):
+    """An upload or download refused with an HTTP status and a stable code."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
 class ContentMismatch(Exception):
     """The bytes do not hash to, or do not have the size of, the content they claim to be."""
 
 
 class DocumentStore(Protocol):
-    """Where document contents live, by sha256: PostgreSQL (here) or S3 (resolvers.object_store)."""
+    """Where document contents live, by sha256: PostgreSQL (here) or S3 (infra.object_store)."""
 
     async def save(self, session: AsyncSession, sha256: str, size: int,
                    source: Path | bytes) -> bool:
@@ -67,7 +75,7 @@ class PostgresStore:
 def document_store(settings: Settings) -> DocumentStore:
     """The store ESCP_DOCUMENT_STORE names (checked when the settings were read)."""
     if settings.document_store == "s3":
-        from resolvers.object_store import ObjectStore
+        from infra.object_store import ObjectStore
 
         return ObjectStore(settings)
     return PostgresStore()

@@ -21,6 +21,7 @@ from db.enums import (
     Severity,
 )
 from db.settings import Settings
+from infra.document_store import document_store
 from resolvers.application import assign_audit_firm, record_payment, submit_application
 from resolvers.audit import (
     AuditPlan,
@@ -32,7 +33,6 @@ from resolvers.audit import (
 )
 from resolvers.certificate import set_certificate_status
 from resolvers.corrective_action import ActionDraft, submit_corrective_action_plan
-from resolvers.document_store import document_store
 from resolvers.environment import (
     Figures,
     submit_environmental_assessment,

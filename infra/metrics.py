@@ -30,6 +30,7 @@ from db.outbox import Notification
 
 log = logging.getLogger(__name__)
 
+# prometheus-client's own variable, which the library reads itself (db.settings.OTHER_VARIABLES).
 MULTIPROCESS = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
 if MULTIPROCESS:  # each metric below opens its file there at once
     os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)

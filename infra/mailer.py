@@ -1,9 +1,9 @@
-"""SMTP delivery with the standard library: URL parsing, message building, one blocking batch.
+"""SMTP delivery with aiosmtplib: URL parsing, message building, one batch over one connection.
 
-Everything here is synchronous; the outbox sender runs `send_batch` in a thread.
+`send_batch` runs on the event loop (no thread to outlive a cancelled sender). The URL is parsed
+here: aiosmtplib takes a host, a port and TLS flags, not a URL.
 """
 import re
-import smtplib
 import ssl
 import time
 from collections.abc import Sequence
@@ -14,6 +14,8 @@ from email.utils import format_datetime
 from typing import Literal
 from urllib.parse import unquote, urlsplit
 
+import aiosmtplib
+
 Security = Literal["plain", "starttls", "tls"]
 
 # scheme -> (how the connection is secured, default port)
@@ -23,9 +25,12 @@ _SCHEMES: dict[str, tuple[Security, int]] = {
     "smtps": ("tls", 465),
 }
 _MAX_ERROR_LENGTH = 500
-# The server refused one message; smtplib has reset the transaction and the session can go on.
-_REFUSALS = (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError,
-             smtplib.SMTPNotSupportedError)
+# The server refused one message; aiosmtplib has reset the transaction and the session can go
+# on (a ValueError: an address it would not put in the envelope, nothing sent).
+_REFUSALS = (aiosmtplib.SMTPRecipientsRefused, aiosmtplib.SMTPSenderRefused,
+             aiosmtplib.SMTPDataError, aiosmtplib.SMTPNotSupported, ValueError)
+# Anything else leaves the session in an unknown state (its connection errors are OSErrors).
+_BROKEN = (OSError, aiosmtplib.SMTPException)
 
 
 @dataclass(frozen=True)
@@ -95,11 +100,14 @@ def build_message(*, notification_id: int, created_at: datetime, sender: str, re
 
 def describe_error(exc: BaseException) -> str:
     """One line for `last_error`: the server's reply when there is one."""
-    if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        replies = [_reply(code, text) for code, text in exc.recipients.values()]
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        replies = [_reply(refused.code, refused.message) for refused in exc.recipients]
         text = "recipient refused: " + "; ".join(replies)
-    elif isinstance(exc, smtplib.SMTPResponseException):
-        text = _reply(exc.smtp_code, exc.smtp_error)
+    elif isinstance(exc, aiosmtplib.SMTPResponseException):
+        text = _reply(exc.code, exc.message)
+    elif isinstance(exc, aiosmtplib.SMTPConnectError) and exc.__cause__ is not None:
+        # aiosmtplib wraps the socket's error: name that one (ConnectionRefusedError, ...)
+        text = f"{type(exc.__cause__).__name__}: {exc}"
     else:
         text = f"{type(exc).__name__}: {exc}"
     return " ".join(text.split())[:_MAX_ERROR_LENGTH]
@@ -119,26 +127,19 @@ def _reply(code: int, text: bytes | str) -> str:
     return f"{code} {text}"
 
 
-def _connect(config: SmtpConfig, timeout: float) -> smtplib.SMTP:
-    smtp: smtplib.SMTP
-    if config.security == "tls":
-        smtp = smtplib.SMTP_SSL(config.host, config.port, timeout=timeout,
-                                context=ssl.create_default_context())
-    else:
-        smtp = smtplib.SMTP(config.host, config.port, timeout=timeout)
-    try:
-        if config.security == "starttls":
-            smtp.starttls(context=ssl.create_default_context())
-        if config.username is not None and config.password is not None:
-            smtp.login(config.username, config.password)
-    except BaseException:
-        smtp.close()
-        raise
+async def _connect(config: SmtpConfig, timeout: float) -> aiosmtplib.SMTP:
+    """Connected, secured as the URL says (never upgraded unasked), and logged in."""
+    smtp = aiosmtplib.SMTP(
+        hostname=config.host, port=config.port, timeout=timeout,
+        use_tls=config.security == "tls", start_tls=config.security == "starttls",
+        tls_context=ssl.create_default_context() if config.security != "plain" else None,
+        username=config.username, password=config.password)
+    await smtp.connect()
     return smtp
 
 
-def send_batch(config: SmtpConfig, batch: Sequence[Outgoing], *, timeout: float,
-               deadline: float) -> dict[int, str | None]:
+async def send_batch(config: SmtpConfig, batch: Sequence[Outgoing], *, timeout: float,
+                     deadline: float) -> dict[int, str | None]:
     """Send over one connection; per notification id, None if accepted or the error.
 
     Notices not started before `deadline` (time.monotonic) are left out of the result: they keep
@@ -146,8 +147,8 @@ def send_batch(config: SmtpConfig, batch: Sequence[Outgoing], *, timeout: float,
     A refused message does not end the batch; a lost connection fails everything not yet sent.
     """
     try:
-        smtp = _connect(config, timeout)
-    except OSError as exc:  # smtplib's errors are OSErrors too
+        smtp = await _connect(config, timeout)
+    except _BROKEN as exc:
         error = describe_error(exc)
         return {item.notification_id: error for item in batch}
     outcomes: dict[int, str | None] = {}
@@ -156,22 +157,22 @@ def send_batch(config: SmtpConfig, batch: Sequence[Outgoing], *, timeout: float,
             if time.monotonic() > deadline:
                 break
             try:
-                smtp.send_message(item.message)
+                await smtp.send_message(item.message)
                 outcomes[item.notification_id] = None
             except _REFUSALS as exc:
                 outcomes[item.notification_id] = describe_error(exc)
-            except OSError as exc:  # connection lost or in an unknown state: fail the rest
+            except _BROKEN as exc:  # connection lost or in an unknown state: fail the rest
                 error = describe_error(exc)
                 outcomes.update({rest.notification_id: error for rest in batch[position:]})
                 break
     finally:
-        _quit(smtp)
+        await _quit(smtp)
     return outcomes
 
 
-def _quit(smtp: smtplib.SMTP) -> None:
+async def _quit(smtp: aiosmtplib.SMTP) -> None:
     """Say goodbye; what the server accepted stays accepted whatever QUIT answers."""
     try:
-        smtp.quit()
-    except OSError:
+        await smtp.quit()
+    except _BROKEN:
         smtp.close()

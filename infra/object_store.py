@@ -21,8 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.engine import Database
 from db.settings import Settings
-from resolvers.document import DocumentRefused
-from resolvers.document_store import CHUNK_BYTES
+from infra.document_store import CHUNK_BYTES, DocumentRefused
 
 log = logging.getLogger("escp.documents")
 

@@ -14,9 +14,7 @@ from db import Application, Auditor, CustomerConnection, Factory, Organization, 
 from db.engine import Database
 from db.enums import ConnectionStatus, OrganizationKind, Role, ShareScope
 from db.settings import Settings
-from resolvers import connection as connections
-from resolvers.accounts import create_user, ensure_program
-from resolvers.demo_workflow import (
+from demo.workflow import (
     ASSIGNED,
     CERTIFIED,
     FOLLOWED_UP_AND_CERTIFIED,
@@ -28,6 +26,8 @@ from resolvers.demo_workflow import (
     Parties,
     certify,
 )
+from resolvers import connection as connections
+from resolvers.accounts import create_user, ensure_program
 
 PASSWORD = "demo-password-1"
 
@@ -172,7 +172,7 @@ async def _connection(session: AsyncSession, buyer: str, factory_name: str,
                               .values(expires_at=func.now() - timedelta(days=1)))
 
 
-# --- Certification stages (the steps are in resolvers.demo_workflow) ---------------------------
+# --- Certification stages (the steps are in demo.workflow) ---------------------------
 
 VERITAS, CLEARVIEW = "Veritas Social Audits", "Clearview Compliance"
 STAGES = {  # factory: (how far its applications go, the firm auditing it)
