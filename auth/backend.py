@@ -1,5 +1,6 @@
 """From a bearer token to a Viewer, for HTTP (Starlette middleware) and WebSocket alike."""
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,7 +16,7 @@ from starlette.authentication import (
 from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse
 
-from auth import api_keys, socket_tickets
+from auth import api_keys, portal_sessions, socket_tickets
 from auth.tokens import InvalidToken, verify_token
 from auth.viewer import Viewer
 from db import ApiKey, Organization, User
@@ -69,15 +70,41 @@ async def session_for_token(database: Database, settings: Settings,
     if api_keys.is_api_key(token):
         return await session_for_key(database, token)
     if socket_tickets.is_ticket(token):  # a portal page's socket (only HTTP refuses them)
-        user_id, expires_at = socket_tickets.verify_ticket(settings, token)
-    else:
-        claims = verify_token(settings, token)
-        user_id, expires_at = claims.user_id, claims.expires_at
+        return await session_for_ticket(database, settings, token)
+    claims = verify_token(settings, token)
     async with database.read() as conn:
-        viewer = (await active_viewers(conn, [user_id])).get(user_id)
+        viewer = (await active_viewers(conn, [claims.user_id])).get(claims.user_id)
     if viewer is None:
         raise InvalidToken("user inactive")
-    return viewer, expires_at
+    return viewer, claims.expires_at
+
+
+async def session_for_portal(database: Database, settings: Settings,
+                             secret: str) -> tuple[Viewer, portal_sessions.Live]:
+    """A portal session's viewer, read like a token's: the session must work (not signed out,
+    expired or idle) and its user be active."""
+    async with database.read() as conn:
+        live = await portal_sessions.touch(conn, settings, secret)
+        viewer = live and (await active_viewers(conn, [live.user_id])).get(live.user_id)
+    if not viewer or live is None:
+        raise InvalidToken("session ended")
+    return viewer, live
+
+
+async def session_for_ticket(database: Database, settings: Settings,
+                             token: str) -> tuple[Viewer, datetime]:
+    """A portal page's socket: the ticket used for the first time, while its session works.
+    The viewer carries the session, so the socket's events stop when it ends."""
+    ticket = socket_tickets.verify_ticket(settings, token)
+    live = await portal_sessions.use_ticket(database, settings, ticket.id, ticket.session_id,
+                                            ticket.user_id)
+    if live is None:
+        raise InvalidToken("socket ticket used, or its session ended")
+    async with database.read() as conn:
+        viewer = (await active_viewers(conn, [live.user_id])).get(live.user_id)
+    if viewer is None:
+        raise InvalidToken("user inactive")
+    return replace(viewer, portal_session_id=live.id), live.expires_at
 
 
 # A key works while it is neither revoked nor expired and its creator is an active member of

@@ -1,12 +1,13 @@
 """Socket tickets: how a page of the portal signs its WebSocket in without holding a token.
 
-The portal keeps the API token in an HttpOnly cookie, out of reach of page scripts. A page that
+The portal's session id is in an HttpOnly cookie, out of reach of page scripts. A page that
 subscribes asks the server for a ticket instead: a signed, single-purpose credential that is
 accepted only in a socket's `connection_init` (never over HTTP), must be used within
-TICKET_SECONDS, and carries the moment its session ends, when the socket is closed like one
-signed in with the token itself.
+TICKET_SECONDS, opens one socket only, and names its portal session (auth.portal_sessions): it
+works only while that session does, and the socket hears nothing more once it ends.
 """
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -23,27 +24,33 @@ def is_ticket(token: str) -> bool:
     return token.startswith(PREFIX)
 
 
-def issue_ticket(settings: Settings, user_id: int, session_ends: datetime) -> str:
+@dataclass(frozen=True)
+class Ticket:
+    id: str  # recorded when used: a ticket opens one socket
+    user_id: int
+    session_id: int  # the portal session it was issued for
+
+
+def issue_ticket(settings: Settings, user_id: int, session_id: int) -> str:
     now = datetime.now(UTC).replace(microsecond=0)
     payload = {"sub": str(user_id), "iat": now, "exp": now + timedelta(seconds=TICKET_SECONDS),
-               "ses": int(session_ends.timestamp()), "iss": ISSUER, "aud": AUDIENCE,
-               "jti": secrets.token_urlsafe(12)}
+               "sid": session_id, "iss": ISSUER, "aud": AUDIENCE,
+               "jti": secrets.token_urlsafe(16)}
     return PREFIX + jwt.encode(payload, settings.jwt_secret, algorithm=ALGORITHMS[0])
 
 
-def verify_ticket(settings: Settings, ticket: str) -> tuple[int, datetime]:
-    """The ticket's user and the moment its session ends; InvalidToken for anything else."""
+def verify_ticket(settings: Settings, ticket: str) -> Ticket:
+    """The ticket, signed by us and not expired; InvalidToken for anything else. Whether it was
+    used before and its session still works is for auth.portal_sessions.use_ticket."""
     try:
         payload = jwt.decode(ticket.removeprefix(PREFIX), settings.jwt_secret,
                              algorithms=ALGORITHMS, issuer=ISSUER, audience=AUDIENCE,
-                             options={"require": ["exp", "iat", "sub", "ses"]},
+                             options={"require": ["exp", "iat", "sub", "sid", "jti"]},
                              leeway=LEEWAY_SECONDS)
     except jwt.InvalidTokenError as exc:
         raise InvalidToken("invalid socket ticket") from exc
-    sub, ses = payload["sub"], payload["ses"]
-    if not (isinstance(sub, str) and sub.isdigit()) or type(ses) is not int:
+    sub, sid, jti = payload["sub"], payload["sid"], payload["jti"]
+    if (not (isinstance(sub, str) and sub.isdigit()) or type(sid) is not int
+            or not isinstance(jti, str)):
         raise InvalidToken("invalid socket ticket")
-    ends = datetime.fromtimestamp(ses, UTC)
-    if ends <= datetime.now(UTC):
-        raise InvalidToken("session ended")
-    return int(sub), ends
+    return Ticket(jti, int(sub), sid)

@@ -15,6 +15,9 @@ class Viewer:
     # Set when the request is made with an API key (acting as user_id, its creator, with the
     # key's role): reads are logged under the key.
     api_key_id: int | None = None
+    # Set on a socket a portal page opened with a ticket: its events stop when the portal
+    # session ends (auth.portal_sessions).
+    portal_session_id: int | None = None
 
     @property
     def is_authenticated(self) -> bool:

@@ -13,6 +13,7 @@ from db import (
                 factory,
                 organization,
                 outbox,
+                portal_session,
                 webhooks,
 )
 from db.access_log import AccessLogEntry
@@ -29,6 +30,7 @@ from db.event import EventRecord
 from db.factory import Factory
 from db.organization import LoginAttempt, Organization, User
 from db.outbox import Notification
+from db.portal_session import PortalSession, SocketTicketUse
 from db.webhooks import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
@@ -36,8 +38,9 @@ __all__ = [
     "CorrectiveAction",
     "CorrectiveActionPlan", "CustomerConnection", "Document", "DocumentChunk",
     "DocumentContent", "EnvironmentalAssessment", "EventRecord", "Factory", "Fee", "Finding",
-    "LoginAttempt", "Notification", "Organization", "User", "WebhookDelivery", "WebhookEndpoint",
+    "LoginAttempt", "Notification", "Organization", "PortalSession", "SocketTicketUse", "User",
+    "WebhookDelivery", "WebhookEndpoint",
     "WorkflowTransition", "access_log", "api_key", "application", "audit", "certificate",
     "connection", "corrective_action", "corrective_action_evidence", "document", "environment",
-    "event", "factory", "organization", "outbox", "webhooks",
+    "event", "factory", "organization", "outbox", "portal_session", "webhooks",
 ]

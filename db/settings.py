@@ -182,6 +182,16 @@ class Settings(BaseSettings):
         "ESCP_CORS_ORIGINS", (), shown="unset: CORS off",
         meaning="comma-separated browser origins allowed to call the API, e.g. "
                 "`https://app.example.com,http://localhost:5173`")
+    # Portal sessions (auth.portal_sessions): one ends after this long without a request, and
+    # in any case this long after signing in.
+    portal_idle_seconds: Count = var(
+        "ESCP_PORTAL_IDLE_SECONDS", 1800,
+        meaning="a portal session ends after this long without a request (see The Connect "
+                "portal)")
+    portal_session_seconds: Count = var(
+        "ESCP_PORTAL_SESSION_SECONDS", 43200,
+        meaning="a portal session ends this long after signing in, whatever its use; its cookie "
+                "lasts as long")
     # Open WebSockets per user (per worker); the next one is closed with 4429.
     max_sockets_per_user: Count = var(
         "ESCP_MAX_SOCKETS_PER_USER", 10,

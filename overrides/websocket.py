@@ -14,6 +14,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
 
+from auth import portal_sessions
 from auth.backend import bearer_token, session_for_token
 from auth.tokens import LEEWAY_SECONDS, InvalidToken
 from overrides.fanout import CURRENT_OPERATION
@@ -132,7 +133,20 @@ class SocketHandler(BaseGraphQLTransportWSHandler):
     async def run_operation(self, operation: Any) -> None:
         # The operation's resolver finds its id and socket here (overrides.fanout).
         CURRENT_OPERATION.set(operation)
+        if not await self._session_works():
+            with contextlib.suppress(Exception):  # the socket may be closing already
+                await self.websocket.close(4401, "Unauthorized: the session has ended")
+            return
         await super().run_operation(operation)
+
+    async def _session_works(self) -> bool:
+        """A portal page's socket (opened with a ticket) runs nothing once its session ended;
+        its subscriptions' events stop too (resolvers.subscriptions.listening_viewers)."""
+        session = self.context.viewer.portal_session_id
+        if session is None:
+            return True
+        async with self.context.request.app.state.database.read() as conn:
+            return session in await portal_sessions.working(conn, [session])
 
     async def shutdown(self) -> None:
         if self._holder is not None:

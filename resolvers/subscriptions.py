@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import BigInteger, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from auth import portal_sessions
 from auth.access import FactoryAccess, access_key, load_access_of_viewers
 from auth.backend import active_viewers, live_keys
 from auth.viewer import Viewer
@@ -218,10 +219,13 @@ _CERTIFICATION = certification_of_factories(bindparam("id", type_=BigInteger))
 async def listening_viewers(conn: AsyncConnection,
                             listeners: list["Listener"]) -> dict["Listener", Viewer]:
     """Each listener's viewer as it is now; absent for a deactivated user. An API key's socket
-    keeps the key's role and id, and hears nothing more once the key is revoked or expired."""
+    keeps the key's role and id, and hears nothing more once the key is revoked or expired; a
+    portal page's socket hears nothing more once its session ends (signed out, expired)."""
     viewers = await active_viewers(conn, (l.viewer.user_id for l in listeners))  # type: ignore[misc]
     keys = await live_keys(conn, (l.viewer.api_key_id for l in listeners
                                   if l.viewer.api_key_id is not None))
+    sessions = await portal_sessions.working(conn, (
+        l.viewer.portal_session_id for l in listeners if l.viewer.portal_session_id is not None))
     found = {}
     for listener in listeners:
         viewer = viewers.get(listener.viewer.user_id)  # type: ignore[arg-type]
@@ -229,6 +233,9 @@ async def listening_viewers(conn: AsyncConnection,
         if viewer is not None and key is not None:
             viewer = (replace(viewer, role=listener.viewer.role, api_key_id=key)
                       if key in keys else None)
+        session = listener.viewer.portal_session_id
+        if viewer is not None and session is not None:  # a portal page's: until sign-out
+            viewer = replace(viewer, portal_session_id=session) if session in sessions else None
         if viewer is not None:
             found[listener] = viewer
     return found

@@ -12,6 +12,7 @@ import logging
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from auth import portal_sessions
 from db import Certificate, CustomerConnection, Factory
 from db.engine import Database
 from db.enums import CertificateStatus, CertificationStatus, ConnectionStatus
@@ -73,6 +74,7 @@ async def sweep_forever(database: Database, interval: float) -> None:
     while True:
         try:
             await sweep(database)
+            await portal_sessions.prune(database)  # signed out or past their lifetime
         except Exception:  # the database may be down: the next pass tries again
             log.exception("expiry sweep failed")
         await asyncio.sleep(interval)

@@ -91,10 +91,9 @@ async def dashboard_rows(request: Request) -> Response:
 async def socket_ticket(request: Request) -> Response:
     """A short-lived ticket for the page's WebSocket (never the session's token)."""
     session = await session_of(request)
-    if not session.viewer.is_authenticated or session.expires_at is None:
+    if not session.viewer.is_authenticated or session.id is None:
         return JSONResponse({"error": "UNAUTHENTICATED"}, status_code=401)
-    ticket = issue_ticket(request.app.state.settings, session.viewer.user_id or 0,
-                          session.expires_at)
+    ticket = issue_ticket(request.app.state.settings, session.viewer.user_id or 0, session.id)
     return JSONResponse({"ticket": ticket}, headers={"Cache-Control": "no-store"})
 
 

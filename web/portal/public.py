@@ -1,11 +1,10 @@
 """Pages for everyone: the directory, a factory's page, verification, signing in and out."""
-from datetime import datetime
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from auth.backend import session_for_token
+from auth.backend import viewer_for_token
 from auth.viewer import Viewer
 from web.portal.graph import execute
 from web.portal.pages import (
@@ -173,13 +172,13 @@ async def _signed(request: Request, answer: Any, payload: str, template: str,
     if errors or not signed.get("accessToken"):
         status = 429 if "TOO_MANY_ATTEMPTS" in answer.codes() else 422
         return await render(request, template, status, errors=errors, **values)
-    token = signed["accessToken"]
-    expires_at = datetime.fromisoformat(signed["expiresAt"])
+    # The mutation's token only says who signed in; the session is ours (server-side), and the
+    # token goes no further than this function.
     state = request.app.state
-    viewer, _ = await session_for_token(state.database, state.settings, token)
+    viewer = await viewer_for_token(state.database, state.settings, signed["accessToken"])
     response = redirect(after or _home_of(viewer.organization_kind and
                                           viewer.organization_kind.value))
-    start_session(request, response, token, expires_at)
+    await start_session(request, response, viewer.user_id or 0)
     return response
 
 
@@ -188,5 +187,5 @@ async def sign_out(request: Request) -> Response:
     if form is None:
         return await refused_form(request)
     response = redirect("/portal/sign-in", "signed-out")
-    end_session(response)
+    await end_session(request, response)
     return response

@@ -1,10 +1,11 @@
 """The portal's session and CSRF protection.
 
-The session is the API's own access token, kept in an HttpOnly, SameSite=Lax cookie (Secure
-over HTTPS) that page scripts cannot read; every request re-reads its user through the same
-function the API uses (auth.backend.session_for_token), so a deactivated user or an expired
-token is signed out at once. Forms carry a CSRF token that must equal the CSRF cookie
-(double submit); a POST whose Origin is another site is refused as well.
+The session is kept server-side (auth.portal_sessions); the HttpOnly, SameSite=Lax cookie (Secure
+over HTTPS), which page scripts cannot read, holds only its random id. Every request finds the
+session and reads its user as the API reads a token's (auth.backend.session_for_portal), so
+signing out, a deactivated user or an ended session signs the browser out at once. Forms carry
+a CSRF token that must equal the CSRF cookie (double submit); a POST whose Origin is another
+site is refused as well.
 """
 import hmac
 import secrets
@@ -13,7 +14,8 @@ from datetime import UTC, datetime
 from starlette.requests import Request
 from starlette.responses import Response
 
-from auth.backend import session_for_token
+from auth import portal_sessions
+from auth.backend import session_for_portal
 from auth.tokens import InvalidToken
 from auth.viewer import ANONYMOUS, Viewer
 
@@ -26,23 +28,23 @@ PATH = "/portal"
 class Session:
     """Who is signed in on this request (anonymous without a valid session cookie)."""
 
-    def __init__(self, viewer: Viewer = ANONYMOUS, expires_at: datetime | None = None) -> None:
-        self.viewer, self.expires_at = viewer, expires_at
+    def __init__(self, viewer: Viewer = ANONYMOUS, id: int | None = None) -> None:
+        self.viewer, self.id = viewer, id  # id: the session's row (socket tickets name it)
 
 
 async def session_of(request: Request) -> Session:
     cached = getattr(request.state, "portal_session", None)
     if cached is not None:
         return cached  # type: ignore[no-any-return]
-    token = request.cookies.get(SESSION_COOKIE)
+    secret = request.cookies.get(SESSION_COOKIE)
     session = Session()
-    if token:
+    if secret:
         state = request.app.state
         try:
-            viewer, expires_at = await session_for_token(state.database, state.settings, token)
-            session = Session(viewer, expires_at)
+            viewer, live = await session_for_portal(state.database, state.settings, secret)
+            session = Session(viewer, live.id)
         except InvalidToken:
-            pass  # an expired or revoked session reads as signed out
+            pass  # an ended session reads as signed out
     request.state.portal_session = session
     return session
 
@@ -51,16 +53,24 @@ def _secure(request: Request) -> bool:
     return request.url.scheme == "https"
 
 
-def start_session(request: Request, response: Response, token: str,
-                  expires_at: datetime) -> None:
-    """Sign in: the token in its cookie, and a new CSRF token (none from before survives)."""
+async def start_session(request: Request, response: Response, user_id: int) -> None:
+    """Sign in: a new session (a new id, ending the one this browser had), its id in the cookie,
+    and a new CSRF token (none from before survives)."""
+    state = request.app.state
+    secret, expires_at = await portal_sessions.start(
+        state.database, state.settings, user_id, request.cookies.get(SESSION_COOKIE))
     seconds = max(0, int((expires_at - datetime.now(UTC)).total_seconds()))
-    response.set_cookie(SESSION_COOKIE, token, max_age=seconds, path=PATH, httponly=True,
+    response.set_cookie(SESSION_COOKIE, secret, max_age=seconds, path=PATH, httponly=True,
                         samesite="lax", secure=_secure(request))
     set_csrf(request, response, secrets.token_urlsafe(32))
 
 
-def end_session(response: Response) -> None:
+async def end_session(request: Request, response: Response) -> None:
+    """Sign out: the session ends in the database (a copy of the cookie signs nobody in), and
+    the browser forgets its cookies."""
+    secret = request.cookies.get(SESSION_COOKIE)
+    if secret:
+        await portal_sessions.end(request.app.state.database, secret)
     response.delete_cookie(SESSION_COOKIE, path=PATH, httponly=True, samesite="lax")
     response.delete_cookie(CSRF_COOKIE, path=PATH, httponly=True, samesite="lax")
 
