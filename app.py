@@ -60,7 +60,8 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None, *
                     event_feeds(app.state.database, settings)))
                 if send_outbox:
                     await running.enter_async_context(
-                        outbox_sender(app.state.database, settings.smtp_url))
+                        outbox_sender(app.state.database, settings.smtp_url,
+                                      app.state.services.get("feeds")))
                     await running.enter_async_context(
                         webhook_sender(app.state.database, settings))
                 yield

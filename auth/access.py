@@ -1,18 +1,21 @@
 """What a viewer may see of each factory: one SQL statement for all factories of a response."""
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import (
     ARRAY,
     BigInteger,
     ColumnElement,
+    Integer,
     Select,
     Text,
     any_,
     bindparam,
     case,
     cast,
+    column,
+    func,
     literal,
     null,
     select,
@@ -59,9 +62,11 @@ class AccessNotLoaded(Exception):
         self.factory_id = factory_id
 
 
-def access_select(viewer: Viewer, *laterals: Any) -> Select[Any]:
+def access_select(viewer: Viewer, *laterals: Any, among: Any = None) -> Select[Any]:
     """The columns `access_of` reads, for every factory (correlated to `factories`); more
-    laterals on the factory may be outer-joined beside the viewer's connection.
+    laterals on the factory may be outer-joined beside the viewer's connection. With `among`
+    (a FROM whose column is the viewer's `organization_id`), one statement answers for many
+    organizations of one kind: see `load_access_of_viewers`.
 
     The compiled read path (resolvers.compiled) selects the same columns for a page of
     factories, with `scopes_sql` as the SQL twin of `access_of`'s scopes.
@@ -79,7 +84,7 @@ def access_select(viewer: Viewer, *laterals: Any) -> Select[Any]:
         .lateral("conn")
     )
     audits_it = factories_audited_by(org) if viewer.is_audit_firm else literal(False)
-    joined = Factory.__table__
+    joined = Factory.__table__ if among is None else among.join(Factory.__table__, true())
     if viewer.is_customer:  # only a customer's access reads its connection
         joined = joined.outerjoin(latest_connection, true())
         connection = [latest_connection.c.id.label("connection_id"),
@@ -159,18 +164,48 @@ async def load_access_of_viewers(conn: AsyncConnection, factory_id: int,
                                  viewers: Iterable[Viewer]) -> dict[Any, FactoryAccess]:
     """Each viewer's access to one factory, keyed by `access_key(viewer)`: the statement of
     `load_access` for every kind of viewer at once (one round trip), so a subscription's
-    audience is decided by the same row policies and connection rule as a query."""
+    audience is decided by the same row policies and connection rule as a query.
+
+    Viewers of one shape (organization kind, program or not) share one `access_select` whose
+    organization is a column of an unnested array: the statement's size and SQL text depend on
+    the shapes present (a handful), not on the number of organizations listening (thousands).
+    """
     kinds = list({access_key(viewer): viewer for viewer in viewers}.items())
     if not kinds:
         return {}
-    parts = [access_select(viewer).add_columns(literal(n).label("kind_n"))
-             .where(Factory.id == factory_id) for n, (_, viewer) in enumerate(kinds)]
+    shapes: dict[tuple[Any, ...], list[int]] = {}
+    for n, (_, viewer) in enumerate(kinds):
+        shapes.setdefault(_shape(viewer), []).append(n)
+    parts = [_access_of_shape(factory_id, [kinds[n][1] for n in ns], ns, i)
+             for i, ns in enumerate(shapes.values())]
     statement = parts[0] if len(parts) == 1 else union_all(*parts)
     result = {key: _anonymous(factory_id) for key, _ in kinds}
     for row in (await conn.execute(statement)).all():
         key, viewer = kinds[row.kind_n]
         result[key] = access_of(viewer, row)
     return result
+
+
+def _shape(viewer: Viewer) -> tuple[Any, ...]:
+    """What `access_select`'s SQL depends on besides the organization's id."""
+    return (viewer.organization_kind, viewer.is_program, viewer.organization_id is None)
+
+
+def _access_of_shape(factory_id: int, viewers: list[Viewer], ns: list[int],
+                     i: int) -> Select[Any]:
+    """`access_select` for viewers of one shape, each row labelled with its viewer's index."""
+    if viewers[0].organization_id is None:  # anonymous: one viewer, no organization to vary
+        return (access_select(viewers[0]).add_columns(literal(ns[0]).label("kind_n"))
+                .where(Factory.id == factory_id))
+    who = func.unnest(
+        bindparam(f"orgs_{i}", [v.organization_id for v in viewers], type_=ARRAY(BigInteger)),
+        bindparam(f"ns_{i}", ns, type_=ARRAY(Integer)),
+    ).table_valued(column("org", BigInteger), column("n", Integer)).render_derived(
+        name=f"who_{i}")
+    # a symbolic viewer: its organization is the column the statement varies over
+    template = replace(viewers[0], organization_id=who.c.org)  # type: ignore[arg-type]
+    return (access_select(template, among=who).add_columns(who.c.n.label("kind_n"))
+            .where(Factory.id == factory_id))
 
 
 def access_key(viewer: Viewer) -> tuple[Any, ...]:

@@ -199,6 +199,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         await asyncio.gather(*(s.ws.close() for s in subscribers), return_exceptions=True)
         await asyncio.sleep(2.0)  # the server notices the closed sockets
         rss_closed = server_rss(app.pid)
+        await asyncio.sleep(3.0)  # and collects what they held between passes of its own
+        rss_closed_later = server_rss(app.pid)
     finally:
         servers.stop(app)
         servers.remove(logs)
@@ -218,6 +220,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "server_rss_mb_subscribed": rss_subscribed,
         "server_rss_mb_after": rss,
         "server_rss_mb_sockets_closed": rss_closed,
+        "server_rss_mb_sockets_closed_5s": rss_closed_later,
         "load_average_1min": os.getloadavg()[0],
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "all_delivered_ms_each": [round(v * ms) for v in all_delivered],

@@ -74,14 +74,14 @@ class ReadsBuffer:
                               for factory_id, scope in ctx.scoped_reads)
         ctx.scoped_reads.clear()
 
-    def add_reads(self, organization_id: int | None, reads: Any,
-                  api_key_id: int | None = None) -> None:
-        """Reads (factory id, scope) that one organization's subscriber (with an API key, or
-        none) was just shown."""
-        if reads and organization_id is not None:
-            moment = datetime.now(UTC)
-            self._held.extend((factory_id, organization_id, scope.value, moment, api_key_id)
-                              for factory_id, scope in reads)
+    def add_shown(self, viewers: Any, reads: Any) -> None:
+        """The same reads (factory id, scope), just shown to each of `viewers`: (organization
+        id, API key id or None) pairs, one per subscriber."""
+        moment = datetime.now(UTC)
+        rows = [(factory_id, scope.value) for factory_id, scope in reads]
+        self._held.extend((factory_id, organization_id, scope, moment, api_key_id)
+                          for organization_id, api_key_id in viewers
+                          if organization_id is not None for factory_id, scope in rows)
 
     async def flush(self) -> None:
         held, self._held = self._held, []

@@ -6,7 +6,8 @@ committed. `tasks.outbox.OutboxSender` (one per worker, any number per database)
 import logging
 from collections.abc import Sequence
 
-from sqlalchemy import any_, insert, literal, select
+from sqlalchemy import any_, func, insert, literal, select
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.policies import connection_is_live
@@ -83,3 +84,28 @@ async def recipients_of_connected_customers(session: AsyncSession, factory_id: i
         .order_by(User.id)
     )
     return [(user_id, email) for user_id, email in rows]
+
+
+async def enqueue_to_connected_customers(session: AsyncSession, factory_id: int,
+                                        scope: ShareScope, *, topic: str, subject: str,
+                                        body: str) -> None:
+    """`enqueue` to `recipients_of_connected_customers`, in one INSERT … SELECT: a factory
+    with 1,000 connected customers' users would otherwise send 1,000 rows to Python and back
+    inside the change's transaction, before its subscribers hear of it. The same rules: one
+    notice per address (any case, trimmed; the lowest user id), in user id order. An address
+    spanning lines cannot be stored (accounts validate it) and would be a broken header: it is
+    skipped rather than mailed."""
+    _require_one_line(subject, "subject")
+    email = func.btrim(User.email)
+    recipients = (
+        select(User.id.label("user_id"), email.label("recipient"))
+        .join(CustomerConnection, CustomerConnection.customer_id == User.organization_id)
+        .where(CustomerConnection.factory_id == factory_id, connection_is_live(),
+               literal(scope.value) == any_(CustomerConnection.granted_scopes),
+               User.active.is_(True), ~email.regexp_match("[\r\n]"))
+        .ext(distinct_on(func.lower(email))).order_by(func.lower(email), User.id)
+        .subquery())
+    rows = select(recipients.c.user_id, recipients.c.recipient, literal(topic),
+                  literal(subject), literal(body)).order_by(recipients.c.user_id)
+    await session.execute(insert(Notification).from_select(
+        ["user_id", "recipient", "topic", "subject", "body"], rows))

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import BigInteger, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from auth import portal_sessions
@@ -87,13 +87,18 @@ class Listener:
     def wants(self, event: Event) -> bool:
         return self.factory_ids is None or event.get("factory_id") in self.factory_ids
 
-    def put(self, delivery: Delivery | str) -> None:
-        if self.queue.full():
-            dropped = self.queue.get_nowait()
-            EVENTS_DROPPED.labels(dropped.event.get("topic")).inc()
+    def put(self, delivery: Delivery | str, topic: str | None = None) -> bool:
+        """Queue the delivery (a Delivery, or a direct listener's frame of `topic`); True
+        when the oldest one was dropped to make room."""
+        dropped = self.queue.full()
+        if dropped:
+            oldest = self.queue.get_nowait()
+            EVENTS_DROPPED.labels(oldest.event.get("topic") if isinstance(oldest, Delivery)
+                                  else topic).inc()
             log.warning("subscriber of user %s too slow: an event was dropped",
                         self.viewer.user_id)
         self.queue.put_nowait(delivery)
+        return dropped
 
 
 # Decides, for one event, which listeners hear it and with what (one read for all of them).
@@ -110,6 +115,21 @@ class Feed:
         self._audience = audience
         self._listeners: set[Listener] = set()
         self._task: asyncio.Task[None] | None = None
+        self._dispatching = False
+        self._unwritten = 0  # frames queued to direct listeners and not written yet
+
+    @property
+    def listening(self) -> int:
+        return len(self._listeners)
+
+    @property
+    def delivering(self) -> bool:
+        """An event is being decided, answered or written (background work waits for this)."""
+        return self._dispatching or self._unwritten > 0
+
+    def written(self) -> None:
+        """A direct listener wrote a frame the feed queued for it."""
+        self._unwritten -= 1
 
     async def start(self) -> None:
         ready = asyncio.Event()
@@ -131,12 +151,18 @@ class Feed:
             yield listener
         finally:
             self._listeners.discard(listener)
+            if direct is not None:  # what it leaves unwritten never will be
+                self._unwritten -= listener.queue.qsize()
 
     async def _run(self, ready: asyncio.Event) -> None:
         async with self._hub.subscribe([self._topic]) as events:
             ready.set()
             async for event in events:
-                await self.dispatch(event)
+                self._dispatching = True
+                try:
+                    await self.dispatch(event)
+                finally:
+                    self._dispatching = False
 
     async def dispatch(self, event: Event) -> None:
         listeners = [listener for listener in self._listeners if listener.wants(event)]
@@ -165,21 +191,29 @@ class Feed:
             log.exception("cannot answer %s event for a group", self._topic)
             return
         frames: dict[str, str] = {}  # by operation id: most clients name theirs alike
-        for listener, delivery in members:
+        for listener, _ in members:
             direct = listener.direct
             frame = frames.get(direct.operation_id)
             if frame is None:
                 frame = frames[direct.operation_id] = direct.frame(payload)
-            listener.put(frame)
-            if reads and self._reads is not None:
-                self._reads.add_reads(delivery.viewer.organization_id, reads,
-                                      delivery.viewer.api_key_id)
+            if not listener.put(frame, self._topic):
+                self._unwritten += 1
+        if reads and self._reads is not None:
+            self._reads.add_shown([(d.viewer.organization_id, d.viewer.api_key_id)
+                                   for _, d in members], reads)
 
 
 # ---------------------------------------------------------------- fresh data, once per event
 
-async def _one(conn: AsyncConnection, statement: Any) -> Any:
-    return (await conn.execute(statement)).first()
+async def _one(conn: AsyncConnection, statement: Any, id: int | None = None) -> Any:
+    return (await conn.execute(statement, {} if id is None else {"id": id})).first()
+
+
+# Built once (SQLAlchemy then reuses their compiled form without recomputing a cache key).
+_FACTORY = select(*Factory.__table__.c).where(Factory.id == bindparam("id", type_=BigInteger))
+_CERTIFICATE = select(*Certificate.__table__.c).where(
+    Certificate.id == bindparam("id", type_=BigInteger))
+_CERTIFICATION = certification_of_factories(bindparam("id", type_=BigInteger))
 
 
 async def listening_viewers(conn: AsyncConnection,
@@ -214,19 +248,18 @@ async def certification_audience(conn: AsyncConnection, event: Event,
                                  listeners: list[Listener]) -> dict[Listener, Delivery]:
     """Everyone who may see the factory with CERTIFICATION right now hears the change."""
     factory_id = int(event["factory_id"])
-    factory = await _one(conn, select(*Factory.__table__.c).where(Factory.id == factory_id))
+    factory = await _one(conn, _FACTORY, factory_id)
     if factory is None:
         return {}
     viewers = await listening_viewers(conn, listeners)
     # The same statement and row policies a query's access comes from (auth.access).
     accesses = await load_access_of_viewers(conn, factory_id, viewers.values())
     primes: dict[type, dict[int, Any]] = {
-        CertificationByFactory: {factory_id: await _one(
-            conn, certification_of_factories(factory_id))}}
+        CertificationByFactory: {factory_id: await _one(conn, _CERTIFICATION, factory_id)}}
     certificate_id = event.get("certificate_id")
     if certificate_id is not None:
-        primes[CertificateById] = {certificate_id: await _one(
-            conn, select(*Certificate.__table__.c).where(Certificate.id == certificate_id))}
+        primes[CertificateById] = {certificate_id: await _one(conn, _CERTIFICATE,
+                                                              certificate_id)}
     primes[VisibleFactoryById] = {factory_id: factory}
     deliveries: dict[Listener, Delivery] = {}
     answers: dict[Any, Any] = {}
@@ -260,6 +293,19 @@ async def connection_audience(conn: AsyncConnection, event: Event,
         if viewer is not None and viewer.organization_id in parties:
             deliveries[listener] = Delivery(event, viewer, None, primes, answers)
     return deliveries
+
+
+def quiet(feeds: dict[str, Feed]) -> bool:
+    """No feed is delivering an event: background work may take the event loop now."""
+    return not any(feed.delivering for feed in feeds.values())
+
+
+async def until_quiet(feeds: dict[str, Feed], at_most: float = 1.0) -> None:
+    """Wait (at most `at_most` seconds: background work must not starve) for `quiet`."""
+    deadline = asyncio.get_running_loop().time() + at_most
+    # polled: a feed finishing its delivery fires no event to wait on
+    while not quiet(feeds) and asyncio.get_running_loop().time() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(0.01)
 
 
 def start_feeds(hub: EventHub, database: Database,
@@ -301,6 +347,10 @@ async def write_directly(ctx: Context, topic: str, factory_ids: Iterable[int] | 
         SUBSCRIPTIONS.labels(topic).inc()  # running, like the others (tests wait on it too)
         try:
             while True:
-                await direct.send_text(await listener.queue.get())
+                frame = await listener.queue.get()
+                try:
+                    await direct.send_text(frame)
+                finally:
+                    feed.written()
         finally:
             SUBSCRIPTIONS.labels(topic).dec()

@@ -28,7 +28,7 @@ from db.queries import certification_of_factories
 from infra.events import occurred_now, publish
 from resolvers.certification_rules import Event, InvalidTransition, next_status
 from resolvers.errors import BusinessRuleError, not_found
-from resolvers.notifications import enqueue, recipients_of_connected_customers
+from resolvers.notifications import enqueue_to_connected_customers
 
 CERTIFICATION_TOPIC = "certification"
 _AMOUNT = re.compile(r"\d{1,10}(\.\d{1,2})?")
@@ -147,12 +147,10 @@ async def announce_certification(session: AsyncSession, factory: Factory, previo
     await publish(session, CERTIFICATION_TOPIC, {
         "factory_id": factory.id, "previous": previous, "status": after.status,
         "certificate_id": after.certificate_id, "at": occurred_now()})
-    await enqueue(session,
-                  recipients=await recipients_of_connected_customers(
-                      session, factory.id, ShareScope.CERTIFICATION),
-                  topic="certification.changed",
-                  subject=f"{factory.name}: certification status {after.status}",
-                  body=_notice_body(factory, previous, after))
+    await enqueue_to_connected_customers(
+        session, factory.id, ShareScope.CERTIFICATION, topic="certification.changed",
+        subject=f"{factory.name}: certification status {after.status}",
+        body=_notice_body(factory, previous, after))
 
 
 def _notice_body(factory: Factory, previous: str, after: Any) -> str:

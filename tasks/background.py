@@ -8,17 +8,22 @@ from db.engine import Database
 from db.settings import Settings
 from infra.events import EventHub, prune_forever
 from resolvers.access_log import ReadsBuffer
-from resolvers.subscriptions import start_feeds
+from resolvers.subscriptions import quiet, start_feeds, until_quiet
 from resolvers.webhooks import WebhookDispatcher, WebhookSender
 from tasks.expiry import sweep_forever
+from tasks.memory import MemoryKeeper
 from tasks.outbox import OutboxSender
 
 
 @asynccontextmanager
-async def outbox_sender(database: Database, smtp_url: str | None) -> AsyncIterator[None]:
+async def outbox_sender(database: Database, smtp_url: str | None,
+                        feeds: dict[str, Any] | None = None) -> AsyncIterator[None]:
     """Mail the notification outbox in the background while the app runs (one per worker;
-    senders share the outbox safely). Without an SMTP URL it only logs the notices."""
-    task = asyncio.create_task(OutboxSender(database, smtp_url).run_forever(),
+    senders share the outbox safely). Without an SMTP URL it only logs the notices. Each batch
+    waits for the worker's feeds to finish delivering an event (a change notifies every
+    subscriber's user too: those notices must not hold up the subscribers' deliveries)."""
+    pause = (lambda: until_quiet(feeds)) if feeds else None
+    task = asyncio.create_task(OutboxSender(database, smtp_url, pause=pause).run_forever(),
                                name="escp-outbox-sender")
     try:
         yield
@@ -52,6 +57,10 @@ async def event_feeds(database: Database, settings: Settings) -> AsyncIterator[d
     tasks = [asyncio.create_task(sweep_forever(database, settings.sweep_interval),
                                  name="escp-expiry-sweeper"),
              asyncio.create_task(reads.run_forever(), name="escp-subscription-reads"),
+             asyncio.create_task(MemoryKeeper(
+                 lambda: quiet(feeds),
+                 lambda: sum(feed.listening for feed in feeds.values())).run_forever(),
+                 name="escp-memory-keeper"),
              asyncio.create_task(prune_forever(database, settings.event_retention_seconds,
                                                min(settings.event_retention_seconds / 4, 600)),
                                  name="escp-event-pruner")]

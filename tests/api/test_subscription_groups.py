@@ -4,6 +4,7 @@ Across organizations an answer is shared only when the selection reads nothing t
 apart (schema.grouping); customers with other scopes, another connection state or, where the
 selection reads the organization, another organization never get another's answer, and every
 subscriber's reads are in the access log under its own organization."""
+import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from types import SimpleNamespace
@@ -19,9 +20,9 @@ from db.enums import OrganizationKind, Role, ShareScope
 from db.settings import Settings
 from schema import build_schema
 from schema.grouping import profile_for
-from tests.api.connection_steps import accepted, requested
+from tests.api.connection_steps import accepted, end, requested
 from tests.api.test_subscriptions import logged_reads
-from tests.api.workflow import Journey
+from tests.api.workflow import SET_CERTIFICATE_STATUS, Journey, ok, run
 from tests.helpers import Cast, add_organization, add_person
 from tests.served import Served, graphql_socket, served
 
@@ -141,3 +142,47 @@ def test_the_grouping_follows_what_the_selection_reads() -> None:
                   "subscription { certificationStatusChanged"
                   " { factory { certificates { id } } } }"):
         assert grouping_of(query)(a) != grouping_of(query)(other_org_same_scopes)
+
+
+async def test_every_event_is_answered_by_what_each_may_see_and_logged_for_each_subscriber(
+        live: Served, http: httpx.AsyncClient, cast: Cast, database: Database) -> None:
+    """Several events in a row, each answered once per group: every delivery of every event is
+    in the access log (not only the last one's), and a customer whose connection is pending or
+    ended hears none of them."""
+    await add_person(database, cast, "customer_a_second", "customer_a", Role.CUSTOMER)
+    for key in ("customer_c", "customer_d", "customer_e"):
+        await add_customer(database, cast, key)
+    for key, scopes in (("customer_a", ["CERTIFICATION", "PROFILE"]),
+                        ("customer_b", ["CERTIFICATION"]),
+                        ("customer_c", ["CERTIFICATION", "PROFILE"])):
+        await accepted(http, cast, key, scopes=scopes)
+    await requested(http, cast, "customer_d", scopes=["CERTIFICATION", "PROFILE"])
+    ended = await accepted(http, cast, "customer_e", scopes=["CERTIFICATION", "PROFILE"])
+    assert "errors" not in await end(http, cast, "customer_e_user", ended)
+    hearing = {"customer_a_user": "customer_a", "customer_a_second": "customer_a",
+               "customer_b_user": "customer_b", "customer_c_user": "customer_c"}
+    started = datetime.now(UTC)
+    async with contextlib.AsyncExitStack() as stack:
+        sockets = {user: await stack.enter_async_context(graphql_socket(live, cast.token(user)))
+                   for user in (*hearing, "customer_d_user", "customer_e_user")}
+        for sock in sockets.values():
+            assert await sock.subscribe(SHAREABLE) == "1"
+        journey = Journey(http, database, cast)
+        await journey.to_certified()  # NOT_CERTIFIED → IN_PROGRESS → CERTIFIED
+        ok(await run(http, SET_CERTIFICATE_STATUS, cast.token("admin"),
+                     certificateId=journey.ids["certificate"], status="SUSPENDED",
+                     reason="Monitoring visit."))
+        received = {user: [await sockets[user].next() for _ in range(3)] for user in hearing}
+        for user in ("customer_d_user", "customer_e_user"):
+            await sockets[user].silent(0.5)
+
+    statuses = ["IN_PROGRESS", "CERTIFIED", "SUSPENDED"]
+    for user, payloads in received.items():
+        assert [p["data"]["certificationStatusChanged"]["status"] for p in payloads] == statuses
+        address = None if hearing[user] == "customer_b" else "alpha street 1"
+        assert {p["data"]["certificationStatusChanged"]["factory"]["address"]
+                for p in payloads} == {address}
+    expected = {"customer_a": ["PROFILE"] * 6, "customer_c": ["PROFILE"] * 3,
+                "customer_b": [], "customer_d": [], "customer_e": []}
+    for key, reads in expected.items():
+        await logged_reads(database, cast.organizations[key], started, reads)

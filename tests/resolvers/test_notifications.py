@@ -386,3 +386,16 @@ def test_bad_smtp_urls_raise_a_clear_error(url: str, message: str) -> None:
 
 def test_smtp_password_stays_out_of_the_repr() -> None:
     assert "secret" not in repr(parse_smtp_url("smtp://u:secret@mail.example"))
+
+
+async def test_without_smtp_url_a_thousand_notices_are_claimed_at_once(
+        database: Database, caplog: pytest.LogCaptureFixture) -> None:
+    """Only logging, the sender has no SMTP session to bound: one claim, not twenty."""
+    caplog.set_level(logging.INFO, logger="tasks.outbox")
+    await _notify(database, *(f"user{i}@brand.example" for i in range(120)))
+    sender = OutboxSender(database, None)  # the default SMTP batch is 50
+
+    await sender.run_once()
+
+    kept = [r for r in caplog.records if "kept in the outbox" in r.getMessage()]
+    assert len(kept) == 120
