@@ -87,9 +87,10 @@ class Listener:
     def wants(self, event: Event) -> bool:
         return self.factory_ids is None or event.get("factory_id") in self.factory_ids
 
-    def put(self, delivery: Delivery | str, topic: str | None = None) -> bool:
-        """Queue the delivery (a Delivery, or a direct listener's frame of `topic`); True
-        when the oldest one was dropped to make room."""
+    def put(self, delivery: Delivery | tuple[str, datetime], topic: str | None = None) -> bool:
+        """Queue the delivery (a Delivery, or a direct listener's frame of `topic` with when its
+        event occurred); True when
+        the oldest one was dropped to make room."""
         dropped = self.queue.full()
         if dropped:
             oldest = self.queue.get_nowait()
@@ -191,12 +192,13 @@ class Feed:
             log.exception("cannot answer %s event for a group", self._topic)
             return
         frames: dict[str, str] = {}  # by operation id: most clients name theirs alike
+        occurred_at = members[0][1].occurred_at
         for listener, _ in members:
             direct = listener.direct
             frame = frames.get(direct.operation_id)
             if frame is None:
                 frame = frames[direct.operation_id] = direct.frame(payload)
-            if not listener.put(frame, self._topic):
+            if not listener.put((frame, occurred_at), self._topic):
                 self._unwritten += 1
         if reads and self._reads is not None:
             self._reads.add_shown([(d.viewer.organization_id, d.viewer.api_key_id)
@@ -343,14 +345,17 @@ async def write_directly(ctx: Context, topic: str, factory_ids: Iterable[int] | 
     """A direct listener's task: write the frames the feed queues for it, in order, until the
     operation ends (its task is cancelled)."""
     feed: Feed = ctx.services["feeds"][topic]
+    delivered, delay = EVENTS_DELIVERED.labels(topic), EVENT_DELAY.labels(topic)
     async with feed.listen(ctx.viewer, factory_ids, direct) as listener:
         SUBSCRIPTIONS.labels(topic).inc()  # running, like the others (tests wait on it too)
         try:
             while True:
-                frame = await listener.queue.get()
+                frame, occurred_at = await listener.queue.get()
                 try:
                     await direct.send_text(frame)
                 finally:
                     feed.written()
+                delivered.inc()
+                delay.observe((datetime.now(UTC) - occurred_at).total_seconds())
         finally:
             SUBSCRIPTIONS.labels(topic).dec()

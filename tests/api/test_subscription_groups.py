@@ -21,6 +21,7 @@ from db.settings import Settings
 from schema import build_schema
 from schema.grouping import profile_for
 from tests.api.connection_steps import accepted, end, requested
+from tests.api.test_metrics_served import samples
 from tests.api.test_subscriptions import logged_reads
 from tests.api.workflow import SET_CERTIFICATE_STATUS, Journey, ok, run
 from tests.helpers import Cast, add_organization, add_person
@@ -48,6 +49,12 @@ async def add_customer(database: Database, cast: Cast, key: str) -> None:
     await add_person(database, cast, f"{key}_user", key, Role.CUSTOMER)
 
 
+async def delivered(http: httpx.AsyncClient) -> float:
+    scraped = samples((await http.get("/metrics")).text)
+    return scraped.get(("escp_events_delivered_total", frozenset({("topic", "certification")})),
+                       0.0)
+
+
 async def test_answers_are_shared_only_where_they_cannot_differ_and_every_read_is_logged(
         live: Served, http: httpx.AsyncClient, cast: Cast, database: Database) -> None:
     await add_person(database, cast, "customer_a_second", "customer_a", Role.CUSTOMER)
@@ -62,6 +69,7 @@ async def test_answers_are_shared_only_where_they_cannot_differ_and_every_read_i
     users = {"customer_a_user": "customer_a", "customer_a_second": "customer_a",
              "customer_b_user": "customer_b", "customer_c_user": "customer_c"}
     started = datetime.now(UTC)
+    delivered_before = await delivered(http)
     async with (graphql_socket(live, cast.token("customer_a_user")) as a1,
                 graphql_socket(live, cast.token("customer_a_second")) as a2,
                 graphql_socket(live, cast.token("customer_b_user")) as b,
@@ -77,6 +85,8 @@ async def test_answers_are_shared_only_where_they_cannot_differ_and_every_read_i
             messages = [await sock.receive() for _ in range(2)]
             answers[user] = {m["id"]: m["payload"] for m in messages}
         await pending.silent(0.5)
+    # Each frame a socket was written counts as delivered, shared or not (4 sockets x 2).
+    assert await delivered(http) - delivered_before == 8
 
     with_profile = {"data": {"certificationStatusChanged": {
         "status": "IN_PROGRESS", "factory": {"name": "alpha factory",
