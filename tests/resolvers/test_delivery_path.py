@@ -48,11 +48,11 @@ async def everyone(conn: Any, event: Any, listeners: list[Listener]) -> dict[Lis
 
 
 def test_a_socket_that_falls_behind_loses_its_oldest_frame() -> None:
-    listener = Listener(VIEWER, direct=Direct())
+    listener, at = Listener(VIEWER, direct=Direct()), datetime.now(UTC)
     for n in range(LISTENER_QUEUE_SIZE):
-        assert listener.put(f"frame {n}", "certification") is False
-    assert listener.put("newest", "certification") is True  # a frame, not a Delivery
-    assert listener.queue.get_nowait() == "frame 1"
+        assert listener.put((f"frame {n}", at), "certification") is False
+    assert listener.put(("newest", at), "certification") is True  # a frame, not a Delivery
+    assert listener.queue.get_nowait() == ("frame 1", at)
 
 
 async def test_the_feed_delivers_until_every_socket_has_written_its_frame() -> None:
