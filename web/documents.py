@@ -1,8 +1,10 @@
 """The document endpoints: POST /documents (upload), GET /documents/{id} (download)."""
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
+from auth.viewer import Viewer
 from infra.document_store import DocumentRefused
 from resolvers.document import (
     LinkCheck,
@@ -16,17 +18,23 @@ from web.responses import attachment, json_error, viewer_of
 from web.upload import receive_upload
 
 
+async def store_upload(request: Request, viewer: Viewer) -> Any:
+    """Receive the request's multipart `file` and record it as the viewer's upload, or raise
+    DocumentRefused: the one path of POST /documents and of the portal's uploads."""
+    state = request.app.state
+    received = await receive_upload(request.headers.get("content-type"), request.stream(),
+                                    incoming_dir(state.settings))
+    return await record_upload(state.database, state.documents, viewer, received)
+
+
 async def upload_document(request: Request) -> JSONResponse:
     """POST /documents: multipart field `file`, signed in; 201 {id, sha256, sizeBytes}."""
     viewer = viewer_of(request)
     if not viewer.is_authenticated:
         return json_error(401, "UNAUTHENTICATED", "Sign in to upload documents.",
                           headers={"WWW-Authenticate": "Bearer"})
-    state = request.app.state
     try:
-        received = await receive_upload(request.headers.get("content-type"), request.stream(),
-                                        incoming_dir(state.settings))
-        row = await record_upload(state.database, state.documents, viewer, received)
+        row = await store_upload(request, viewer)
     except DocumentRefused as refused:
         return json_error(refused.status, refused.code, refused.message)
     return JSONResponse({"id": encode_id("Document", row.id), "sha256": row.sha256,

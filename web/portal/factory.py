@@ -8,8 +8,8 @@ from starlette.responses import JSONResponse, Response
 
 from auth.viewer import Viewer
 from infra.document_store import DocumentRefused
-from resolvers.document import incoming_dir, record_upload
 from resolvers.ids import decode_as, encode_id
+from web.documents import store_upload
 from web.portal.graph import execute
 from web.portal.pages import (
     checked_scopes,
@@ -21,7 +21,6 @@ from web.portal.pages import (
     signed_in,
 )
 from web.portal.session import csrf_valid
-from web.upload import receive_upload
 
 MINE = """
 query Mine {
@@ -272,11 +271,8 @@ async def upload(request: Request) -> Response:
         return JSONResponse({"code": "UNAUTHENTICATED"}, status_code=401)
     if not csrf_valid(request, request.headers.get("x-csrf-token")):
         return JSONResponse({"code": "CSRF_FAILED"}, status_code=403)
-    state = request.app.state
     try:
-        received = await receive_upload(request.headers.get("content-type"), request.stream(),
-                                        incoming_dir(state.settings))
-        row = await record_upload(state.database, state.documents, viewer, received)
+        row = await store_upload(request, viewer)
     except DocumentRefused as refused:
         return JSONResponse({"code": refused.code, "message": refused.message},
                             status_code=refused.status)

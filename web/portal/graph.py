@@ -1,8 +1,9 @@
 """GraphQL operations of our own schema, executed in-process as the session's viewer.
 
-The context is built exactly as the HTTP endpoint builds it (app.GraphQLApp.get_context), and
-the schema's extensions (limits, cost, masking, the access log) run as for any request: a page
-sees, and is logged for, exactly what the API would give the same viewer.
+The context is built exactly as the HTTP endpoint builds it
+(overrides.http.GraphQLApp.get_context), and the schema's extensions (limits, cost, masking,
+the access log) run as for any request: a page sees, and is logged for, exactly what the API
+would give the same viewer.
 """
 from dataclasses import dataclass, field
 from typing import Any
