@@ -9,10 +9,10 @@ from db.settings import Settings
 from infra.events import EventHub, prune_forever
 from resolvers.access_log import ReadsBuffer
 from resolvers.subscriptions import quiet, start_feeds, until_quiet
-from resolvers.webhooks import WebhookDispatcher, WebhookSender
 from tasks.expiry import sweep_forever
 from tasks.memory import MemoryKeeper
 from tasks.outbox import OutboxSender
+from tasks.webhooks import WebhookDispatcher, WebhookSender
 
 
 @asynccontextmanager

@@ -23,7 +23,7 @@ from db.engine import Database
 from db.settings import Settings
 from db.webhooks import WebhookDelivery
 from infra.events import EventHub
-from resolvers.webhooks import WebhookDispatcher, WebhookSender
+from tasks.webhooks import WebhookDispatcher, WebhookSender
 from tests.api.connection_steps import accepted, end
 from tests.api.workflow import Journey, ok
 from tests.helpers import Cast, gql
