@@ -215,8 +215,8 @@ class Settings(BaseSettings):
         "ESCP_PASSWORD_HASH_THREADS", 2,
         meaning="threads per worker hashing and checking passwords (each hash holds 64 MiB "
                 "while it runs)")
-    # Webhooks (resolvers.webhooks, tasks.webhooks). Allowing insecure receivers (http://, loopback and private
-    # addresses) is for development and tests only.
+    # Webhooks (resolvers.webhooks, tasks.webhooks). Allowing insecure receivers (http://,
+    # loopback and private addresses) is for development and tests only.
     webhook_allow_insecure: OnOff = var(
         "ESCP_WEBHOOK_ALLOW_INSECURE", False, shown="`off`",
         meaning="`on` accepts http:// and loopback or private receivers (development and tests "
